@@ -1,0 +1,139 @@
+// dense: y = act(x W + b)
+//   x (N, D_in) -> y (N, D_out); W stored (D_in, D_out) row-major, b (D_out).
+//   backward: dz = dy * act'(y);  dW = x^T dz;  db = sum_rows(dz);  dx = dz W^T.
+// YAML keys: units, activation, init, std, bias.
+// All four products are oneDNN matmuls on the stored buffers; transposes are only
+// memory descriptors (format tag ba), so nothing is copied or reordered per step.
+#include "nodes/nn/dense.hpp"
+
+#include <cmath>
+
+namespace aepipe {
+
+DenseLayer::DenseLayer(int64_t in, int64_t out, Act act, Init init, float std, bool bias)
+    : in_(in), out_(out), act_(act), init_(init), std_(std), bias_(bias), act_bwd_(act, out) {}
+
+std::vector<ParamView> DenseLayer::params() const {
+    std::vector<ParamView> p{{"weight", {in_, out_}, 0}};
+    if (bias_) p.push_back({"bias", {out_}, in_ * out_});
+    return p;
+}
+
+void DenseLayer::init(float *w, std::mt19937_64 &rng) const {
+    int64_t n = in_ * out_;
+    auto fill = [&](auto dist) {
+        for (int64_t i = 0; i < n; ++i) w[i] = static_cast<float>(dist(rng));
+    };
+    switch (init_) {
+        case Init::Xavier: {
+            double a = std::sqrt(6.0 / double(in_ + out_));
+            fill(std::uniform_real_distribution<double>(-a, a));
+            break;
+        }
+        case Init::He: fill(std::normal_distribution<double>(0.0, std::sqrt(2.0 / double(in_)))); break;
+        case Init::Normal: fill(std::normal_distribution<double>(0.0, std_)); break;
+        case Init::Uniform: fill(std::uniform_real_distribution<double>(-std_, std_)); break;
+    }
+    if (bias_) std::fill(w + n, w + n + out_, 0.f);
+}
+
+size_t DenseLayer::prepare(int64_t n) {
+    size_t need = act_bwd_.prepare(n);
+    auto it = execs_.find(n);
+    if (it == execs_.end()) {
+        auto x = f32_md({n, in_}, tag::ab), y = f32_md({n, out_}, tag::ab);
+        auto w = f32_md({in_, out_}, tag::ab), b = f32_md({1, out_}, tag::ab);
+        auto w_t = f32_md({out_, in_}, tag::ba);  // W^T viewed in place
+        auto x_t = f32_md({in_, n}, tag::ba);     // x^T viewed in place
+
+        auto attr = user_scratchpad_attr();
+        if (act_ != Act::Identity) {
+            dnnl::post_ops po;
+            po.append_eltwise(1.f, act_algorithm(act_), 0.f, 0.f);
+            attr.set_post_ops(po);
+        }
+        auto md_or_zero = [&](const dnnl::memory::desc &m) { return bias_ ? m : dnnl::memory::desc(); };
+        dnnl::matmul::primitive_desc fwd(dnnl::matmul::desc(x, w, md_or_zero(b), y), attr, cpu_engine());
+        dnnl::matmul::primitive_desc bwd_d(dnnl::matmul::desc(y, w_t, x), user_scratchpad_attr(), cpu_engine());
+        dnnl::matmul::primitive_desc bwd_w(dnnl::matmul::desc(x_t, y, w), user_scratchpad_attr(), cpu_engine());
+
+        Execs e;
+        if (bias_)
+            e.fwd = make_exec<dnnl::matmul>(
+                fwd, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, y}});
+        else
+            e.fwd = make_exec<dnnl::matmul>(fwd, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}});
+        e.bwd_data = make_exec<dnnl::matmul>(bwd_d, {{DNNL_ARG_SRC, y}, {DNNL_ARG_WEIGHTS, w_t}, {DNNL_ARG_DST, x}});
+        e.bwd_weights =
+            make_exec<dnnl::matmul>(bwd_w, {{DNNL_ARG_SRC, x_t}, {DNNL_ARG_WEIGHTS, y}, {DNNL_ARG_DST, w}});
+        if (bias_) {
+            dnnl::reduction::primitive_desc red(dnnl::reduction::desc(dnnl::algorithm::reduction_sum, y, b, 0.f, 0.f),
+                                                user_scratchpad_attr(), cpu_engine());
+            e.bwd_bias = make_exec<dnnl::reduction>(red, {{DNNL_ARG_SRC, y}, {DNNL_ARG_DST, b}});
+        }
+        it = execs_.emplace(n, std::move(e)).first;
+    }
+    const Execs &e = it->second;
+    return std::max({need, e.fwd.scratch_bytes, e.bwd_data.scratch_bytes, e.bwd_weights.scratch_bytes,
+                     e.bwd_bias.scratch_bytes});
+}
+
+void DenseLayer::forward(int64_t n, const float *x, float *y, const float *w, void *scratch) {
+    Exec &e = execs_.at(n).fwd;
+    e.set(DNNL_ARG_SRC, x);
+    e.set(DNNL_ARG_WEIGHTS, w);
+    if (bias_) e.set(DNNL_ARG_BIAS, w + in_ * out_);
+    e.set(DNNL_ARG_DST, y);
+    e.run(scratch);
+}
+
+void DenseLayer::backward(int64_t n, const float *x, const float *y, float *dy, float *dx, const float *w,
+                          float *g, void *scratch) {
+    Execs &e = execs_.at(n);
+    act_bwd_.run(n, y, dy, scratch);  // dy becomes dz
+    e.bwd_weights.set(DNNL_ARG_SRC, x);
+    e.bwd_weights.set(DNNL_ARG_WEIGHTS, dy);
+    e.bwd_weights.set(DNNL_ARG_DST, g);
+    e.bwd_weights.run(scratch);
+    if (bias_) {
+        e.bwd_bias.set(DNNL_ARG_SRC, dy);
+        e.bwd_bias.set(DNNL_ARG_DST, g + in_ * out_);
+        e.bwd_bias.run(scratch);
+    }
+    if (dx) {
+        e.bwd_data.set(DNNL_ARG_SRC, dy);
+        e.bwd_data.set(DNNL_ARG_WEIGHTS, w);
+        e.bwd_data.set(DNNL_ARG_DST, dx);
+        e.bwd_data.run(scratch);
+    }
+}
+
+std::string DenseLayer::summary() const {
+    return "dense " + std::to_string(in_) + "->" + std::to_string(out_) + " " + act_name(act_);
+}
+
+static std::unique_ptr<Layer> make_dense(const Params &p, const LayerInput &in) {
+    int64_t units = p.i("units");
+    if (units <= 0) p.fail("units", "'units' must be positive, got " + std::to_string(units));
+    static const std::map<std::string, Init> inits{
+        {"xavier", Init::Xavier}, {"he", Init::He}, {"normal", Init::Normal}, {"uniform", Init::Uniform}};
+    return std::make_unique<DenseLayer>(in.in_dim, units, parse_act(p.s("activation")), inits.at(p.s("init")),
+                                        static_cast<float>(p.f("std")), p.b("bias"));
+}
+
+static Registrar<LayerRegistry> reg_dense(
+    {"dense",
+     Category::Layer,
+     "fully connected layer y = act(x W + b) on oneDNN matmul with the activation fused",
+     {
+         {"units", Kind::Int, "", "output width D_out", {}, true},
+         {"activation", Kind::Enum, "identity", "fused activation", {"identity", "sigmoid", "relu", "tanh"}},
+         {"init", Kind::Enum, "xavier",
+          "weight init: xavier (Glorot uniform), he (normal, std sqrt(2/D_in)), normal (std), uniform (+-std)",
+          {"xavier", "he", "normal", "uniform"}},
+         {"std", Kind::Float, "0.01", "std of init: normal, half-width of init: uniform"},
+         {"bias", Kind::Bool, "true", "add a bias vector (initialised to 0)"},
+     }},
+    make_dense);
+
+}  // namespace aepipe

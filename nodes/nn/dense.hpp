@@ -1,0 +1,38 @@
+#pragma once
+
+#include <map>
+
+#include "nodes/nn/activation.hpp"
+
+namespace aepipe {
+
+enum class Init { Xavier, He, Normal, Uniform };
+
+// Fully connected layer with an optional fused activation (oneDNN matmul + eltwise post-op).
+class DenseLayer : public Layer {
+public:
+    DenseLayer(int64_t in, int64_t out, Act act, Init init, float std, bool bias);
+    int64_t in_dim() const override { return in_; }
+    int64_t out_dim() const override { return out_; }
+    std::vector<ParamView> params() const override;
+    void init(float *w, std::mt19937_64 &rng) const override;
+    size_t prepare(int64_t n) override;
+    void forward(int64_t n, const float *x, float *y, const float *w, void *scratch) override;
+    void backward(int64_t n, const float *x, const float *y, float *dy, float *dx, const float *w, float *g,
+                  void *scratch) override;
+    std::string summary() const override;
+
+private:
+    struct Execs {
+        Exec fwd, bwd_data, bwd_weights, bwd_bias;
+    };
+    int64_t in_, out_;
+    Act act_;
+    Init init_;
+    float std_;
+    bool bias_;
+    ActBackward act_bwd_;
+    std::map<int64_t, Execs> execs_;
+};
+
+}  // namespace aepipe

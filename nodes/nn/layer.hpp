@@ -1,0 +1,62 @@
+// A model layer: forward and backward for a batch of n rows, with primitives built once per
+// distinct batch size (the full batch, the last partial batch, the evaluation batch).
+//
+// Parameters live in the model's one contiguous slab; a layer only knows its offset. All
+// layers of a model run one after another, so they share one user scratchpad.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "pipeline/registry.hpp"
+
+namespace aepipe {
+
+struct ParamView {
+    std::string name;            // e.g. "weight", "bias"
+    std::vector<int64_t> shape;  // storage shape, row-major
+    int64_t offset = 0;          // within the layer's slice of the slab
+    int64_t size() const {
+        int64_t s = 1;
+        for (auto d : shape) s *= d;
+        return s;
+    }
+};
+
+class Layer {
+public:
+    virtual ~Layer() = default;
+    virtual int64_t in_dim() const = 0;
+    virtual int64_t out_dim() const = 0;
+    virtual std::vector<ParamView> params() const { return {}; }
+    int64_t num_params() const;
+    // Fills this layer's slice of the slab.
+    virtual void init(float * /*w*/, std::mt19937_64 & /*rng*/) const {}
+
+    // Builds primitives for batch n if not built yet; returns the scratchpad bytes they need.
+    virtual size_t prepare(int64_t n) = 0;
+    // y(n, out) = f(x(n, in)).
+    virtual void forward(int64_t n, const float *x, float *y, const float *w, void *scratch) = 0;
+    // From dy(n, out) (may be overwritten) and the forward's x and y: writes dx(n, in) unless
+    // dx is null, and this layer's parameter gradients into g (overwritten, not accumulated).
+    virtual void backward(int64_t n, const float *x, const float *y, float *dy, float *dx, const float *w,
+                          float *g, void *scratch) = 0;
+    virtual std::string summary() const = 0;
+};
+
+// What a layer factory knows besides its params: the width of its input.
+struct LayerInput {
+    int64_t in_dim;
+};
+
+using LayerRegistry = Registry<Layer, const LayerInput &>;
+
+// Activation algorithms shared by the dense layer's fused post-op and standalone layers.
+enum class Act { Identity, Sigmoid, Relu, Tanh };
+Act parse_act(const std::string &name);
+const char *act_name(Act a);
+
+}  // namespace aepipe

@@ -1,0 +1,108 @@
+// Losses, mean over all N*D elements (PyTorch's reduction='mean'):
+//   mse: L = mean((y - t)^2),                 dL/dy = 2 (y - t) / (N D)
+//   bce: L = -mean(t log y + (1-t) log(1-y)), dL/dy = (y - t) / (y (1 - y) N D), y clamped to [eps, 1-eps]
+//   bce with from_logits: L = mean(max(z,0) - z t + log(1 + exp(-|z|))), dL/dz = (sigmoid(z) - t) / (N D)
+// YAML keys: bce: from_logits, eps.
+#include "nodes/nn/loss.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace aepipe {
+
+void Loss::to_image(int64_t count, const float *y, float *out) const {
+    if (out != y) std::memcpy(out, y, sizeof(float) * count);
+}
+
+double mse_per_element(int64_t count, const float *a, const float *b) {
+    double s = 0;
+#pragma omp parallel for reduction(+ : s) schedule(static)
+    for (int64_t i = 0; i < count; ++i) {
+        double e = double(a[i]) - double(b[i]);
+        s += e * e;
+    }
+    return count ? s / double(count) : 0.0;
+}
+
+namespace {
+
+class Mse : public Loss {
+public:
+    double forward_backward(int64_t n, int64_t d, const float *y, const float *t, float *dy) const override {
+        const int64_t count = n * d;
+        const float k = 2.f / float(count);
+        double s = 0;
+#pragma omp parallel for reduction(+ : s) schedule(static)
+        for (int64_t i = 0; i < count; ++i) {
+            float e = y[i] - t[i];
+            dy[i] = k * e;
+            s += double(e) * e;
+        }
+        return s / double(count);
+    }
+    double value(int64_t n, int64_t d, const float *y, const float *t) const override {
+        return mse_per_element(n * d, y, t);
+    }
+};
+
+class Bce : public Loss {
+public:
+    Bce(bool logits, double eps) : logits_(logits), eps_(eps) {}
+    bool outputs_logits() const override { return logits_; }
+
+    double forward_backward(int64_t n, int64_t d, const float *y, const float *t, float *dy) const override {
+        const int64_t count = n * d;
+        const double k = 1.0 / double(count);
+        double s = 0;
+#pragma omp parallel for reduction(+ : s) schedule(static)
+        for (int64_t i = 0; i < count; ++i) {
+            double g;
+            s += term(y[i], t[i], &g);
+            dy[i] = float(g * k);
+        }
+        return s * k;
+    }
+    double value(int64_t n, int64_t d, const float *y, const float *t) const override {
+        const int64_t count = n * d;
+        double s = 0;
+#pragma omp parallel for reduction(+ : s) schedule(static)
+        for (int64_t i = 0; i < count; ++i) s += term(y[i], t[i], nullptr);
+        return s / double(count);
+    }
+    void to_image(int64_t count, const float *y, float *out) const override {
+        if (!logits_) return Loss::to_image(count, y, out);
+        for (int64_t i = 0; i < count; ++i) out[i] = float(1.0 / (1.0 + std::exp(-double(y[i]))));
+    }
+
+private:
+    // Loss of one element; *g = dL/dy of that element (unscaled) when g is not null.
+    double term(float yf, float tf, double *g) const {
+        double y = yf, t = tf;
+        if (logits_) {
+            if (g) *g = 1.0 / (1.0 + std::exp(-y)) - t;
+            return std::max(y, 0.0) - y * t + std::log1p(std::exp(-std::abs(y)));
+        }
+        double p = std::clamp(y, eps_, 1.0 - eps_);
+        if (g) *g = (p - t) / (p * (1.0 - p));
+        return -(t * std::log(p) + (1.0 - t) * std::log(1.0 - p));
+    }
+    bool logits_;
+    double eps_;
+};
+
+Registrar<LossRegistry> reg_mse({"mse", Category::Loss, "mean squared error over all pixels (PyTorch MSELoss)", {}},
+                                [](const Params &) { return std::make_unique<Mse>(); });
+
+Registrar<LossRegistry> reg_bce(
+    {"bce",
+     Category::Loss,
+     "binary cross-entropy, mean over pixels; targets in [0,1]",
+     {
+         {"from_logits", Kind::Bool, "false", "the model outputs logits (use an identity last layer)"},
+         {"eps", Kind::Float, "1e-7", "probabilities are clamped to [eps, 1-eps]"},
+     }},
+    [](const Params &p) { return std::make_unique<Bce>(p.b("from_logits"), p.f("eps")); });
+
+}  // namespace
+}  // namespace aepipe

@@ -1,0 +1,169 @@
+// Optimizers (PyTorch semantics; g includes weight_decay * w when weight_decay > 0):
+//   sgd:     v = momentum v + g (v = g at step 1);  w -= lr (nesterov ? g + momentum v : v)
+//   rmsprop: s = alpha s + (1 - alpha) g^2;  w -= lr g / (sqrt(s) + eps)
+//   adam:    m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;  w -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+//   adagrad: s += g^2;  w -= lr g / (sqrt(s) + eps)
+#include "nodes/nn/optimizer.hpp"
+
+#include <cmath>
+
+namespace aepipe {
+
+void Optimizer::init(int64_t n) {
+    bufs_.assign(names_.size(), std::vector<float>(size_t(n), 0.f));
+}
+
+std::vector<std::pair<std::string, std::vector<float> *>> Optimizer::state() {
+    std::vector<std::pair<std::string, std::vector<float> *>> v;
+    for (size_t k = 0; k < names_.size(); ++k) v.emplace_back(names_[k], &bufs_[k]);
+    return v;
+}
+
+void Optimizer::step(float *w, const float *g, int64_t n) {
+    ++t_;
+    // Chunks of 16K floats: enough work per OpenMP task, still cache friendly.
+    const int64_t chunk = 1 << 14, chunks = (n + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static)
+    for (int64_t c = 0; c < chunks; ++c) update(w, g, c * chunk, std::min(n, (c + 1) * chunk));
+}
+
+namespace {
+
+inline float grad(const float *w, const float *g, int64_t i, float wd) { return wd != 0.f ? g[i] + wd * w[i] : g[i]; }
+
+class Sgd : public Optimizer {
+public:
+    Sgd(const Params &p)
+        : Optimizer(p.f("lr"), p.f("weight_decay"), {"momentum_buffer"}), mu_(p.f("momentum")),
+          nesterov_(p.b("nesterov")) {}
+
+protected:
+    void update(float *w, const float *g, int64_t b, int64_t e) override {
+        const float lr = float(lr_), wd = float(wd_), mu = float(mu_);
+        float *v = s(0);
+        for (int64_t i = b; i < e; ++i) {
+            float gi = grad(w, g, i, wd);
+            if (mu == 0.f) {
+                w[i] -= lr * gi;
+                continue;
+            }
+            v[i] = t_ == 1 ? gi : mu * v[i] + gi;
+            w[i] -= lr * (nesterov_ ? gi + mu * v[i] : v[i]);
+        }
+    }
+
+private:
+    double mu_;
+    bool nesterov_;
+};
+
+class RmsProp : public Optimizer {
+public:
+    RmsProp(const Params &p) : Optimizer(p.f("lr"), p.f("weight_decay"), {"square_avg"}), alpha_(p.f("alpha")), eps_(p.f("eps")) {}
+
+protected:
+    void update(float *w, const float *g, int64_t b, int64_t e) override {
+        const float lr = float(lr_), wd = float(wd_), a = float(alpha_), eps = float(eps_);
+        float *sq = s(0);
+#pragma omp simd
+        for (int64_t i = b; i < e; ++i) {
+            float gi = grad(w, g, i, wd);
+            sq[i] = a * sq[i] + (1.f - a) * gi * gi;
+            w[i] -= lr * gi / (std::sqrt(sq[i]) + eps);
+        }
+    }
+
+private:
+    double alpha_, eps_;
+};
+
+class Adam : public Optimizer {
+public:
+    Adam(const Params &p)
+        : Optimizer(p.f("lr"), p.f("weight_decay"), {"exp_avg", "exp_avg_sq"}), b1_(p.f("beta1")), b2_(p.f("beta2")),
+          eps_(p.f("eps")) {}
+
+protected:
+    void update(float *w, const float *g, int64_t b, int64_t e) override {
+        const float wd = float(wd_), b1 = float(b1_), b2 = float(b2_), eps = float(eps_);
+        const double c1 = 1.0 - std::pow(b1_, double(t_)), c2 = 1.0 - std::pow(b2_, double(t_));
+        const float step = float(lr_ / c1), inv_sqrt_c2 = float(1.0 / std::sqrt(c2));
+        float *m = s(0), *v = s(1);
+#pragma omp simd
+        for (int64_t i = b; i < e; ++i) {
+            float gi = grad(w, g, i, wd);
+            m[i] = b1 * m[i] + (1.f - b1) * gi;
+            v[i] = b2 * v[i] + (1.f - b2) * gi * gi;
+            w[i] -= step * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + eps);
+        }
+    }
+
+private:
+    double b1_, b2_, eps_;
+};
+
+class AdaGrad : public Optimizer {
+public:
+    AdaGrad(const Params &p) : Optimizer(p.f("lr"), p.f("weight_decay"), {"sum"}), eps_(p.f("eps")), init_(p.f("initial_accumulator")) {}
+
+protected:
+    void update(float *w, const float *g, int64_t b, int64_t e) override {
+        const float lr = float(lr_), wd = float(wd_), eps = float(eps_);
+        float *acc = s(0);
+        if (t_ == 1)
+            for (int64_t i = b; i < e; ++i) acc[i] = float(init_);
+#pragma omp simd
+        for (int64_t i = b; i < e; ++i) {
+            float gi = grad(w, g, i, wd);
+            acc[i] += gi * gi;
+            w[i] -= lr * gi / (std::sqrt(acc[i]) + eps);
+        }
+    }
+
+private:
+    double eps_, init_;
+};
+
+const KeySpec kWeightDecay{"weight_decay", Kind::Float, "0", "L2 penalty added to the gradient"};
+
+template <class T>
+std::unique_ptr<Optimizer> make(const Params &p) {
+    return std::make_unique<T>(p);
+}
+
+Registrar<OptimizerRegistry> reg_sgd({"sgd",
+                                      Category::Optimizer,
+                                      "stochastic gradient descent with optional (Nesterov) momentum",
+                                      {{"lr", Kind::Float, "0.01", "learning rate"},
+                                       {"momentum", Kind::Float, "0", "momentum factor"},
+                                       {"nesterov", Kind::Bool, "false", "Nesterov momentum"},
+                                       kWeightDecay}},
+                                     make<Sgd>);
+Registrar<OptimizerRegistry> reg_rmsprop({"rmsprop",
+                                          Category::Optimizer,
+                                          "RMSProp: divide by a running RMS of gradients",
+                                          {{"lr", Kind::Float, "0.01", "learning rate"},
+                                           {"alpha", Kind::Float, "0.99", "smoothing constant (decay)"},
+                                           {"eps", Kind::Float, "1e-8", "added to the denominator"},
+                                           kWeightDecay}},
+                                         make<RmsProp>);
+Registrar<OptimizerRegistry> reg_adam({"adam",
+                                       Category::Optimizer,
+                                       "Adam with bias correction",
+                                       {{"lr", Kind::Float, "0.001", "learning rate"},
+                                        {"beta1", Kind::Float, "0.9", "decay of the first moment"},
+                                        {"beta2", Kind::Float, "0.999", "decay of the second moment"},
+                                        {"eps", Kind::Float, "1e-8", "added to the denominator"},
+                                        kWeightDecay}},
+                                      make<Adam>);
+Registrar<OptimizerRegistry> reg_adagrad({"adagrad",
+                                          Category::Optimizer,
+                                          "AdaGrad: divide by the root of summed squared gradients",
+                                          {{"lr", Kind::Float, "0.01", "learning rate"},
+                                           {"eps", Kind::Float, "1e-10", "added to the denominator"},
+                                           {"initial_accumulator", Kind::Float, "0", "starting value of the sum"},
+                                           kWeightDecay}},
+                                         make<AdaGrad>);
+
+}  // namespace
+}  // namespace aepipe

@@ -1,0 +1,40 @@
+// Update rules over the model's parameter slab, with PyTorch's semantics and defaults.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pipeline/registry.hpp"
+
+namespace aepipe {
+
+class Optimizer {
+public:
+    virtual ~Optimizer() = default;
+    // Allocates the state for n parameters (once).
+    void init(int64_t n);
+    // w -= update(g); t (the step count) is incremented first.
+    void step(float *w, const float *g, int64_t n);
+    int64_t steps() const { return t_; }
+    // Named state buffers (for checkpoints): e.g. "exp_avg", "exp_avg_sq".
+    std::vector<std::pair<std::string, std::vector<float> *>> state();
+    double lr() const { return lr_; }
+
+protected:
+    explicit Optimizer(double lr, double weight_decay, std::vector<std::string> state_names)
+        : lr_(lr), wd_(weight_decay), names_(std::move(state_names)) {}
+    // Updates elements [begin, end); s[k] is state buffer k.
+    virtual void update(float *w, const float *g, int64_t begin, int64_t end) = 0;
+    float *s(size_t k) { return bufs_[k].data(); }
+    double lr_, wd_;
+    int64_t t_ = 0;
+
+private:
+    std::vector<std::string> names_;
+    std::vector<std::vector<float>> bufs_;
+};
+
+using OptimizerRegistry = Registry<Optimizer>;
+
+}  // namespace aepipe

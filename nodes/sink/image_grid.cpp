@@ -1,0 +1,113 @@
+// image_grid: eval -> PNG. `count` test images in the top row, the model's reconstructions
+// below, each cell `zoom` times enlarged: recon_epoch<E>.png every `every` epochs and
+// `file` (recon.png) after the last epoch.
+// YAML keys: count, seed (-1: the first `count` test images; else a seeded random pick),
+// every, zoom, file.
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+#include "nodes/data/idx.hpp"
+#include "nodes/data/normalize.hpp"
+#include "nodes/nn/model.hpp"
+#include "nodes/sink/png.hpp"
+
+namespace aepipe {
+
+// Rows of images (each h x w x c bytes) laid out in a grid with a 2-pixel gap.
+Image tile_rows(const std::vector<std::vector<const uint8_t *>> &rows, int64_t h, int64_t w, int64_t c, int64_t zoom) {
+    const int64_t gap = 2, cols = rows.empty() ? 0 : int64_t(rows[0].size());
+    Image img;
+    img.c = c;
+    img.w = cols * (w * zoom + gap) + gap;
+    img.h = int64_t(rows.size()) * (h * zoom + gap) + gap;
+    img.px.assign(size_t(img.w * img.h * c), 64);
+    for (size_t r = 0; r < rows.size(); ++r)
+        for (size_t k = 0; k < rows[r].size(); ++k) {
+            const uint8_t *src = rows[r][k];
+            int64_t x0 = gap + int64_t(k) * (w * zoom + gap), y0 = gap + int64_t(r) * (h * zoom + gap);
+            for (int64_t y = 0; y < h * zoom; ++y)
+                for (int64_t x = 0; x < w * zoom; ++x)
+                    for (int64_t ch = 0; ch < c; ++ch)
+                        img.px[size_t(((y0 + y) * img.w + x0 + x) * c + ch)] = src[((y / zoom) * w + x / zoom) * c + ch];
+        }
+    return img;
+}
+
+namespace {
+
+class ImageGrid : public FlowNode {
+public:
+    void resolve(Pipeline &p, Diags &d) override {
+        if (params_.i("count") < 1) d.error(params_.pos("count"), params_.context() + ": 'count' must be at least 1");
+        if (params_.i("zoom") < 1) d.error(params_.pos("zoom"), params_.context() + ": 'zoom' must be at least 1");
+        if (!d.empty()) return;
+        try {
+            model_ = std::make_unique<Model>(p.config(), p.section("model"), sample_dim(p));
+        } catch (const ConfigError &) {
+            // reported by the training node
+        }
+    }
+    void build(Pipeline &p) override {
+        ws_ = std::make_unique<Workspace>(*model_, params_.i("count"));
+        node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
+            p.guard(*this, m.step, [&] { draw(p, m); });
+            return flow::continue_msg();
+        });
+    }
+    Receiver &in(const std::string &) override { return *node_; }
+
+private:
+    void draw(Pipeline &p, const Msg &m) {
+        const auto &r = *m.report;
+        int64_t every = params_.i("every"), e = r.epoch + 1;
+        bool periodic = every > 0 && e % every == 0;
+        const std::string &dir = p.settings().run_dir;
+        if ((!periodic && !r.last) || dir.empty()) return;
+        const Dataset &ds = *m.data;
+        int64_t count = std::min(params_.i("count"), ds.n), dim = ds.dim(), seed = params_.i("seed");
+        std::vector<int64_t> pick(size_t(ds.n));
+        std::iota(pick.begin(), pick.end(), 0);
+        if (seed >= 0) {
+            std::mt19937_64 rng{uint64_t(seed)};
+            for (int64_t i = 0; i < count; ++i)
+                std::swap(pick[size_t(i)], pick[size_t(i + int64_t(rng() % uint64_t(ds.n - i)))]);
+        }
+        std::vector<float> x(size_t(count * dim)), img(size_t(count * dim));
+        for (int64_t k = 0; k < count; ++k) m.norm->apply(ds.image(pick[size_t(k)]), dim, x.data() + k * dim);
+        ws_->prepare(count);
+        const float *y = ws_->forward(count, x.data(), r.params->data());
+        model_->loss().to_image(count * dim, y, img.data());
+        std::vector<uint8_t> recon(size_t(count * dim));
+        for (int64_t i = 0; i < count * dim; ++i) recon[size_t(i)] = m.norm->to_byte(img[size_t(i)]);
+        std::vector<std::vector<const uint8_t *>> rows(2);
+        for (int64_t k = 0; k < count; ++k) {
+            rows[0].push_back(ds.image(pick[size_t(k)]));
+            rows[1].push_back(recon.data() + k * dim);
+        }
+        Image grid = tile_rows(rows, ds.h, ds.w, ds.c, params_.i("zoom"));
+        if (periodic) write_png(dir + "/recon_epoch" + std::to_string(e) + ".png", grid);
+        if (r.last) {
+            write_png(dir + "/" + params_.s("file"), grid);
+            p.console().line("images: " + dir + "/" + params_.s("file"));
+        }
+    }
+    std::unique_ptr<Model> model_;
+    std::unique_ptr<Workspace> ws_;
+    std::unique_ptr<flow::function_node<Msg>> node_;
+};
+
+Registrar<FlowNodeRegistry> reg({"image_grid",
+                                 Category::Sink,
+                                 "PNG of test originals (top row) and their reconstructions (below)",
+                                 {{"count", Kind::Int, "8", "images per row"},
+                                  {"seed", Kind::Int, "-1", "-1: the first test images; else a seeded random pick"},
+                                  {"every", Kind::Int, "0", "also write recon_epoch<E>.png every N epochs (0: off)"},
+                                  {"zoom", Kind::Int, "2", "pixel enlargement"},
+                                  {"file", Kind::String, "recon.png", "file name after the last epoch"}},
+                                 {{"in", {"eval"}, "evaluated epochs (carry the test set)"}},
+                                 {}},
+                                [](const Params &) { return std::make_unique<ImageGrid>(); });
+
+}  // namespace
+}  // namespace aepipe

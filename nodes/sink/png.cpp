@@ -1,0 +1,73 @@
+#include "nodes/sink/png.hpp"
+
+#include <png.h>
+
+#include <cstring>
+
+#include "pipeline/error.hpp"
+#include "pipeline/file_io.hpp"
+
+namespace aepipe {
+
+static int color_type(int64_t c) {
+    switch (c) {
+        case 1: return PNG_COLOR_TYPE_GRAY;
+        case 2: return PNG_COLOR_TYPE_GRAY_ALPHA;
+        case 3: return PNG_COLOR_TYPE_RGB;
+        case 4: return PNG_COLOR_TYPE_RGBA;
+    }
+    throw RuntimeError("PNG: unsupported channel count " + std::to_string(c));
+}
+
+std::string encode_png(const Image &img) {
+    png_image pi;
+    std::memset(&pi, 0, sizeof pi);
+    pi.version = PNG_IMAGE_VERSION;
+    pi.width = png_uint_32(img.w);
+    pi.height = png_uint_32(img.h);
+    int ct = color_type(img.c);
+    pi.format = ct == PNG_COLOR_TYPE_GRAY ? PNG_FORMAT_GRAY
+                : ct == PNG_COLOR_TYPE_GRAY_ALPHA ? PNG_FORMAT_GA
+                : ct == PNG_COLOR_TYPE_RGB ? PNG_FORMAT_RGB
+                                           : PNG_FORMAT_RGBA;
+    png_alloc_size_t size = 0;
+    if (!png_image_write_to_memory(&pi, nullptr, &size, 0, img.px.data(), 0, nullptr))
+        throw RuntimeError(std::string("PNG encode failed: ") + pi.message);
+    std::string out(size, '\0');
+    if (!png_image_write_to_memory(&pi, out.data(), &size, 0, img.px.data(), 0, nullptr))
+        throw RuntimeError(std::string("PNG encode failed: ") + pi.message);
+    out.resize(size);
+    return out;
+}
+
+void write_png(const std::string &path, const Image &img) { write_file_atomic(path, encode_png(img)); }
+
+Image read_png(const std::string &path) {
+    std::string bytes = read_file(path);
+    static const unsigned char sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+    if (bytes.size() < 8 || std::memcmp(bytes.data(), sig, 8) != 0)
+        throw DataError(path, 0, "not a PNG file (bad signature)");
+    png_image pi;
+    std::memset(&pi, 0, sizeof pi);
+    pi.version = PNG_IMAGE_VERSION;
+    if (!png_image_begin_read_from_memory(&pi, bytes.data(), bytes.size()))
+        throw DataError(path, 8, std::string("malformed PNG header: ") + pi.message);
+    if (pi.width == 0 || pi.height == 0 || uint64_t(pi.width) * pi.height > (uint64_t(1) << 28)) {
+        png_image_free(&pi);
+        throw DataError(path, 16, "PNG size " + std::to_string(pi.width) + "x" + std::to_string(pi.height) +
+                                      " is empty or too large");
+    }
+    Image img;
+    bool alpha = pi.format & PNG_FORMAT_FLAG_ALPHA, color = pi.format & PNG_FORMAT_FLAG_COLOR;
+    pi.format = color ? (alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB) : (alpha ? PNG_FORMAT_GA : PNG_FORMAT_GRAY);
+    img.w = pi.width, img.h = pi.height, img.c = PNG_IMAGE_PIXEL_CHANNELS(pi.format);
+    img.px.resize(PNG_IMAGE_SIZE(pi));
+    if (!png_image_finish_read(&pi, nullptr, img.px.data(), 0, nullptr)) {
+        std::string msg = pi.message;
+        png_image_free(&pi);
+        throw DataError(path, 8, "malformed PNG data: " + msg);
+    }
+    return img;
+}
+
+}  // namespace aepipe

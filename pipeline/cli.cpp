@@ -1,0 +1,202 @@
+// aepipe: the command-line front end. Thin: parse arguments, load and validate the config,
+// run the pipeline, map errors to exit codes (0 ok, 1 runtime error, 2 config/usage error).
+#include <omp.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <oneapi/tbb/global_control.h>
+#include <thread>
+
+#include "pipeline/file_io.hpp"
+#include "pipeline/graph.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+using namespace aepipe;
+
+namespace {
+
+const char *kUsage = R"(aepipe: train autoencoders as a oneTBB flow graph of oneDNN nodes
+
+usage:
+  aepipe run CONFIG [key=value ...] [--threads N] [--seed S] [--out DIR] [--quiet]
+  aepipe validate CONFIG [key=value ...]
+  aepipe list-nodes
+  aepipe COMMAND --help
+
+Overrides address any config value by path, e.g. train.epochs=3 model.layers[2].units=32
+graph.nodes[0].images=/data/train-images-idx3-ubyte.gz. Relative paths in a config are
+relative to the config file's folder.
+
+Exit codes: 0 success, 1 runtime error (data, I/O, divergence), 2 config or usage error.
+)";
+
+struct Common {
+    std::string config;
+    std::vector<std::string> overrides;
+};
+
+// Loads the config and applies overrides plus the flags that are shorthands for keys.
+ConfigFile load(const Common &c, const po::variables_map &vm) {
+    ConfigFile cfg = load_config(c.config);
+    for (const auto &o : c.overrides) apply_override(cfg, o);
+    if (vm.count("threads")) apply_override(cfg, "train.threads=" + std::to_string(vm["threads"].as<int>()));
+    if (vm.count("seed")) apply_override(cfg, "train.seed=" + std::to_string(vm["seed"].as<int64_t>()));
+    return cfg;
+}
+
+po::variables_map parse(const std::vector<std::string> &args, po::options_description &opts, Common &c,
+                        const char *usage) {
+    po::options_description hidden;
+    hidden.add_options()("config", po::value<std::string>(&c.config))(
+        "overrides", po::value<std::vector<std::string>>(&c.overrides));
+    po::positional_options_description pos;
+    pos.add("config", 1).add("overrides", -1);
+    po::options_description all;
+    all.add(opts).add(hidden);
+    po::variables_map vm;
+    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    po::notify(vm);
+    if (vm.count("help")) {
+        std::cout << usage << "\n" << opts;
+        std::exit(0);
+    }
+    if (c.config.empty()) throw po::error("missing CONFIG (a YAML file such as configs/mnist_ae.yaml)");
+    return vm;
+}
+
+int threads_for(const Pipeline &p) {
+    int t = p.settings().threads;
+    return t > 0 ? t : int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// Absolute paths for every path-valued key, so the saved config runs from anywhere.
+void resolve_paths(ConfigFile &cfg) {
+    YAML::Node nodes = cfg.root["graph"]["nodes"];
+    for (size_t i = 0; i < nodes.size(); ++i) {
+        YAML::Node n = nodes[i];
+        const NodeSpec *spec = find_spec(n["type"].as<std::string>(""));
+        if (!spec) continue;
+        for (const auto &k : spec->keys)
+            if (k.kind == Kind::Path && n[k.name].IsDefined() && n[k.name].IsScalar())
+                n[k.name] = resolve_path(cfg, n[k.name].Scalar());
+    }
+}
+
+std::string make_run_dir(const std::string &out, const std::string &name) {
+    std::time_t t = std::time(nullptr);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
+    fs::create_directories(out);
+    std::string base = out + "/" + name + "-" + stamp, dir = base;
+    for (int k = 2; fs::exists(dir); ++k) dir = base + "-" + std::to_string(k);
+    fs::create_directories(dir);
+    return dir;
+}
+
+int cmd_run(const std::vector<std::string> &args) {
+    Common c;
+    po::options_description opts("aepipe run CONFIG [key=value ...] [options]");
+    opts.add_options()("help,h", "show this help")("threads", po::value<int>(),
+                                                   "compute threads (sets train.threads; default: all cores)")(
+        "seed", po::value<int64_t>(), "random seed (sets train.seed)")(
+        "out", po::value<std::string>()->default_value("runs"), "parent folder of the run folder")(
+        "quiet,q", "print errors only");
+    auto vm = parse(args, opts, c,
+                    "Trains the model of CONFIG. Each run writes config.yaml, metrics.csv, metrics.jsonl,\n"
+                    "image grids and checkpoints into its own folder OUT/NAME-DATE-TIME.\n");
+    ConfigFile cfg = load(c, vm);
+    RunSettings s;
+    s.tty = ::isatty(STDOUT_FILENO);
+    s.quiet = vm.count("quiet") > 0;
+    Pipeline p(cfg, s);  // validates everything before anything is created on disk
+    std::string name = cfg.root["name"] ? cfg.root["name"].as<std::string>() : fs::path(c.config).stem().string();
+    s.run_dir = make_run_dir(vm["out"].as<std::string>(), name);
+    p.set_run_dir(s.run_dir);
+    const int threads = threads_for(p);
+    // oneDNN runs each primitive on the OpenMP team of the calling thread; TBB runs the graph.
+    // Both get `threads`: compute nodes are serial, so one OpenMP team is busy at a time,
+    // and the data nodes' TBB work is small next to it.
+    omp_set_num_threads(threads);
+    tbb::global_control tbb_threads(tbb::global_control::max_allowed_parallelism, size_t(threads));
+    ConfigFile resolved = cfg;
+    resolved.root = YAML::Clone(cfg.root);
+    resolve_paths(resolved);
+    YAML::Emitter em;
+    em << resolved.root;
+    write_file_atomic(s.run_dir + "/config.yaml", std::string(em.c_str()) + "\n");
+    p.console().line("run: " + s.run_dir + " (" + std::to_string(threads) + " threads)");
+    auto t0 = std::chrono::steady_clock::now();
+    p.run();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    p.console().line("done in " + std::to_string(int(secs + 0.5)) + " s: " + s.run_dir);
+    return 0;
+}
+
+int cmd_validate(const std::vector<std::string> &args) {
+    Common c;
+    po::options_description opts("aepipe validate CONFIG [key=value ...]");
+    opts.add_options()("help,h", "show this help");
+    auto vm = parse(args, opts, c, "Checks CONFIG (keys, types, nodes, edges, layer sizes) without running it.\n");
+    ConfigFile cfg = load(c, vm);
+    Pipeline p(cfg, RunSettings{});
+    std::cout << c.config << ": ok (" << p.nodes().size() << " nodes, " << p.edges().size() << " edges)\n";
+    return 0;
+}
+
+int cmd_list_nodes() {
+    for (Category cat : {Category::Data, Category::Compute, Category::Sink, Category::Layer, Category::Loss,
+                         Category::Optimizer}) {
+        std::cout << "== " << category_name(cat) << (cat <= Category::Sink ? " nodes (graph.nodes)" : "")
+                  << (cat == Category::Layer ? "s (model.layers)" : "")
+                  << (cat == Category::Loss ? "es (model.loss)" : "")
+                  << (cat == Category::Optimizer ? "s (train.optimizer)" : "") << "\n";
+        for (const NodeSpec *s : all_specs()) {
+            if (s->category != cat) continue;
+            std::cout << "\n" << s->type << ": " << s->doc << "\n";
+            for (const auto &p : s->inputs) std::cout << "  in  " << p.name << " (" << p.kinds.front() << "): " << p.doc << "\n";
+            for (const auto &p : s->outputs) std::cout << "  out " << p.name << " (" << p.kinds.front() << "): " << p.doc << "\n";
+            for (const auto &k : s->keys) {
+                std::cout << "  " << k.name << ": " << kind_name(k.kind);
+                for (const auto &ch : k.choices) std::cout << " " << ch;
+                std::cout << (k.required ? ", required" : k.def.empty() ? "" : ", default " + k.def) << ". " << k.doc
+                          << "\n";
+            }
+        }
+        std::cout << "\n";
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::cout << kUsage;
+        return args.empty() ? 2 : 0;
+    }
+    std::string cmd = args[0];
+    args.erase(args.begin());
+    try {
+        if (cmd == "run") return cmd_run(args);
+        if (cmd == "validate") return cmd_validate(args);
+        if (cmd == "list-nodes") return cmd_list_nodes();
+        std::cerr << "aepipe: unknown command '" << cmd << "'\n" << kUsage;
+        return 2;
+    } catch (const ConfigError &e) {
+        std::cerr << e.what() << "\n";
+        return 2;
+    } catch (const po::error &e) {
+        std::cerr << "aepipe " << cmd << ": " << e.what() << " (see aepipe " << cmd << " --help)\n";
+        return 2;
+    } catch (const std::exception &e) {
+        std::cout.flush();
+        std::cerr << "error: " << e.what() << "\n";
+        return 1;
+    }
+}

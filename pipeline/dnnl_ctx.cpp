@@ -1,0 +1,29 @@
+#include "pipeline/dnnl_ctx.hpp"
+
+namespace aepipe {
+
+dnnl::engine &cpu_engine() {
+    static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+    return eng;
+}
+
+dnnl::stream &cpu_stream() {
+    // A stream must not be used by two threads at once; training and evaluation run
+    // concurrently on different threads, so each thread gets its own.
+    thread_local dnnl::stream s(cpu_engine());
+    return s;
+}
+
+dnnl::primitive_attr user_scratchpad_attr() {
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    return attr;
+}
+
+void Exec::run(void *scratch) {
+    if (scratch_bytes) args.at(DNNL_ARG_SCRATCHPAD).set_data_handle(scratch);
+    prim.execute(cpu_stream(), args);
+    cpu_stream().wait();
+}
+
+}  // namespace aepipe

@@ -1,0 +1,307 @@
+#include "pipeline/graph.hpp"
+
+#include <map>
+#include <regex>
+#include <set>
+
+namespace aepipe {
+
+std::string FlowNode::where() const {
+    return "node '" + id_ + "' (" + spec().type + ", " + params_.where().str() + ")";
+}
+
+int64_t FlowNode::sample_dim(const Pipeline &p) const {
+    if (spec().inputs.empty()) return 0;
+    FlowNode *up = p.upstream(id_, spec().inputs.front().name);
+    return up ? up->sample_dim(p) : 0;
+}
+
+Receiver &FlowNode::in(const std::string &port) {
+    throw RuntimeError("internal: " + where() + " has no input port '" + port + "'");
+}
+Sender &FlowNode::out(const std::string &port) {
+    throw RuntimeError("internal: " + where() + " has no output port '" + port + "'");
+}
+
+static const NodeSpec kTopSpec{"config",
+                               Category::Section,
+                               "top level of a config file",
+                               {
+                                   {"name", Kind::String, "", "a name for the run folder"},
+                                   {"model", Kind::Map, "", "the network (layers, loss)", {}, true},
+                                   {"train", Kind::Map, "{}", "training settings"},
+                                   {"graph", Kind::Map, "", "the flow graph (nodes, edges)", {}, true},
+                               }};
+
+static const NodeSpec kTrainSpec{
+    "train",
+    Category::Section,
+    "training settings shared by the graph's nodes",
+    {
+        {"epochs", Kind::Int, "10", "passes over the training set"},
+        {"batch", Kind::Int, "50", "samples per step (default of the batch node's size)"},
+        {"seed", Kind::Int, "42", "seed of initialisation, shuffling and sampling"},
+        {"optimizer", Kind::Map, "{type: rmsprop}", "update rule: a name or {type: adam, lr: 0.001}"},
+        {"threads", Kind::Int, "0", "compute threads (0 = all cores)"},
+        {"in_flight", Kind::Int, "4", "batches prepared ahead of the compute nodes"},
+    }};
+
+static const NodeSpec kGraphSpec{"graph",
+                                 Category::Section,
+                                 "the flow graph",
+                                 {
+                                     {"nodes", Kind::List, "", "nodes: maps with id, type and parameters", {}, true},
+                                     {"edges", Kind::List, "", "edges: 'from[.port] -> to[.port]'", {}, true},
+                                 }};
+
+const NodeSpec &train_section_spec() { return kTrainSpec; }
+
+Pipeline::Pipeline(const ConfigFile &cfg, RunSettings settings)
+    : cfg_(cfg), settings_(std::move(settings)), console_(settings_.tty, settings_.quiet) {
+    Diags diags;
+    check_params(kTopSpec, cfg_, cfg_.root, "config", diags, {});
+    train_ = check_params(kTrainSpec, cfg_, cfg_.root["train"], "train", diags, {});
+    diags.throw_if_any();
+
+    auto positive = [&](const char *key, int64_t min) {
+        int64_t v = train_.i(key);
+        if (v < min)
+            diags.error(train_.pos(key), std::string("train: '") + key + "' must be at least " + std::to_string(min) +
+                                             ", got " + std::to_string(v));
+        return v;
+    };
+    settings_.epochs = positive("epochs", 1);
+    settings_.batch = positive("batch", 1);
+    settings_.in_flight = positive("in_flight", 1);
+    settings_.threads = int(positive("threads", 0));
+    settings_.seed = uint64_t(train_.i("seed"));
+
+    parse_nodes(diags);
+    if (diags.empty()) parse_edges(diags);
+    if (diags.empty()) check_cycles(diags);
+    if (diags.empty())
+        for (auto &n : nodes_) n->resolve(*this, diags);
+    diags.throw_if_any();
+}
+
+Pipeline::~Pipeline() = default;
+
+void Pipeline::parse_nodes(Diags &diags) {
+    Params gp = check_params(kGraphSpec, cfg_, cfg_.root["graph"], "graph", diags, {});
+    if (!diags.empty()) return;
+    YAML::Node list = gp.raw("nodes");
+    static const std::regex id_re("[A-Za-z_][A-Za-z0-9_]*");
+    std::set<std::string> seen;
+    for (size_t i = 0; i < list.size(); ++i) {
+        const YAML::Node item = list[i];
+        std::string ctx = "graph.nodes[" + std::to_string(i) + "]";
+        if (!item.IsMap()) {
+            diags.error(pos_of(cfg_, item), ctx + ": expected a map with id and type, got " + describe(item));
+            continue;
+        }
+        YAML::Node idn = item["id"], typen = item["type"];
+        if (!idn.IsDefined() || !idn.IsScalar()) {
+            diags.error(pos_of(cfg_, item), ctx + ": missing 'id'", "every node needs an id used by edges");
+            continue;
+        }
+        std::string id = idn.Scalar();
+        if (!std::regex_match(id, id_re)) {
+            diags.error(pos_of(cfg_, idn), ctx + ": id '" + id + "' must be a name (letters, digits, _)");
+            continue;
+        }
+        if (!seen.insert(id).second) {
+            diags.error(pos_of(cfg_, idn), ctx + ": duplicate node id '" + id + "'");
+            continue;
+        }
+        ctx += " '" + id + "'";
+        if (!typen.IsDefined() || !typen.IsScalar()) {
+            diags.error(pos_of(cfg_, item), ctx + ": missing 'type'", "aepipe list-nodes shows the types");
+            continue;
+        }
+        const auto *e = FlowNodeRegistry::get().find(typen.Scalar());
+        if (!e) {
+            auto names = FlowNodeRegistry::get().names();
+            std::string near = nearest(typen.Scalar(), names), all;
+            for (const auto &n : names) all += (all.empty() ? "" : ", ") + n;
+            std::string hint = near.empty() ? "" : "did you mean '" + near + "'? ";
+            if (const NodeSpec *other = find_spec(typen.Scalar()))
+                hint = "'" + other->type + "' is a " + category_name(other->category) +
+                       ", which belongs in the model or train section; ";
+            diags.error(pos_of(cfg_, typen), ctx + ": unknown node type '" + typen.Scalar() + "'",
+                        hint + "graph node types: " + all);
+            continue;
+        }
+        ctx += " (" + e->spec.type + ")";
+        Diags local;
+        Params p = check_params(e->spec, cfg_, item, ctx, local);
+        if (!local.empty()) {
+            try {
+                local.throw_if_any();
+            } catch (const ConfigError &err) {
+                for (const auto &d : err.diagnostics()) diags.error(d.pos, d.message, d.hint);
+            }
+            continue;
+        }
+        try {
+            auto node = e->make(p);
+            node->bind(id, p);
+            nodes_.push_back(std::move(node));
+        } catch (const ConfigError &err) {
+            for (const auto &d : err.diagnostics()) diags.error(d.pos, d.message, d.hint);
+        }
+    }
+}
+
+FlowNode *Pipeline::find(const std::string &id) const {
+    for (const auto &n : nodes_)
+        if (n->id() == id) return n.get();
+    return nullptr;
+}
+
+FlowNode *Pipeline::upstream(const std::string &id, const std::string &port) const {
+    for (const auto &e : edges_)
+        if (e.to == id && e.to_port == port) return find(e.from);
+    return nullptr;
+}
+
+static std::string port_list(const std::vector<PortSpec> &ports) {
+    std::string s;
+    for (const auto &p : ports) s += (s.empty() ? "" : ", ") + p.name;
+    return s.empty() ? "(none)" : s;
+}
+
+void Pipeline::parse_edges(Diags &diags) {
+    const YAML::Node list = cfg_.root["graph"]["edges"];
+    static const std::regex edge_re(R"(\s*([A-Za-z_]\w*)(?:\.(\w+))?\s*->\s*([A-Za-z_]\w*)(?:\.(\w+))?\s*)");
+    std::vector<std::string> ids;
+    for (const auto &n : nodes_) ids.push_back(n->id());
+    std::map<std::pair<std::string, std::string>, SourcePos> fed;
+
+    for (size_t i = 0; i < list.size(); ++i) {
+        const YAML::Node item = list[i];
+        SourcePos pos = pos_of(cfg_, item);
+        std::string ctx = "graph.edges[" + std::to_string(i) + "]";
+        std::smatch m;
+        std::string text = item.IsScalar() ? item.Scalar() : "";
+        if (!item.IsScalar() || !std::regex_match(text, m, edge_re)) {
+            diags.error(pos, ctx + ": expected 'from[.port] -> to[.port]', got " + describe(item),
+                        "for example: model.epoch -> eval.model");
+            continue;
+        }
+        Edge e{m[1], m[2], m[3], m[4], "", pos};
+        FlowNode *src = find(e.from), *dst = find(e.to);
+        bool ok = true;
+        for (auto [name, node] : {std::pair{e.from, src}, std::pair{e.to, dst}}) {
+            if (node) continue;
+            std::string near = nearest(name, ids);
+            diags.error(pos, ctx + ": edge refers to unknown node '" + name + "'",
+                        near.empty() ? "nodes: " + [&] {
+                            std::string s;
+                            for (const auto &x : ids) s += (s.empty() ? "" : ", ") + x;
+                            return s;
+                        }()
+                                     : "did you mean '" + near + "'?");
+            ok = false;
+        }
+        if (!ok) continue;
+        auto pick = [&](const std::string &node, const std::vector<PortSpec> &ports, std::string &port,
+                        const char *dir) -> const PortSpec * {
+            if (port.empty()) {
+                if (ports.size() == 1) {
+                    port = ports[0].name;
+                    return &ports[0];
+                }
+                diags.error(pos, ctx + ": node '" + node + "' has " + std::to_string(ports.size()) + " " + dir +
+                                     " ports; name one: " + port_list(ports));
+                return nullptr;
+            }
+            for (const auto &p : ports)
+                if (p.name == port) return &p;
+            diags.error(pos, ctx + ": node '" + node + "' has no " + dir + " port '" + port + "'",
+                        std::string(dir) + " ports: " + port_list(ports));
+            return nullptr;
+        };
+        const PortSpec *op = pick(e.from, src->spec().outputs, e.from_port, "output");
+        const PortSpec *ip = pick(e.to, dst->spec().inputs, e.to_port, "input");
+        if (!op || !ip) continue;
+        std::string kind;
+        for (const auto &k : op->kinds)
+            for (const auto &k2 : ip->kinds)
+                if (k == k2 && kind.empty()) kind = k;
+        if (kind.empty()) {
+            diags.error(pos, ctx + ": '" + e.from + "." + e.from_port + "' carries " + op->kinds.front() + " but '" +
+                                 e.to + "." + e.to_port + "' takes " + ip->kinds.front());
+            continue;
+        }
+        e.kind = kind;
+        auto [it, fresh] = fed.emplace(std::pair{e.to, e.to_port}, pos);
+        if (!fresh) {
+            diags.error(pos, ctx + ": input '" + e.to + "." + e.to_port + "' is already fed by the edge at " +
+                                 it->second.str(),
+                        "an input port takes exactly one edge");
+            continue;
+        }
+        edges_.push_back(e);
+    }
+    for (const auto &n : nodes_)
+        for (const auto &p : n->spec().inputs)
+            if (!fed.count({n->id(), p.name}))
+                diags.error(n->params().where(),
+                            "node '" + n->id() + "' (" + n->spec().type + "): input port '" + p.name +
+                                "' is not connected",
+                            "add an edge such as 'SOURCE -> " + n->id() + "." + p.name + "' (" + p.kinds.front() +
+                                ")");
+}
+
+void Pipeline::check_cycles(Diags &diags) {
+    // Iterative DFS colouring; the first back edge found is reported at its position.
+    std::map<std::string, int> colour;
+    std::map<std::string, std::vector<const Edge *>> out;
+    for (const auto &e : edges_) out[e.from].push_back(&e);
+    for (const auto &root : nodes_) {
+        if (colour[root->id()]) continue;
+        std::vector<std::pair<std::string, size_t>> stack{{root->id(), 0}};
+        colour[root->id()] = 1;
+        while (!stack.empty()) {
+            auto &[id, next] = stack.back();
+            const auto &succ = out[id];
+            if (next == succ.size()) {
+                colour[id] = 2;
+                stack.pop_back();
+                continue;
+            }
+            const Edge *e = succ[next++];
+            int c = colour[e->to];
+            if (c == 1) {
+                diags.error(e->pos, "graph.edges: edge '" + e->from + " -> " + e->to + "' closes a cycle",
+                            "the graph must be acyclic; training feedback is built in");
+                return;
+            }
+            if (c == 0) {
+                colour[e->to] = 1;
+                stack.push_back({e->to, 0});
+            }
+        }
+    }
+}
+
+void Pipeline::rethrow_named(const FlowNode &n, int64_t step, const std::exception &e) {
+    std::string msg = e.what();
+    if (msg.rfind("node '", 0) == 0) throw RuntimeError(msg);  // already named upstream
+    std::string at = step >= 0 ? " at step " + std::to_string(step) : "";
+    throw RuntimeError(n.where() + at + ": " + msg);
+}
+
+void Pipeline::run() {
+    graph_ = std::make_unique<flow::graph>();
+    step_done_ = std::make_unique<flow::broadcast_node<flow::continue_msg>>(*graph_);
+    epoch_done_ = std::make_unique<flow::broadcast_node<flow::continue_msg>>(*graph_);
+    for (auto &n : nodes_) n->build(*this);
+    for (const auto &e : edges_) flow::make_edge(find(e.from)->out(e.from_port), find(e.to)->in(e.to_port));
+    for (auto &n : nodes_) n->activate();
+    graph_->wait_for_all();
+    console_.end_progress();
+    for (auto &n : nodes_) n->finish();
+}
+
+}  // namespace aepipe

@@ -1,0 +1,132 @@
+// The YAML `graph` section -> a validated set of nodes and typed edges -> a tbb::flow::graph.
+//
+//   graph:
+//     nodes:
+//       - {id: train_set, type: idx_reader, images: ../data/mnist/train-images-idx3-ubyte.gz}
+//       - {id: shuffle, type: shuffle}
+//     edges:
+//       - train_set -> shuffle            # node[.port] -> node[.port]; a lone port may be omitted
+//
+// Validation collects every mistake of the file in one pass (unknown type/key/node/port,
+// kind mismatch, unconnected or doubly fed input, cycle) before anything is built.
+#pragma once
+
+#include <oneapi/tbb/flow_graph.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pipeline/config.hpp"
+#include "pipeline/console.hpp"
+#include "pipeline/message.hpp"
+#include "pipeline/registry.hpp"
+
+namespace aepipe {
+
+namespace flow = tbb::flow;
+using Sender = flow::sender<Msg>;
+using Receiver = flow::receiver<Msg>;
+
+// Settings of one run: the `train` section, resolved against the command line.
+struct RunSettings {
+    int64_t epochs = 10, batch = 50, in_flight = 4;
+    uint64_t seed = 42;
+    int threads = 0;
+    std::string run_dir;  // empty: nodes write nothing (validate, graph)
+    bool tty = false, quiet = false;
+};
+
+class Pipeline;
+
+class FlowNode {
+public:
+    virtual ~FlowNode() = default;
+    const std::string &id() const { return id_; }
+    const NodeSpec &spec() const { return params_.spec(); }
+    const Params &params() const { return params_; }
+    // "node 'enc1' (dense, configs/x.yaml:12:5)" for runtime messages.
+    std::string where() const;
+
+    // After all nodes exist and edges are checked: look at neighbours, check sizes.
+    virtual void resolve(Pipeline &, Diags &) {}
+    // Values per sample flowing out of this node (0 = unknown); data nodes pass it on.
+    virtual int64_t sample_dim(const Pipeline &p) const;
+    // Creates the tbb nodes (heavy one-time work: loading data, building primitives).
+    virtual void build(Pipeline &p) = 0;
+    virtual Receiver &in(const std::string &port);
+    virtual Sender &out(const std::string &port);
+    virtual void activate() {}  // sources start emitting
+    virtual void finish() {}    // the graph has drained
+
+    void bind(std::string id, Params p) { id_ = std::move(id), params_ = std::move(p); }
+
+protected:
+    std::string id_;
+    Params params_;
+};
+
+using FlowNodeRegistry = Registry<FlowNode>;
+
+class Pipeline {
+public:
+    struct Edge {
+        std::string from, from_port, to, to_port, kind;
+        SourcePos pos;
+    };
+
+    // Validates the whole config; throws ConfigError listing every problem found.
+    Pipeline(const ConfigFile &cfg, RunSettings settings);
+    ~Pipeline();
+
+    // Builds, runs to completion, finishes the sinks. Errors propagate (named by node).
+    void run();
+
+    const ConfigFile &config() const { return cfg_; }
+    const RunSettings &settings() const { return settings_; }
+    void set_run_dir(std::string dir) { settings_.run_dir = std::move(dir); }
+    YAML::Node section(const std::string &name) const { return cfg_.root[name]; }
+    const Params &train_params() const { return train_; }
+    flow::graph &graph() { return *graph_; }
+    Console &console() { return console_; }
+    const std::vector<std::unique_ptr<FlowNode>> &nodes() const { return nodes_; }
+    const std::vector<Edge> &edges() const { return edges_; }
+    FlowNode *find(const std::string &id) const;
+    // The node feeding `port` of node `id` (nullptr if none).
+    FlowNode *upstream(const std::string &id, const std::string &port) const;
+
+    // Fired by the training node after every step / epoch; limiters hang their decrement here.
+    flow::broadcast_node<flow::continue_msg> &step_done() { return *step_done_; }
+    flow::broadcast_node<flow::continue_msg> &epoch_done() { return *epoch_done_; }
+
+    // Runs f; any exception comes out as a RuntimeError naming the node (and the step).
+    template <class F>
+    auto guard(const FlowNode &n, int64_t step, F &&f) -> decltype(f()) {
+        try {
+            return f();
+        } catch (const std::exception &e) {
+            rethrow_named(n, step, e);
+        }
+    }
+
+private:
+    [[noreturn]] void rethrow_named(const FlowNode &n, int64_t step, const std::exception &e);
+    void parse_nodes(Diags &diags);
+    void parse_edges(Diags &diags);
+    void check_cycles(Diags &diags);
+
+    const ConfigFile &cfg_;
+    RunSettings settings_;
+    Params train_;
+    Console console_;
+    std::unique_ptr<flow::graph> graph_;
+    std::unique_ptr<flow::broadcast_node<flow::continue_msg>> step_done_, epoch_done_;
+    std::vector<std::unique_ptr<FlowNode>> nodes_;
+    std::vector<Edge> edges_;
+};
+
+// Reads the `train` section's settings (epochs, batch, seed, threads, in_flight).
+const NodeSpec &train_section_spec();
+
+}  // namespace aepipe

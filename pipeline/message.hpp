@@ -1,0 +1,55 @@
+// What travels on the flow-graph edges: one small message type for every edge, copied by
+// value (a few integers and shared handles; no pixel data is ever copied between nodes).
+//
+// Port kinds (checked when the graph is built; see each node's spec):
+//   dataset  one per epoch: a dataset handle, and after `shuffle` the epoch's sample order
+//   batch    a slice of the epoch order (begin, count), no pixels yet
+//   tensor   a batch whose pixels are in a pooled float buffer (x, rows x dim)
+//   epoch    end of a training epoch: train statistics and a snapshot of the parameters
+//   eval     an epoch plus its test-set evaluation
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace aepipe {
+
+struct Dataset;
+class SlotPool;
+class Model;
+struct Normalizer;
+
+struct EpochReport {
+    int64_t epoch = 0;  // 0-based
+    int64_t steps = 0;  // global steps done so far
+    int64_t samples = 0;
+    double train_loss = 0, seconds = 0, samples_per_s = 0;
+    std::shared_ptr<const std::vector<float>> params;  // snapshot after the epoch's last step
+    const Model *model = nullptr;                      // layout of `params` (read-only)
+    bool last = false;                                 // the run's final epoch
+};
+
+struct EvalReport {
+    double test_loss = 0, test_mse_per_px = 0, seconds = 0;
+    int64_t test_samples = 0;
+};
+
+struct Msg {
+    int64_t epoch = 0;  // 0-based
+    int64_t step = 0;   // global step of a batch; the sequence number for reordering
+    const Dataset *data = nullptr;
+    std::shared_ptr<const std::vector<int32_t>> order;  // epoch order (null = natural order)
+    int64_t begin = 0, count = 0;                        // slice of the order
+    bool last_in_epoch = false;
+    float *x = nullptr;  // tensor: count x dim floats in a pool slot
+    int slot = -1;
+    SlotPool *pool = nullptr;
+    std::shared_ptr<const EpochReport> report;
+    std::shared_ptr<const EvalReport> eval;
+    const Normalizer *norm = nullptr;  // eval: how pixels were mapped to model inputs
+
+    int64_t sample(int64_t k) const { return order ? (*order)[size_t(begin + k)] : begin + k; }
+};
+
+}  // namespace aepipe

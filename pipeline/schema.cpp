@@ -1,0 +1,175 @@
+#include "pipeline/schema.hpp"
+
+#include <filesystem>
+
+namespace aepipe {
+
+const char *kind_name(Kind k) {
+    switch (k) {
+        case Kind::Int: return "integer";
+        case Kind::Float: return "number";
+        case Kind::Bool: return "true/false";
+        case Kind::String: return "string";
+        case Kind::Path: return "path";
+        case Kind::Enum: return "one of";
+        case Kind::Map: return "map";
+        case Kind::List: return "list";
+        case Kind::IntList: return "list of integers";
+    }
+    return "?";
+}
+
+const char *category_name(Category c) {
+    switch (c) {
+        case Category::Data: return "data";
+        case Category::Compute: return "compute";
+        case Category::Sink: return "sink";
+        case Category::Layer: return "layer";
+        case Category::Loss: return "loss";
+        case Category::Optimizer: return "optimizer";
+        case Category::Section: return "section";
+    }
+    return "?";
+}
+
+const KeySpec *NodeSpec::key(const std::string &name) const {
+    for (const auto &k : keys)
+        if (k.name == name) return &k;
+    return nullptr;
+}
+const PortSpec *NodeSpec::input(const std::string &name) const {
+    for (const auto &p : inputs)
+        if (p.name == name) return &p;
+    return nullptr;
+}
+const PortSpec *NodeSpec::output(const std::string &name) const {
+    for (const auto &p : outputs)
+        if (p.name == name) return &p;
+    return nullptr;
+}
+
+std::string resolve_path(const ConfigFile &cfg, const std::string &p) {
+    namespace fs = std::filesystem;
+    if (p.empty() || fs::path(p).is_absolute()) return p;
+    return (fs::path(cfg.dir) / p).lexically_normal().string();
+}
+
+Params::Params(const NodeSpec *spec, const ConfigFile *cfg, YAML::Node node, std::string context)
+    : spec_(spec), cfg_(cfg), node_(node), context_(std::move(context)) {}
+
+bool Params::has(const std::string &key) const {
+    return node_.IsMap() && node_[key].IsDefined() && !node_[key].IsNull();
+}
+
+YAML::Node Params::value(const std::string &key) const {
+    if (has(key)) return node_[key];
+    const KeySpec *ks = spec_->key(key);
+    if (!ks) throw RuntimeError("internal: " + spec_->type + " has no key '" + key + "'");
+    if (ks->def.empty()) {
+        if (ks->required) fail(key, "'" + key + "' is required");
+        return YAML::Node(YAML::NodeType::Null);
+    }
+    return YAML::Load(ks->def);
+}
+
+YAML::Node Params::raw(const std::string &key) const { return value(key); }
+int64_t Params::i(const std::string &key) const { return value(key).as<int64_t>(); }
+double Params::f(const std::string &key) const { return value(key).as<double>(); }
+bool Params::b(const std::string &key) const { return value(key).as<bool>(); }
+std::string Params::s(const std::string &key) const {
+    YAML::Node v = value(key);
+    return v.IsNull() ? "" : v.as<std::string>();
+}
+std::string Params::path(const std::string &key) const {
+    if (!has(key)) return "";
+    return resolve_path(*cfg_, node_[key].as<std::string>());
+}
+std::vector<int64_t> Params::ints(const std::string &key) const { return value(key).as<std::vector<int64_t>>(); }
+
+SourcePos Params::where() const { return pos_of(*cfg_, node_); }
+SourcePos Params::pos(const std::string &key) const {
+    return has(key) ? pos_of(*cfg_, node_[key]) : where();
+}
+
+void Params::fail(const std::string &key, const std::string &msg, const std::string &hint) const {
+    throw ConfigError(pos(key), context_ + ": " + msg, hint);
+}
+
+namespace {
+
+template <class T>
+bool converts(const YAML::Node &n) {
+    if (!n.IsScalar()) return false;
+    T v;
+    return YAML::convert<T>::decode(n, v);
+}
+
+// Returns "" if `v` fits `ks`, else what was expected.
+std::string kind_mismatch(const KeySpec &ks, const YAML::Node &v) {
+    switch (ks.kind) {
+        case Kind::Int: return converts<int64_t>(v) ? "" : "an integer";
+        case Kind::Float: return converts<double>(v) ? "" : "a number";
+        case Kind::Bool: return converts<bool>(v) ? "" : "true or false";
+        case Kind::String:
+        case Kind::Path: return v.IsScalar() ? "" : "a string";
+        case Kind::Enum: {
+            if (v.IsScalar())
+                for (const auto &c : ks.choices)
+                    if (c == v.Scalar()) return "";
+            std::string s = "one of";
+            for (const auto &c : ks.choices) s += " " + c;
+            return s;
+        }
+        case Kind::Map: return (v.IsMap() || v.IsScalar()) ? "" : "a map";
+        case Kind::List: return v.IsSequence() ? "" : "a list";
+        case Kind::IntList:
+            if (!v.IsSequence()) return "a list of integers";
+            for (const auto &e : v)
+                if (!converts<int64_t>(e)) return "a list of integers";
+            return "";
+    }
+    return "";
+}
+
+}  // namespace
+
+Params check_params(const NodeSpec &spec, const ConfigFile &cfg, const YAML::Node &map, const std::string &context,
+                    Diags &diags, const std::set<std::string> &skip) {
+    if (map.IsDefined() && !map.IsNull() && !map.IsMap()) {
+        diags.error(pos_of(cfg, map), context + ": expected a map of keys, got " + describe(map));
+        return Params(&spec, &cfg, YAML::Node(YAML::NodeType::Map), context);
+    }
+    std::vector<std::string> names;
+    for (const auto &k : spec.keys) names.push_back(k.name);
+    if (map.IsMap()) {
+        for (auto it = map.begin(); it != map.end(); ++it) {
+            std::string key = it->first.as<std::string>();
+            if (skip.count(key)) continue;
+            const KeySpec *ks = spec.key(key);
+            if (!ks) {
+                std::string near = nearest(key, names);
+                diags.error(pos_of(cfg, it->first), context + ": unknown key '" + key + "'",
+                            near.empty() ? "known keys: " + [&] {
+                                std::string s;
+                                for (const auto &n : names) s += (s.empty() ? "" : ", ") + n;
+                                return s.empty() ? std::string("(none)") : s;
+                            }()
+                                         : "did you mean '" + near + "'?");
+                continue;
+            }
+            if (it->second.IsNull()) continue;
+            std::string want = kind_mismatch(*ks, it->second);
+            if (!want.empty())
+                diags.error(pos_of(cfg, it->second),
+                            context + ": '" + key + "' must be " + want + ", got " + describe(it->second));
+        }
+    }
+    for (const auto &k : spec.keys) {
+        bool given = map.IsMap() && map[k.name].IsDefined() && !map[k.name].IsNull();
+        if (k.required && !given)
+            diags.error(pos_of(cfg, map), context + ": missing required key '" + k.name + "'", k.doc);
+    }
+    return Params(&spec, &cfg, map.IsDefined() ? map : YAML::Node(YAML::NodeType::Map), context);
+}
+
+}  // namespace aepipe

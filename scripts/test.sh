@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The project's single test command: install deps, build Release, run ctest.
+# Exit code is ctest's (or that of the first failing step).
+set -euo pipefail
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+source "${SCRIPT_DIR}/lib.sh"
+
+bash "${SCRIPT_DIR}/install_deps.sh"
+build_release
+cd "${REPO_ROOT}"
+ctest --test-dir "${BUILD_DIR}" --output-on-failure -j"$(nproc)"
