@@ -67,9 +67,12 @@ size_t DenseLayer::prepare(int64_t n) {
         e.bwd_weights =
             make_exec<dnnl::matmul>(bwd_w, {{DNNL_ARG_SRC, x_t}, {DNNL_ARG_WEIGHTS, y}, {DNNL_ARG_DST, w}});
         if (bias_) {
-            dnnl::reduction::primitive_desc red(dnnl::reduction::desc(dnnl::algorithm::reduction_sum, y, b, 0.f, 0.f),
-                                                user_scratchpad_attr(), cpu_engine());
-            e.bwd_bias = make_exec<dnnl::reduction>(red, {{DNNL_ARG_SRC, y}, {DNNL_ARG_DST, b}});
+            // db = 1^T dz as a (1 x n) x (n x out) matmul: oneDNN 2.6's reduction primitive
+            // only has a reference kernel here (~30x slower than this GEMM).
+            auto ones = f32_md({1, n}, tag::ab);
+            dnnl::matmul::primitive_desc red(dnnl::matmul::desc(ones, y, b), user_scratchpad_attr(), cpu_engine());
+            e.bwd_bias = make_exec<dnnl::matmul>(red, {{DNNL_ARG_SRC, ones}, {DNNL_ARG_WEIGHTS, y}, {DNNL_ARG_DST, b}});
+            if (int64_t(ones_.size()) < n) ones_.assign(size_t(n), 1.f);
         }
         it = execs_.emplace(n, std::move(e)).first;
     }
@@ -96,7 +99,8 @@ void DenseLayer::backward(int64_t n, const float *x, const float *y, float *dy, 
     e.bwd_weights.set(DNNL_ARG_DST, g);
     e.bwd_weights.run(scratch);
     if (bias_) {
-        e.bwd_bias.set(DNNL_ARG_SRC, dy);
+        e.bwd_bias.set(DNNL_ARG_SRC, ones_.data());
+        e.bwd_bias.set(DNNL_ARG_WEIGHTS, dy);
         e.bwd_bias.set(DNNL_ARG_DST, g + in_ * out_);
         e.bwd_bias.run(scratch);
     }

@@ -32,6 +32,7 @@ private:
     float std_;
     bool bias_;
     ActBackward act_bwd_;
+    std::vector<float> ones_;  // the all-ones row of the bias-gradient GEMM
     std::map<int64_t, Execs> execs_;
 };
 
