@@ -164,6 +164,21 @@ FlowNode *Pipeline::upstream(const std::string &id, const std::string &port) con
     return nullptr;
 }
 
+bool Pipeline::reaches(const std::string &id, const std::string &type) const {
+    std::vector<std::string> todo{id};
+    std::set<std::string> seen{id};
+    while (!todo.empty()) {
+        std::string cur = todo.back();
+        todo.pop_back();
+        for (const auto &e : edges_) {
+            if (e.from != cur || !seen.insert(e.to).second) continue;
+            if (find(e.to)->spec().type == type) return true;
+            todo.push_back(e.to);
+        }
+    }
+    return false;
+}
+
 static std::string port_list(const std::vector<PortSpec> &ports) {
     std::string s;
     for (const auto &p : ports) s += (s.empty() ? "" : ", ") + p.name;

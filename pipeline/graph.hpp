@@ -95,6 +95,8 @@ public:
     FlowNode *find(const std::string &id) const;
     // The node feeding `port` of node `id` (nullptr if none).
     FlowNode *upstream(const std::string &id, const std::string &port) const;
+    // Whether a node of `type` is downstream of node `id`.
+    bool reaches(const std::string &id, const std::string &type) const;
 
     // Fired by the training node after every step / epoch; limiters hang their decrement here.
     flow::broadcast_node<flow::continue_msg> &step_done() { return *step_done_; }

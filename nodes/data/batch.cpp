@@ -1,0 +1,65 @@
+// batch: dataset -> batches of `size` consecutive samples of the epoch order.
+//   ceil(N / size) batches per epoch; with drop_last, floor(N / size).
+//   Batch b of epoch e has global step e * batches_per_epoch + b.
+// The batches of an epoch wait in a queue; a limiter lets `train.in_flight` of them go on
+// to normalisation and compute, and gets a credit back after each training step.
+// YAML keys: size (default: train.batch), drop_last.
+#include "nodes/data/idx.hpp"
+#include "pipeline/graph.hpp"
+
+namespace aepipe {
+namespace {
+
+class Batch : public FlowNode {
+    using Split = flow::multifunction_node<Msg, std::tuple<Msg>>;
+
+public:
+    void resolve(Pipeline &p, Diags &d) override {
+        size_ = params_.has("size") ? params_.i("size") : p.settings().batch;
+        if (size_ < 1) d.error(params_.pos("size"), params_.context() + ": 'size' must be at least 1");
+    }
+    void build(Pipeline &p) override {
+        split_ = std::make_unique<Split>(p.graph(), flow::serial, [this, &p](const Msg &m, Split::output_ports_type &out) {
+            p.guard(*this, -1, [&] {
+                int64_t n = m.data->n;
+                int64_t full = n / size_, per_epoch = params_.b("drop_last") || n % size_ == 0 ? full : full + 1;
+                if (per_epoch == 0)
+                    throw RuntimeError("the dataset has " + std::to_string(n) + " samples, fewer than one batch of " +
+                                       std::to_string(size_) + " (drop_last is on)");
+                for (int64_t b = 0; b < per_epoch; ++b) {
+                    Msg o = m;
+                    o.step = m.epoch * per_epoch + b;
+                    o.begin = b * size_;
+                    o.count = std::min(size_, n - o.begin);
+                    o.last_in_epoch = b + 1 == per_epoch;
+                    std::get<0>(out).try_put(o);
+                }
+            });
+        });
+        queue_ = std::make_unique<flow::queue_node<Msg>>(p.graph());
+        gate_ = std::make_unique<flow::limiter_node<Msg>>(p.graph(), size_t(p.settings().in_flight));
+        flow::make_edge(flow::output_port<0>(*split_), *queue_);
+        flow::make_edge(*queue_, *gate_);
+        flow::make_edge(p.step_done(), gate_->decrementer());
+    }
+    Receiver &in(const std::string &) override { return *split_; }
+    Sender &out(const std::string &) override { return *gate_; }
+
+private:
+    int64_t size_ = 1;
+    std::unique_ptr<Split> split_;
+    std::unique_ptr<flow::queue_node<Msg>> queue_;
+    std::unique_ptr<flow::limiter_node<Msg>> gate_;
+};
+
+Registrar<FlowNodeRegistry> reg({"batch",
+                                 Category::Data,
+                                 "groups the epoch order into batches; bounds how many are in flight",
+                                 {{"size", Kind::Int, "", "samples per batch (default: train.batch)"},
+                                  {"drop_last", Kind::Bool, "false", "drop the last partial batch of an epoch"}},
+                                 {{"in", {"dataset"}, "the (shuffled) dataset"}},
+                                 {{"out", {"batch"}, "sample indices of one batch"}}},
+                                [](const Params &) { return std::make_unique<Batch>(); });
+
+}  // namespace
+}  // namespace aepipe

@@ -1,0 +1,82 @@
+// idx_reader: a source. Emits the dataset once per training epoch (out: dataset).
+//   images: IDX u8 (N, H, W[, C]), raw or .gz; labels (optional): IDX u8 (N).
+// The header is checked when the config is validated; the data is loaded when the run
+// starts. When it feeds the training node, a limiter keeps it at most two epochs ahead
+// (credits come back at each epoch's end); a reader that feeds only evaluation emits its
+// few small messages freely (a limiter there could lose credits that arrive before its puts).
+#include <filesystem>
+
+#include "nodes/data/idx.hpp"
+#include "pipeline/graph.hpp"
+
+namespace aepipe {
+namespace {
+
+class IdxReader : public FlowNode {
+public:
+    void resolve(Pipeline &p, Diags &) override {
+        epochs_ = p.settings().epochs;
+        paced_ = p.reaches(id_, "train");
+        std::error_code ec;
+        if (!std::filesystem::exists(params_.path("images"), ec)) return;  // reported by build()
+        IdxHeader h = read_idx_header(params_.path("images"));
+        int64_t n, hh, w, c;
+        image_dims(params_.path("images"), h, n, hh, w, c);
+        dim_ = hh * w * c;
+    }
+    int64_t sample_dim(const Pipeline &) const override { return dim_; }
+
+    void build(Pipeline &p) override {
+        std::string images = params_.path("images"), labels = params_.path("labels");
+        for (const auto &f : {images, labels}) {
+            std::error_code ec;
+            if (!f.empty() && !std::filesystem::exists(f, ec))
+                throw RuntimeError(where() + ": data file not found: " + f +
+                                   "\nhint: fetch MNIST with scripts/fetch_mnist.sh; Fashion-MNIST comes with "
+                                   "'apt-get install dataset-fashion-mnist'");
+        }
+        data_ = load_dataset(images, labels);
+        p.console().line("data: " + id_ + ": " + std::to_string(data_.n) + " images of " + std::to_string(data_.h) +
+                         "x" + std::to_string(data_.w) + "x" + std::to_string(data_.c) + " from " + images);
+        source_ = std::make_unique<flow::input_node<Msg>>(p.graph(), [this](tbb::flow_control &fc) {
+            if (next_ >= epochs_) {
+                fc.stop();
+                return Msg{};
+            }
+            Msg m;
+            m.epoch = next_++;
+            m.data = &data_;
+            return m;
+        });
+        if (!paced_) return;
+        ahead_ = std::make_unique<flow::limiter_node<Msg>>(p.graph(), 2);
+        flow::make_edge(*source_, *ahead_);
+        flow::make_edge(p.epoch_done(), ahead_->decrementer());
+    }
+    Sender &out(const std::string &) override {
+        if (ahead_) return *ahead_;
+        return *source_;
+    }
+    void activate() override { source_->activate(); }
+
+private:
+    int64_t epochs_ = 1, next_ = 0, dim_ = 0;
+    bool paced_ = false;
+    Dataset data_;
+    std::unique_ptr<flow::input_node<Msg>> source_;
+    std::unique_ptr<flow::limiter_node<Msg>> ahead_;
+};
+
+Registrar<FlowNodeRegistry> reg({"idx_reader",
+                                 Category::Data,
+                                 "reads an IDX image file (raw or .gz) and emits it once per epoch",
+                                 {
+                                     {"images", Kind::Path, "", "IDX file of u8 images N x H x W [x C]", {}, true},
+                                     {"labels", Kind::Path, "", "IDX file of N u8 labels (optional)"},
+                                 },
+                                 {},
+                                 {{"out", {"dataset"}, "the dataset, once per epoch"}}},
+                                [](const Params &) { return std::make_unique<IdxReader>(); });
+
+}  // namespace
+}  // namespace aepipe

@@ -1,0 +1,59 @@
+// normalize: batch -> tensor. Gathers the batch's u8 samples into a pooled float buffer:
+//   y = (p * scale + shift - mean) / std,  (N, H*W*C) u8 -> (N, H*W*C) f32.
+// Stateless per batch, so it runs in parallel (several batches at once); a sequencer puts
+// the batches back in step order before they reach the compute nodes (determinism).
+// YAML keys: scale, shift, mean, std.
+#include "nodes/data/normalize.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "nodes/data/idx.hpp"
+
+namespace aepipe {
+
+void Normalizer::apply(const uint8_t *src, int64_t count, float *dst) const {
+    const float a = scale / std, b = (shift - mean) / std;
+#pragma omp simd
+    for (int64_t i = 0; i < count; ++i) dst[i] = float(src[i]) * a + b;
+}
+
+uint8_t Normalizer::to_byte(float y) const {
+    float p = (y * std + mean - shift) / scale;
+    return uint8_t(std::lround(std::clamp(p, 0.f, 255.f)));
+}
+
+void NormalizeNode::resolve(Pipeline &, Diags &d) {
+    norm_ = {float(params_.f("scale")), float(params_.f("shift")), float(params_.f("mean")), float(params_.f("std"))};
+    if (norm_.scale == 0.f) d.error(params_.pos("scale"), params_.context() + ": 'scale' must not be 0");
+    if (norm_.std <= 0.f) d.error(params_.pos("std"), params_.context() + ": 'std' must be positive");
+}
+
+void NormalizeNode::build(Pipeline &p) {
+    pool_ = std::make_unique<SlotPool>(int(p.settings().in_flight));
+    node_ = std::make_unique<flow::function_node<Msg, Msg>>(p.graph(), flow::unlimited, [this, &p](Msg m) {
+        return p.guard(*this, m.step, [&] {
+            const int64_t dim = m.data->dim();
+            m.pool = pool_.get();
+            m.slot = pool_->acquire(size_t(m.count * dim));
+            m.x = pool_->data(m.slot);
+            for (int64_t k = 0; k < m.count; ++k) norm_.apply(m.data->image(m.sample(k)), dim, m.x + k * dim);
+            return m;
+        });
+    });
+    order_ = std::make_unique<flow::sequencer_node<Msg>>(p.graph(), [](const Msg &m) { return size_t(m.step); });
+    flow::make_edge(*node_, *order_);
+}
+
+static Registrar<FlowNodeRegistry> reg({"normalize",
+                                        Category::Data,
+                                        "u8 pixels -> floats: (p * scale + shift - mean) / std, batches in order",
+                                        {{"scale", Kind::Float, "0.00392156862745098", "factor on the byte (1/255)"},
+                                         {"shift", Kind::Float, "0", "added after scaling"},
+                                         {"mean", Kind::Float, "0", "subtracted (standardisation)"},
+                                         {"std", Kind::Float, "1", "divided by (standardisation)"}},
+                                        {{"in", {"batch"}, "sample indices"}},
+                                        {{"out", {"tensor"}, "float batch in a pooled buffer"}}},
+                                       [](const Params &) { return std::make_unique<NormalizeNode>(); });
+
+}  // namespace aepipe

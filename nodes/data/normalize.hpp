@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdint>
+
+#include "pipeline/graph.hpp"
+#include "pipeline/slot_pool.hpp"
+
+namespace aepipe {
+
+// y = (p * scale + shift - mean) / std for a u8 pixel p; and back to a byte for images.
+struct Normalizer {
+    float scale = 1.f / 255.f, shift = 0.f, mean = 0.f, std = 1.f;
+    void apply(const uint8_t *src, int64_t count, float *dst) const;
+    uint8_t to_byte(float y) const;
+};
+
+class NormalizeNode : public FlowNode {
+public:
+    void resolve(Pipeline &p, Diags &d) override;
+    void build(Pipeline &p) override;
+    Receiver &in(const std::string &) override { return *node_; }
+    Sender &out(const std::string &) override { return *order_; }
+    const Normalizer &normalizer() const { return norm_; }
+
+private:
+    Normalizer norm_;
+    std::unique_ptr<SlotPool> pool_;
+    std::unique_ptr<flow::function_node<Msg, Msg>> node_;
+    std::unique_ptr<flow::sequencer_node<Msg>> order_;
+};
+
+}  // namespace aepipe

@@ -1,0 +1,58 @@
+// shuffle: dataset -> dataset with a new sample order each epoch.
+//   order_e = Fisher-Yates permutation of 0..N-1 drawn from mt19937_64 seeded by (seed, e),
+//   so every sample appears exactly once per epoch, and an epoch's order depends only on
+//   the seed and the epoch number (resuming mid-run needs no generator state).
+// YAML keys: seed (default: train.seed).
+#include <numeric>
+#include <random>
+
+#include "nodes/data/shuffle.hpp"
+#include "nodes/data/idx.hpp"
+#include "pipeline/graph.hpp"
+
+namespace aepipe {
+
+std::vector<int32_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
+    std::vector<int32_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), 0);
+    std::seed_seq seq{uint32_t(seed), uint32_t(seed >> 32), uint32_t(epoch), 0x5eedu};
+    std::mt19937_64 rng(seq);
+    for (int64_t i = n - 1; i > 0; --i) {
+        int64_t j = int64_t(rng() % uint64_t(i + 1));
+        std::swap(order[size_t(i)], order[size_t(j)]);
+    }
+    return order;
+}
+
+namespace {
+
+class Shuffle : public FlowNode {
+public:
+    void build(Pipeline &p) override {
+        seed_ = params_.has("seed") ? uint64_t(params_.i("seed")) : p.settings().seed;
+        // Serial: one order per epoch, in epoch order. Allocates once per epoch.
+        node_ = std::make_unique<flow::function_node<Msg, Msg>>(p.graph(), flow::serial, [this, &p](Msg m) {
+            return p.guard(*this, -1, [&] {
+                m.order = std::make_shared<const std::vector<int32_t>>(epoch_order(m.data->n, seed_, m.epoch));
+                return m;
+            });
+        });
+    }
+    Receiver &in(const std::string &) override { return *node_; }
+    Sender &out(const std::string &) override { return *node_; }
+
+private:
+    uint64_t seed_ = 0;
+    std::unique_ptr<flow::function_node<Msg, Msg>> node_;
+};
+
+Registrar<FlowNodeRegistry> reg({"shuffle",
+                                 Category::Data,
+                                 "seeded permutation of the samples, new each epoch, each sample once",
+                                 {{"seed", Kind::Int, "", "seed (default: train.seed)"}},
+                                 {{"in", {"dataset"}, "the dataset"}},
+                                 {{"out", {"dataset"}, "the dataset with this epoch's order"}}},
+                                [](const Params &) { return std::make_unique<Shuffle>(); });
+
+}  // namespace
+}  // namespace aepipe
