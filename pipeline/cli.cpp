@@ -11,19 +11,23 @@
 #include <oneapi/tbb/global_control.h>
 #include <thread>
 
+#include "pipeline/cli.hpp"
 #include "pipeline/file_io.hpp"
-#include "pipeline/graph.hpp"
 
-namespace po = boost::program_options;
-namespace fs = std::filesystem;
 using namespace aepipe;
+using namespace aepipe::cli;
+namespace fs = std::filesystem;
+
+
 
 namespace {
 
 const char *kUsage = R"(aepipe: train autoencoders as a oneTBB flow graph of oneDNN nodes
 
 usage:
-  aepipe run CONFIG [key=value ...] [--threads N] [--seed S] [--out DIR] [--quiet]
+  aepipe run CONFIG [key=value ...] [--threads N] [--seed S] [--out DIR] [--profile] [--quiet]
+  aepipe profile CONFIG [key=value ...]     (= run --profile)
+  aepipe bench CONFIG [key=value ...] --threads 1,2,4 [--steps N] [--warmup N] [--repeats N]
   aepipe validate CONFIG [key=value ...]
   aepipe list-nodes
   aepipe COMMAND --help
@@ -35,76 +39,14 @@ relative to the config file's folder.
 Exit codes: 0 success, 1 runtime error (data, I/O, divergence), 2 config or usage error.
 )";
 
-struct Common {
-    std::string config;
-    std::vector<std::string> overrides;
-};
-
-// Loads the config and applies overrides plus the flags that are shorthands for keys.
-ConfigFile load(const Common &c, const po::variables_map &vm) {
-    ConfigFile cfg = load_config(c.config);
-    for (const auto &o : c.overrides) apply_override(cfg, o);
-    if (vm.count("threads")) apply_override(cfg, "train.threads=" + std::to_string(vm["threads"].as<int>()));
-    if (vm.count("seed")) apply_override(cfg, "train.seed=" + std::to_string(vm["seed"].as<int64_t>()));
-    return cfg;
-}
-
-po::variables_map parse(const std::vector<std::string> &args, po::options_description &opts, Common &c,
-                        const char *usage) {
-    po::options_description hidden;
-    hidden.add_options()("config", po::value<std::string>(&c.config))(
-        "overrides", po::value<std::vector<std::string>>(&c.overrides));
-    po::positional_options_description pos;
-    pos.add("config", 1).add("overrides", -1);
-    po::options_description all;
-    all.add(opts).add(hidden);
-    po::variables_map vm;
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-    if (vm.count("help")) {
-        std::cout << usage << "\n" << opts;
-        std::exit(0);
-    }
-    if (c.config.empty()) throw po::error("missing CONFIG (a YAML file such as configs/mnist_ae.yaml)");
-    return vm;
-}
-
-int threads_for(const Pipeline &p) {
-    int t = p.settings().threads;
-    return t > 0 ? t : int(std::max(1u, std::thread::hardware_concurrency()));
-}
-
-// Absolute paths for every path-valued key, so the saved config runs from anywhere.
-void resolve_paths(ConfigFile &cfg) {
-    YAML::Node nodes = cfg.root["graph"]["nodes"];
-    for (size_t i = 0; i < nodes.size(); ++i) {
-        YAML::Node n = nodes[i];
-        const NodeSpec *spec = find_spec(n["type"].as<std::string>(""));
-        if (!spec) continue;
-        for (const auto &k : spec->keys)
-            if (k.kind == Kind::Path && n[k.name].IsDefined() && n[k.name].IsScalar())
-                n[k.name] = resolve_path(cfg, n[k.name].Scalar());
-    }
-}
-
-std::string make_run_dir(const std::string &out, const std::string &name) {
-    std::time_t t = std::time(nullptr);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
-    fs::create_directories(out);
-    std::string base = out + "/" + name + "-" + stamp, dir = base;
-    for (int k = 2; fs::exists(dir); ++k) dir = base + "-" + std::to_string(k);
-    fs::create_directories(dir);
-    return dir;
-}
-
-int cmd_run(const std::vector<std::string> &args) {
+int cmd_run(std::vector<std::string> args, bool profile) {
     Common c;
     po::options_description opts("aepipe run CONFIG [key=value ...] [options]");
-    opts.add_options()("help,h", "show this help")("threads", po::value<int>(),
+    opts.add_options()("help,h", "show this help")("threads", po::value<std::string>(),
                                                    "compute threads (sets train.threads; default: all cores)")(
         "seed", po::value<int64_t>(), "random seed (sets train.seed)")(
         "out", po::value<std::string>()->default_value("runs"), "parent folder of the run folder")(
+        "profile", "record every node execution: profile.txt/.csv and trace.json (Chrome trace) in the run folder")(
         "quiet,q", "print errors only");
     auto vm = parse(args, opts, c,
                     "Trains the model of CONFIG. Each run writes config.yaml, metrics.csv, metrics.jsonl,\n"
@@ -113,26 +55,31 @@ int cmd_run(const std::vector<std::string> &args) {
     RunSettings s;
     s.tty = ::isatty(STDOUT_FILENO);
     s.quiet = vm.count("quiet") > 0;
+    s.profile = profile || vm.count("profile") > 0;
     Pipeline p(cfg, s);  // validates everything before anything is created on disk
-    std::string name = cfg.root["name"] ? cfg.root["name"].as<std::string>() : fs::path(c.config).stem().string();
-    s.run_dir = make_run_dir(vm["out"].as<std::string>(), name);
+    s.run_dir = make_run_dir(vm["out"].as<std::string>(), run_name(cfg, c.config));
     p.set_run_dir(s.run_dir);
     const int threads = threads_for(p);
     // oneDNN runs each primitive on the OpenMP team of the calling thread; TBB runs the graph.
     // Both get `threads`: compute nodes are serial, so one OpenMP team is busy at a time,
     // and the data nodes' TBB work is small next to it.
-    omp_set_num_threads(threads);
+    set_omp_threads(threads);
     tbb::global_control tbb_threads(tbb::global_control::max_allowed_parallelism, size_t(threads));
-    ConfigFile resolved = cfg;
-    resolved.root = YAML::Clone(cfg.root);
-    resolve_paths(resolved);
-    YAML::Emitter em;
-    em << resolved.root;
-    write_file_atomic(s.run_dir + "/config.yaml", std::string(em.c_str()) + "\n");
+    save_resolved(cfg, s.run_dir);
     p.console().line("run: " + s.run_dir + " (" + std::to_string(threads) + " threads)");
     auto t0 = std::chrono::steady_clock::now();
     p.run();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (s.profile) {
+        const auto &prof = p.profiler();
+        auto stats = prof.stats(p.probe_infos());
+        std::string table = prof.table(stats);
+        write_file_atomic(s.run_dir + "/profile.txt", table);
+        write_file_atomic(s.run_dir + "/profile.csv", prof.csv(stats));
+        write_file_atomic(s.run_dir + "/trace.json", prof.trace_json(p.probe_infos()));
+        p.console().line("profile (" + std::to_string(threads) + " threads):\n" + table + "trace: " + s.run_dir +
+                         "/trace.json (open in ui.perfetto.dev or chrome://tracing)");
+    }
     p.console().line("done in " + std::to_string(int(secs + 0.5)) + " s: " + s.run_dir);
     return 0;
 }
@@ -183,7 +130,9 @@ int main(int argc, char **argv) {
     std::string cmd = args[0];
     args.erase(args.begin());
     try {
-        if (cmd == "run") return cmd_run(args);
+        if (cmd == "run") return cmd_run(args, false);
+        if (cmd == "profile") return cmd_run(args, true);
+        if (cmd == "bench") return cmd_bench(args);
         if (cmd == "validate") return cmd_validate(args);
         if (cmd == "list-nodes") return cmd_list_nodes();
         std::cerr << "aepipe: unknown command '" << cmd << "'\n" << kUsage;

@@ -123,11 +123,12 @@ void apply_override(ConfigFile &cfg, const std::string &expr) {
             YAML::Node next = cur[st.index];
             cur.reset(next);
         } else {
-            walked += (walked.empty() ? "" : ".") + st.key;
-            if (cur.IsDefined() && !cur.IsNull() && !cur.IsMap())
+            if (cur.IsDefined() && !cur.IsNull() && !cur.IsMap())  // never the root: it is a map
                 throw ConfigError({"command-line override", 0, 0},
-                                  "bad override '" + expr + "': '" + walked + "' is inside " + describe(cur) +
-                                      ", not a map");
+                                  "bad override '" + expr + "': '" + walked + "' is " + describe(cur) +
+                                      ", not a map, so it has no key '" + st.key + "'",
+                                  cur.IsSequence() ? "pick an item first: " + walked + "[0]." + st.key : "");
+            walked += (walked.empty() ? "" : ".") + st.key;
             if (last) {
                 cur[st.key] = value;
                 return;

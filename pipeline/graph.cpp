@@ -44,6 +44,7 @@ static const NodeSpec kTrainSpec{
         {"optimizer", Kind::Map, "{type: rmsprop}", "update rule: a name or {type: adam, lr: 0.001}"},
         {"threads", Kind::Int, "0", "compute threads (0 = all cores)"},
         {"in_flight", Kind::Int, "4", "batches prepared ahead of the compute nodes"},
+        {"max_steps", Kind::Int, "0", "stop after this many steps (0: run all epochs)"},
     }};
 
 static const NodeSpec kGraphSpec{"graph",
@@ -75,6 +76,7 @@ Pipeline::Pipeline(const ConfigFile &cfg, RunSettings settings)
     settings_.in_flight = positive("in_flight", 1);
     settings_.threads = int(positive("threads", 0));
     settings_.seed = uint64_t(train_.i("seed"));
+    settings_.max_steps = positive("max_steps", 0);
 
     parse_nodes(diags);
     if (diags.empty()) parse_edges(diags);
@@ -307,7 +309,20 @@ void Pipeline::rethrow_named(const FlowNode &n, int64_t step, const std::excepti
     throw RuntimeError(n.where() + at + ": " + msg);
 }
 
+int Pipeline::add_probe(const FlowNode &n, const std::string &part) {
+    probes_.push_back({&n, part.empty() ? n.id() : n.id() + "/" + part});
+    return int(probes_.size() - 1);
+}
+
+std::vector<ProbeInfo> Pipeline::probe_infos() const {
+    std::vector<ProbeInfo> v;
+    for (const auto &p : probes_) v.push_back({p.name, p.node->spec().type});
+    return v;
+}
+
 void Pipeline::run() {
+    profiler_.reset();
+    for (auto &n : nodes_) n->set_probe(add_probe(*n));
     graph_ = std::make_unique<flow::graph>();
     step_done_ = std::make_unique<flow::broadcast_node<flow::continue_msg>>(*graph_);
     epoch_done_ = std::make_unique<flow::broadcast_node<flow::continue_msg>>(*graph_);
@@ -315,6 +330,7 @@ void Pipeline::run() {
     for (const auto &e : edges_) flow::make_edge(find(e.from)->out(e.from_port), find(e.to)->in(e.to_port));
     for (auto &n : nodes_) n->activate();
     graph_->wait_for_all();
+    profiler_.finish();
     console_.end_progress();
     for (auto &n : nodes_) n->finish();
 }

@@ -21,6 +21,7 @@
 #include "pipeline/config.hpp"
 #include "pipeline/console.hpp"
 #include "pipeline/message.hpp"
+#include "pipeline/profile.hpp"
 #include "pipeline/registry.hpp"
 
 namespace aepipe {
@@ -32,6 +33,8 @@ using Receiver = flow::receiver<Msg>;
 // Settings of one run: the `train` section, resolved against the command line.
 struct RunSettings {
     int64_t epochs = 10, batch = 50, in_flight = 4;
+    int64_t max_steps = 0;  // stop after this many steps (0: run all epochs)
+    bool profile = false;   // record every node execution (Profiler)
     uint64_t seed = 42;
     int threads = 0;
     std::string run_dir;  // empty: nodes write nothing (validate, graph)
@@ -61,8 +64,11 @@ public:
     virtual void finish() {}    // the graph has drained
 
     void bind(std::string id, Params p) { id_ = std::move(id), params_ = std::move(p); }
+    int probe() const { return probe_; }
+    void set_probe(int p) { probe_ = p; }
 
 protected:
+    int probe_ = 0;
     std::string id_;
     Params params_;
 };
@@ -102,17 +108,46 @@ public:
     flow::broadcast_node<flow::continue_msg> &step_done() { return *step_done_; }
     flow::broadcast_node<flow::continue_msg> &epoch_done() { return *epoch_done_; }
 
-    // Runs f; any exception comes out as a RuntimeError naming the node (and the step).
+    // A profile track for a part of a node ("model/fwd0"); each node has one of its own.
+    int add_probe(const FlowNode &n, const std::string &part = "");
+
+    // Runs the body of probe `probe` on message m: any exception comes out as a
+    // RuntimeError naming the node and the step; with profiling on, the call is recorded.
     template <class F>
-    auto guard(const FlowNode &n, int64_t step, F &&f) -> decltype(f()) {
+    auto guard(int probe, const Msg &m, F &&f) -> decltype(f()) {
+        double t0 = settings_.profile ? profiler_.now() : 0;
         try {
-            return f();
+            if constexpr (std::is_void_v<decltype(f())>) {
+                f();
+                if (settings_.profile) record(probe, m, t0);
+            } else {
+                auto r = f();
+                if (settings_.profile) record(probe, m, t0);
+                return r;
+            }
         } catch (const std::exception &e) {
-            rethrow_named(n, step, e);
+            rethrow_named(*probes_[size_t(probe)].node, m.step, e);
         }
     }
+    template <class F>
+    auto guard(const FlowNode &n, const Msg &m, F &&f) -> decltype(f()) {
+        return guard(n.probe(), m, std::forward<F>(f));
+    }
+    double now() const { return profiler_.now(); }
+    const Profiler &profiler() const { return profiler_; }
+    std::vector<ProbeInfo> probe_infos() const;
+
+    // End time (seconds) of each training step, for benchmarks; filled up to its capacity.
+    std::vector<double> &step_times() { return step_times_; }
 
 private:
+    struct Probe {
+        const FlowNode *node;
+        std::string name;
+    };
+    void record(int probe, const Msg &m, double t0) {
+        profiler_.record({probe, 0, t0, profiler_.now(), m.t_ready, m.step, m.count > 0 ? m.count : 1});
+    }
     [[noreturn]] void rethrow_named(const FlowNode &n, int64_t step, const std::exception &e);
     void parse_nodes(Diags &diags);
     void parse_edges(Diags &diags);
@@ -126,6 +161,9 @@ private:
     std::unique_ptr<flow::broadcast_node<flow::continue_msg>> step_done_, epoch_done_;
     std::vector<std::unique_ptr<FlowNode>> nodes_;
     std::vector<Edge> edges_;
+    std::vector<Probe> probes_;
+    Profiler profiler_;
+    std::vector<double> step_times_;
 };
 
 // Reads the `train` section's settings (epochs, batch, seed, threads, in_flight).

@@ -48,6 +48,7 @@ struct Msg {
     std::shared_ptr<const EpochReport> report;
     std::shared_ptr<const EvalReport> eval;
     const Normalizer *norm = nullptr;  // eval: how pixels were mapped to model inputs
+    double t_ready = -1;               // profiling: when this message was emitted (s)
 
     int64_t sample(int64_t k) const { return order ? (*order)[size_t(begin + k)] : begin + k; }
 };

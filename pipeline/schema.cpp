@@ -139,9 +139,12 @@ Params check_params(const NodeSpec &spec, const ConfigFile &cfg, const YAML::Nod
         diags.error(pos_of(cfg, map), context + ": expected a map of keys, got " + describe(map));
         return Params(&spec, &cfg, YAML::Node(YAML::NodeType::Map), context);
     }
+    // A missing section (e.g. no `train:`) comes as an invalid node from a const lookup,
+    // whose IsMap() would throw; it counts as empty.
+    const bool is_map = map.IsDefined() && map.IsMap();
     std::vector<std::string> names;
     for (const auto &k : spec.keys) names.push_back(k.name);
-    if (map.IsMap()) {
+    if (is_map) {
         for (auto it = map.begin(); it != map.end(); ++it) {
             std::string key = it->first.as<std::string>();
             if (skip.count(key)) continue;
@@ -159,15 +162,19 @@ Params check_params(const NodeSpec &spec, const ConfigFile &cfg, const YAML::Nod
             }
             if (it->second.IsNull()) continue;
             std::string want = kind_mismatch(*ks, it->second);
-            if (!want.empty())
-                diags.error(pos_of(cfg, it->second),
-                            context + ": '" + key + "' must be " + want + ", got " + describe(it->second));
+            if (want.empty()) continue;
+            std::string near =
+                ks->kind == Kind::Enum && it->second.IsScalar() ? nearest(it->second.Scalar(), ks->choices) : "";
+            diags.error(pos_of(cfg, it->second),
+                        context + ": '" + key + "' must be " + want + ", got " + describe(it->second),
+                        near.empty() ? "" : "did you mean '" + near + "'?");
         }
     }
     for (const auto &k : spec.keys) {
-        bool given = map.IsMap() && map[k.name].IsDefined() && !map[k.name].IsNull();
+        bool given = is_map && map[k.name].IsDefined() && !map[k.name].IsNull();
         if (k.required && !given)
-            diags.error(pos_of(cfg, map), context + ": missing required key '" + k.name + "'", k.doc);
+            diags.error(pos_of(cfg, map), context + ": missing required key '" + k.name + "'",
+                        "add '" + k.name + "' (" + k.doc + ")");
     }
     return Params(&spec, &cfg, map.IsDefined() ? map : YAML::Node(YAML::NodeType::Map), context);
 }

@@ -1,6 +1,7 @@
 // batch: dataset -> batches of `size` consecutive samples of the epoch order.
 //   ceil(N / size) batches per epoch; with drop_last, floor(N / size).
-//   Batch b of epoch e has global step e * batches_per_epoch + b.
+//   Batch b of epoch e has global step e * batches_per_epoch + b; with train.max_steps the
+//   stream ends after that many steps (the last one closes a shortened epoch).
 // The batches of an epoch wait in a queue; a limiter lets `train.in_flight` of them go on
 // to normalisation and compute, and gets a credit back after each training step.
 // YAML keys: size (default: train.batch), drop_last.
@@ -20,18 +21,21 @@ public:
     }
     void build(Pipeline &p) override {
         split_ = std::make_unique<Split>(p.graph(), flow::serial, [this, &p](const Msg &m, Split::output_ports_type &out) {
-            p.guard(*this, -1, [&] {
+            p.guard(*this, m, [&] {
                 int64_t n = m.data->n;
                 int64_t full = n / size_, per_epoch = params_.b("drop_last") || n % size_ == 0 ? full : full + 1;
                 if (per_epoch == 0)
                     throw RuntimeError("the dataset has " + std::to_string(n) + " samples, fewer than one batch of " +
                                        std::to_string(size_) + " (drop_last is on)");
+                const int64_t max_steps = p.settings().max_steps;
                 for (int64_t b = 0; b < per_epoch; ++b) {
                     Msg o = m;
                     o.step = m.epoch * per_epoch + b;
+                    if (max_steps && o.step >= max_steps) break;
                     o.begin = b * size_;
                     o.count = std::min(size_, n - o.begin);
-                    o.last_in_epoch = b + 1 == per_epoch;
+                    o.last_in_epoch = b + 1 == per_epoch || o.step + 1 == max_steps;
+                    o.t_ready = p.now();
                     std::get<0>(out).try_put(o);
                 }
             });

@@ -32,12 +32,13 @@ void NormalizeNode::resolve(Pipeline &, Diags &d) {
 void NormalizeNode::build(Pipeline &p) {
     pool_ = std::make_unique<SlotPool>(int(p.settings().in_flight));
     node_ = std::make_unique<flow::function_node<Msg, Msg>>(p.graph(), flow::unlimited, [this, &p](Msg m) {
-        return p.guard(*this, m.step, [&] {
+        return p.guard(*this, m, [&] {
             const int64_t dim = m.data->dim();
             m.pool = pool_.get();
             m.slot = pool_->acquire(size_t(m.count * dim));
             m.x = pool_->data(m.slot);
             for (int64_t k = 0; k < m.count; ++k) norm_.apply(m.data->image(m.sample(k)), dim, m.x + k * dim);
+            m.t_ready = p.now();
             return m;
         });
     });

@@ -32,7 +32,7 @@ public:
         seed_ = params_.has("seed") ? uint64_t(params_.i("seed")) : p.settings().seed;
         // Serial: one order per epoch, in epoch order. Allocates once per epoch.
         node_ = std::make_unique<flow::function_node<Msg, Msg>>(p.graph(), flow::serial, [this, &p](Msg m) {
-            return p.guard(*this, -1, [&] {
+            return p.guard(*this, m, [&] {
                 m.order = std::make_shared<const std::vector<int32_t>>(epoch_order(m.data->n, seed_, m.epoch));
                 return m;
             });

@@ -52,7 +52,7 @@ public:
         join_ = std::make_unique<Join>(p.graph(), [](const Msg &m) { return m.epoch; },
                                        [](const Msg &m) { return m.epoch; });
         node_ = std::make_unique<Fn>(p.graph(), flow::serial, [this, &p, batch](const std::tuple<Msg, Msg> &in) {
-            return p.guard(*this, std::get<0>(in).step, [&] { return evaluate(std::get<0>(in), std::get<1>(in), batch); });
+            return p.guard(*this, std::get<0>(in), [&] { return evaluate(std::get<0>(in), std::get<1>(in), batch); });
         });
         flow::make_edge(*join_, *node_);
     }

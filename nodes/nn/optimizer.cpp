@@ -88,12 +88,14 @@ protected:
         const float wd = float(wd_), b1 = float(b1_), b2 = float(b2_), eps = float(eps_);
         const double c1 = 1.0 - std::pow(b1_, double(t_)), c2 = 1.0 - std::pow(b2_, double(t_));
         const float step = float(lr_ / c1), inv_sqrt_c2 = float(1.0 / std::sqrt(c2));
+        // 1 - beta in double: 1.f - float(0.999) is 1.3e-5 off 0.001, which c2 does not share.
+        const float omb1 = float(1.0 - b1_), omb2 = float(1.0 - b2_);
         float *m = s(0), *v = s(1);
 #pragma omp simd
         for (int64_t i = b; i < e; ++i) {
             float gi = grad(w, g, i, wd);
-            m[i] = b1 * m[i] + (1.f - b1) * gi;
-            v[i] = b2 * v[i] + (1.f - b2) * gi * gi;
+            m[i] = b1 * m[i] + omb1 * gi;
+            v[i] = b2 * v[i] + omb2 * gi * gi;
             w[i] -= step * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + eps);
         }
     }

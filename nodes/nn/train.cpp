@@ -56,10 +56,12 @@ public:
         auto &g = p.graph();
         gate_ = std::make_unique<flow::limiter_node<Msg>>(g, 1);
         Fn *prev = nullptr;
-        auto chain = [&](std::function<void(Msg &)> body) {
-            auto n = std::make_unique<Fn>(g, flow::serial, [this, body](Msg m) {
-                return p_->guard(*this, m.step, [&] {
+        auto chain = [&](const std::string &part, std::function<void(Msg &)> body) {
+            int probe = p.add_probe(*this, part);
+            auto n = std::make_unique<Fn>(g, flow::serial, [this, body, probe](Msg m) {
+                return p_->guard(probe, m, [&] {
                     body(m);
+                    m.t_ready = p_->now();
                     return m;
                 });
             });
@@ -68,14 +70,14 @@ public:
             prev = n.get();
             chain_.push_back(std::move(n));
         };
-        chain([this](Msg &m) {  // the first node also readies primitives for this batch size
+        chain("input", [this](Msg &m) {  // the first node also readies primitives for this batch size
             ws_->prepare(m.count);
             ws_->set_input(m.x);
             if (m.step == first_step_of_epoch_) epoch_start_ = clk::now();
         });
         for (size_t i = 0; i < model_->num_layers(); ++i)
-            chain([this, i](Msg &m) { ws_->forward_layer(i, m.count, params_slab_.data()); });
-        chain([this](Msg &m) {
+            chain("fwd" + std::to_string(i), [this, i](Msg &m) { ws_->forward_layer(i, m.count, params_slab_.data()); });
+        chain("loss", [this](Msg &m) {
             const int64_t d = model_->in_dim();
             double l = model_->loss().forward_backward(m.count, d, ws_->output(), m.x, ws_->output_grad());
             if (!std::isfinite(l))
@@ -84,11 +86,14 @@ public:
             samples_ += m.count;
         });
         for (size_t i = model_->num_layers(); i-- > 0;)
-            chain([this, i](Msg &m) { ws_->backward_layer(i, m.count, params_slab_.data(), grads_.data()); });
+            chain("bwd" + std::to_string(i),
+                  [this, i](Msg &m) { ws_->backward_layer(i, m.count, params_slab_.data(), grads_.data()); });
 
-        update_ = std::make_unique<Update>(g, flow::serial, [this](const Msg &m, Update::output_ports_type &out) {
-            p_->guard(*this, m.step, [&] { step_end(m, out); });
-        });
+        int update_probe = p.add_probe(*this, "update");
+        update_ = std::make_unique<Update>(g, flow::serial,
+                                           [this, update_probe](const Msg &m, Update::output_ports_type &out) {
+                                               p_->guard(update_probe, m, [&] { step_end(m, out); });
+                                           });
         flow::make_edge(*prev, *update_);
     }
 
@@ -100,6 +105,8 @@ private:
         opt_->step(params_slab_.data(), grads_.data(), model_->num_params());
         m.pool->release(m.slot);
         ++steps_;
+        auto &times = p_->step_times();
+        if (times.size() < times.capacity()) times.push_back(p_->now());  // never reallocates
         show_progress(m);
         if (m.last_in_epoch) {
             double secs = std::chrono::duration<double>(clk::now() - epoch_start_).count();
@@ -112,7 +119,7 @@ private:
             r->samples_per_s = secs > 0 ? double(samples_) / secs : 0.0;
             r->params = std::make_shared<const std::vector<float>>(params_slab_);
             r->model = model_.get();
-            r->last = m.epoch + 1 == p_->settings().epochs;
+            r->last = m.epoch + 1 == p_->settings().epochs || m.step + 1 == p_->settings().max_steps;
             loss_sum_ = 0, samples_ = 0;
             first_step_of_epoch_ = m.step + 1;
             Msg o;

@@ -68,7 +68,7 @@ class Checkpoint : public FlowNode {
 public:
     void build(Pipeline &p) override {
         node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
-            p.guard(*this, m.step, [&] { write(p, m); });
+            p.guard(*this, m, [&] { write(p, m); });
             return flow::continue_msg();
         });
     }

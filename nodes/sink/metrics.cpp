@@ -24,7 +24,7 @@ public:
             write_file_atomic(jsonl_, "");
         }
         node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
-            p.guard(*this, m.step, [&] { record(p, m); });
+            p.guard(*this, m, [&] { record(p, m); });
             return flow::continue_msg();
         });
     }

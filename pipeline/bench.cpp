@@ -1,0 +1,109 @@
+// aepipe bench: training throughput of the real pipeline at several thread counts.
+// Each (threads, repeat) builds the graph afresh, runs warmup + steps training steps
+// (train.max_steps), and times the steps after the warm-up from the training node's step
+// clock. Reports the median of the repeats, speedup over the first count and parallel
+// efficiency; writes bench.csv and bench_speedup.svg into OUT/NAME-bench-DATE.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <oneapi/tbb/global_control.h>
+#include <sstream>
+
+#include "pipeline/cli.hpp"
+#include "pipeline/file_io.hpp"
+#include "pipeline/svg_plot.hpp"
+
+namespace aepipe::cli {
+
+static std::vector<int> parse_threads(const std::string &s) {
+    std::vector<int> v;
+    std::stringstream ss(s);
+    std::string tok;
+    while (std::getline(ss, tok, ',')) {
+        if (tok.empty() || tok.find_first_not_of("0123456789") != std::string::npos || std::stoi(tok) < 1)
+            throw ConfigError({"command line", 0, 0}, "--threads takes a list of positive counts such as 1,2,4, got '" + s + "'");
+        v.push_back(std::stoi(tok));
+    }
+    return v;
+}
+
+static double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// One timed run: samples/s over the steps after the warm-up.
+static double bench_once(const ConfigFile &base, int threads, int64_t warmup, int64_t steps) {
+    ConfigFile cfg = base;
+    cfg.root = YAML::Clone(base.root);
+    apply_override(cfg, "train.threads=" + std::to_string(threads));
+    apply_override(cfg, "train.max_steps=" + std::to_string(warmup + steps));
+    apply_override(cfg, "train.epochs=1000000");
+    RunSettings s;
+    s.quiet = true;
+    Pipeline p(cfg, s);
+    set_omp_threads(threads);
+    tbb::global_control limit(tbb::global_control::max_allowed_parallelism, size_t(threads));
+    p.step_times().reserve(size_t(warmup + steps));
+    p.run();
+    const auto &t = p.step_times();
+    if (int64_t(t.size()) < warmup + steps)
+        throw RuntimeError("bench: the run ended after " + std::to_string(t.size()) + " steps, fewer than " +
+                           std::to_string(warmup + steps));
+    double secs = t[size_t(warmup + steps - 1)] - t[size_t(warmup - 1)];
+    return double(steps * p.settings().batch) / secs;
+}
+
+int cmd_bench(const std::vector<std::string> &args) {
+    Common c;
+    po::options_description opts("aepipe bench CONFIG [key=value ...] [options]");
+    opts.add_options()("help,h", "show this help")("threads", po::value<std::string>()->default_value("1,2"),
+                                                   "thread counts to measure, e.g. 1,2,4,8,16")(
+        "steps", po::value<int64_t>()->default_value(200), "timed training steps per run")(
+        "warmup", po::value<int64_t>()->default_value(20), "untimed steps first (primitive creation, caches)")(
+        "repeats", po::value<int>()->default_value(3), "runs per thread count; the median is reported")(
+        "out", po::value<std::string>()->default_value("runs"), "parent folder of the bench folder");
+    auto vm = parse(args, opts, c,
+                    "Measures training samples/s of CONFIG's pipeline at each thread count (median of repeats),\n"
+                    "with speedup and parallel efficiency; writes bench.csv and bench_speedup.svg.\n");
+    ConfigFile cfg = load(c, vm);
+    std::vector<int> counts = parse_threads(vm["threads"].as<std::string>());
+    int64_t steps = vm["steps"].as<int64_t>(), warmup = std::max<int64_t>(1, vm["warmup"].as<int64_t>());
+    int repeats = std::max(1, vm["repeats"].as<int>());
+    if (steps < 1) throw ConfigError({"command line", 0, 0}, "--steps must be at least 1");
+    { Pipeline check(cfg, RunSettings{}); }  // config errors before any work
+
+    std::string dir = make_run_dir(vm["out"].as<std::string>(), run_name(cfg, c.config) + "-bench");
+    std::string csv = "threads,repeat,samples_per_s\n";
+    std::vector<double> med;
+    std::printf("%8s %14s %14s %14s %9s %11s\n", "threads", "samples/s", "min", "max", "speedup", "efficiency");
+    for (int t : counts) {
+        std::vector<double> runs;
+        for (int r = 0; r < repeats; ++r) {
+            runs.push_back(bench_once(cfg, t, warmup, steps));
+            csv += std::to_string(t) + "," + std::to_string(r) + "," + std::to_string(runs.back()) + "\n";
+        }
+        med.push_back(median(runs));
+        double speed = med.back() / med.front(), eff = speed / (double(t) / counts.front());
+        std::printf("%8d %14.0f %14.0f %14.0f %9.2f %10.0f%%\n", t, med.back(), *std::min_element(runs.begin(), runs.end()),
+                    *std::max_element(runs.begin(), runs.end()), speed, 100 * eff);
+        std::fflush(stdout);
+    }
+    write_file_atomic(dir + "/bench.csv", csv);
+    Series measured{"aepipe", {}, {}}, ideal{"linear", {}, {}, "#999999", true};
+    for (size_t i = 0; i < counts.size(); ++i) {
+        measured.x.push_back(counts[i]), measured.y.push_back(med[i] / med.front());
+        ideal.x.push_back(counts[i]), ideal.y.push_back(double(counts[i]) / counts.front());
+    }
+    write_file_atomic(dir + "/bench_speedup.svg",
+                      svg_line_plot({"training speedup over " + std::to_string(counts.front()) + " thread(s)", "threads",
+                                     "speedup (median samples/s ratio)"},
+                                    {measured, ideal}));
+    std::printf("steps %lld after %lld warm-up, median of %d; wrote %s/bench.csv and bench_speedup.svg\n",
+                (long long)steps, (long long)warmup, repeats, dir.c_str());
+    return 0;
+}
+
+}  // namespace aepipe::cli

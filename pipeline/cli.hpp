@@ -1,0 +1,35 @@
+// Pieces shared by the aepipe subcommands (pipeline/cli.cpp, pipeline/bench.cpp).
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <string>
+#include <vector>
+
+#include "pipeline/config.hpp"
+#include "pipeline/graph.hpp"
+
+namespace aepipe::cli {
+
+namespace po = boost::program_options;
+
+struct Common {
+    std::string config;
+    std::vector<std::string> overrides;
+};
+
+// Parses CONFIG [key=value ...] plus `opts`; --help prints `usage` and opts, then exits 0.
+po::variables_map parse(const std::vector<std::string> &args, po::options_description &opts, Common &c,
+                        const char *usage);
+// Loads CONFIG and applies the overrides, then --threads/--seed when present in vm.
+ConfigFile load(const Common &c, const po::variables_map &vm);
+// OUT/NAME-YYYYmmdd-HHMMSS[-k], created.
+std::string make_run_dir(const std::string &out, const std::string &name);
+std::string run_name(const ConfigFile &cfg, const std::string &config_path);
+// Writes the resolved config (absolute paths) into dir/config.yaml.
+void save_resolved(const ConfigFile &cfg, const std::string &dir);
+int threads_for(const Pipeline &p);
+void set_omp_threads(int threads);
+
+int cmd_bench(const std::vector<std::string> &args);
+
+}  // namespace aepipe::cli

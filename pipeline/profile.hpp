@@ -1,0 +1,56 @@
+// Per-node profiling of a run: every node body execution becomes an event (thread, start,
+// end, when its input became ready, step, items). From them: a per-node table (calls, busy,
+// mean and p95 per call, share of wall time, waiting for input, input queued, items/s) and a
+// Chrome trace-event JSON (one track per worker thread; opens in ui.perfetto.dev).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace aepipe {
+
+struct ProbeInfo {
+    std::string name;  // "model/fwd0" or "batches"
+    std::string type;  // node type
+};
+
+struct ProfileEvent {
+    int probe = 0, tid = 0;
+    double t0 = 0, t1 = 0, ready = 0;  // seconds since the run started; ready < 0: unknown
+    int64_t step = -1, items = 1;
+};
+
+struct ProbeStats {
+    std::string name, type;
+    int64_t calls = 0, items = 0;
+    double busy_s = 0, mean_us = 0, p95_us = 0, share = 0, wait_input_s = 0, queued_s = 0, items_per_s = 0;
+};
+
+class Profiler {
+public:
+    Profiler();
+    double now() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
+    void reset();  // the run starts now; forget earlier events
+    void record(const ProfileEvent &e);
+    void finish() { wall_ = now(); }
+    double wall() const { return wall_; }
+
+    std::vector<ProbeStats> stats(const std::vector<ProbeInfo> &probes) const;
+    std::string table(const std::vector<ProbeStats> &stats) const;  // fixed-width text
+    std::string csv(const std::vector<ProbeStats> &stats) const;
+    std::string trace_json(const std::vector<ProbeInfo> &probes) const;
+
+private:
+    std::vector<ProfileEvent> all() const;
+    std::chrono::steady_clock::time_point start_;
+    double wall_ = 0;
+    static constexpr int kSlots = 256;
+    std::vector<std::vector<ProfileEvent>> per_thread_;  // indexed by TBB thread slot
+    mutable std::mutex overflow_mu_;
+    std::vector<ProfileEvent> overflow_;
+};
+
+}  // namespace aepipe
