@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/config.hpp"
 #include "pipeline/schema.hpp"
 
 namespace aepipe {
@@ -58,5 +59,27 @@ template <class R>
 struct Registrar {
     Registrar(NodeSpec spec, typename R::Factory make) { R::get().add(std::move(spec), std::move(make)); }
 };
+
+// Finds the entry named by a `type:` map (or a bare type name) in registry R; an unknown or
+// missing type goes to diags at the type's position, with a did-you-mean and the known types.
+template <class R>
+const typename R::Entry *lookup_type(const ConfigFile &cfg, const YAML::Node &node, const std::string &ctx,
+                                       const char *what, Diags &diags) {
+    YAML::Node type = node.IsMap() ? node["type"] : node;
+    if (!type.IsDefined() || !type.IsScalar()) {
+        diags.error(pos_of(cfg, node), ctx + ": missing 'type' of the " + what);
+        return nullptr;
+    }
+    const auto *e = R::get().find(type.Scalar());
+    if (!e) {
+        auto names = R::get().names();
+        std::string near = nearest(type.Scalar(), names), all;
+        for (const auto &n : names) all += (all.empty() ? "" : ", ") + n;
+        diags.error(pos_of(cfg, type), ctx + ": unknown " + what + " type '" + type.Scalar() + "'",
+                    near.empty() ? "known: " + all : "did you mean '" + near + "'? known: " + all);
+    }
+    return e;
+}
+
 
 }  // namespace aepipe

@@ -25,26 +25,6 @@ static const NodeSpec kModelSpec{
         {"loss", Kind::Map, "{type: mse}", "loss: a name (mse) or a map {type: bce, from_logits: true}"},
     }};
 
-// A `type` map (or a bare type name) checked against a registry's specs.
-template <class R>
-static const typename R::Entry *lookup(const ConfigFile &cfg, const YAML::Node &node, const std::string &ctx,
-                                       const char *what, Diags &diags) {
-    YAML::Node type = node.IsMap() ? node["type"] : node;
-    if (!type.IsDefined() || !type.IsScalar()) {
-        diags.error(pos_of(cfg, node), ctx + ": missing 'type' of the " + what);
-        return nullptr;
-    }
-    const auto *e = R::get().find(type.Scalar());
-    if (!e) {
-        auto names = R::get().names();
-        std::string near = nearest(type.Scalar(), names), all;
-        for (const auto &n : names) all += (all.empty() ? "" : ", ") + n;
-        diags.error(pos_of(cfg, type), ctx + ": unknown " + what + " type '" + type.Scalar() + "'",
-                    near.empty() ? "known: " + all : "did you mean '" + near + "'? known: " + all);
-    }
-    return e;
-}
-
 Model::Model(const ConfigFile &cfg, const YAML::Node &section, int64_t data_dim) : in_dim_(data_dim) {
     Diags diags;
     Params mp = check_params(kModelSpec, cfg, section, "model", diags, {});
@@ -57,7 +37,7 @@ Model::Model(const ConfigFile &cfg, const YAML::Node &section, int64_t data_dim)
     for (size_t i = 0; i < list.size(); ++i) {
         YAML::Node item = list[i];
         std::string ctx = "model.layers[" + std::to_string(i) + "]";
-        const auto *e = lookup<LayerRegistry>(cfg, item, ctx, "layer", diags);
+        const auto *e = lookup_type<LayerRegistry>(cfg, item, ctx, "layer", diags);
         if (!e) continue;
         ctx += " (" + e->spec.type + ")";
         Diags local;
@@ -88,7 +68,7 @@ Model::Model(const ConfigFile &cfg, const YAML::Node &section, int64_t data_dim)
                     "an autoencoder reconstructs its input: make the last layer's units " + std::to_string(data_dim));
 
     YAML::Node lnode = mp.raw("loss");
-    if (const auto *le = lookup<LossRegistry>(cfg, lnode, "model.loss", "loss", diags)) {
+    if (const auto *le = lookup_type<LossRegistry>(cfg, lnode, "model.loss", "loss", diags)) {
         Params lp = check_params(le->spec, cfg, lnode.IsMap() ? lnode : YAML::Node(YAML::NodeType::Map),
                                  "model.loss (" + le->spec.type + ")", diags, {"type"});
         if (diags.empty()) loss_ = le->make(lp);

@@ -27,6 +27,15 @@ void Optimizer::step(float *w, const float *g, int64_t n) {
     for (int64_t c = 0; c < chunks; ++c) update(w, g, c * chunk, std::min(n, (c + 1) * chunk));
 }
 
+std::unique_ptr<Optimizer> make_optimizer(const ConfigFile &cfg, const Params &train, Diags &diags) {
+    YAML::Node on = train.raw("optimizer");
+    const auto *e = lookup_type<OptimizerRegistry>(cfg, on, "train.optimizer", "optimizer", diags);
+    if (!e) return nullptr;
+    Params op = check_params(e->spec, cfg, on.IsMap() ? on : YAML::Node(YAML::NodeType::Map),
+                             "train.optimizer (" + e->spec.type + ")", diags, {"type"});
+    return diags.empty() ? e->make(op) : nullptr;
+}
+
 namespace {
 
 inline float grad(const float *w, const float *g, int64_t i, float wd) { return wd != 0.f ? g[i] + wd * w[i] : g[i]; }

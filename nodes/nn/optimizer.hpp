@@ -37,4 +37,8 @@ private:
 
 using OptimizerRegistry = Registry<Optimizer>;
 
+// The optimizer of the `train` section (train.optimizer: a name or a map with type);
+// mistakes go to diags and nullptr is returned.
+std::unique_ptr<Optimizer> make_optimizer(const ConfigFile &cfg, const Params &train, Diags &diags);
+
 }  // namespace aepipe

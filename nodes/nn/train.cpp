@@ -27,18 +27,7 @@ public:
         int64_t dim = sample_dim(p);
         try {
             model_ = std::make_unique<Model>(p.config(), p.section("model"), dim);
-            YAML::Node on = p.train_params().raw("optimizer");
-            const auto *e = OptimizerRegistry::get().find(on.IsMap() ? on["type"].as<std::string>("") : on.Scalar());
-            if (!e) {
-                auto names = OptimizerRegistry::get().names();
-                std::string all;
-                for (const auto &n : names) all += (all.empty() ? "" : ", ") + n;
-                d.error(p.train_params().pos("optimizer"), "train.optimizer: unknown optimizer type", "known: " + all);
-                return;
-            }
-            Params op = check_params(e->spec, p.config(), on.IsMap() ? on : YAML::Node(YAML::NodeType::Map),
-                                     "train.optimizer (" + e->spec.type + ")", d, {"type"});
-            if (d.empty()) opt_ = e->make(op);
+            opt_ = make_optimizer(p.config(), p.train_params(), d);
         } catch (const ConfigError &err) {
             for (const auto &x : err.diagnostics()) d.error(x.pos, x.message, x.hint);
         }
