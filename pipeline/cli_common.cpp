@@ -43,10 +43,7 @@ ConfigFile load(const Common &c, const po::variables_map &vm) {
     return cfg;
 }
 
-int threads_for(const Pipeline &p) {
-    int t = p.settings().threads;
-    return t > 0 ? t : int(std::max(1u, std::thread::hardware_concurrency()));
-}
+int threads_for(const Pipeline &p) { return p.compute_threads(); }
 
 void set_omp_threads(int threads) { omp_set_num_threads(threads); }
 

@@ -3,6 +3,7 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <thread>
 
 namespace aepipe {
 
@@ -45,6 +46,7 @@ static const NodeSpec kTrainSpec{
         {"threads", Kind::Int, "0", "compute threads (0 = all cores)"},
         {"in_flight", Kind::Int, "4", "batches prepared ahead of the compute nodes"},
         {"max_steps", Kind::Int, "0", "stop after this many steps (0: run all epochs)"},
+        {"shards", Kind::Int, "0", "row shards per batch run in parallel (0: auto, one per thread, >= 16 rows)"},
     }};
 
 static const NodeSpec kGraphSpec{"graph",
@@ -318,6 +320,10 @@ std::vector<ProbeInfo> Pipeline::probe_infos() const {
     std::vector<ProbeInfo> v;
     for (const auto &p : probes_) v.push_back({p.name, p.node->spec().type});
     return v;
+}
+
+int Pipeline::compute_threads() const {
+    return settings_.threads > 0 ? settings_.threads : int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
 void Pipeline::run() {

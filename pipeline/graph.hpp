@@ -91,6 +91,7 @@ public:
 
     const ConfigFile &config() const { return cfg_; }
     const RunSettings &settings() const { return settings_; }
+    int compute_threads() const;  // train.threads, or all cores when 0
     void set_run_dir(std::string dir) { settings_.run_dir = std::move(dir); }
     YAML::Node section(const std::string &name) const { return cfg_.root[name]; }
     const Params &train_params() const { return train_; }

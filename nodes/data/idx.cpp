@@ -34,17 +34,24 @@ public:
             FILE *f = std::fopen(path.c_str(), "rb");
             if (!f) throw DataError(path, "cannot open");
             // ISIZE: the last 4 bytes of a gzip member hold the uncompressed size mod 2^32.
-            unsigned char t[4] = {0, 0, 0, 0};
+            unsigned char t[4] = {0, 0, 0, 0}, m[2] = {0, 0};
             long fsz = (std::fseek(f, 0, SEEK_END) == 0) ? std::ftell(f) : -1;
-            bool ok = fsz >= 18 && std::fseek(f, -4, SEEK_END) == 0 && std::fread(t, 1, 4, f) == 4;
+            bool ok = fsz >= 18 && std::fseek(f, -4, SEEK_END) == 0 && std::fread(t, 1, 4, f) == 4 &&
+                      std::fseek(f, 0, SEEK_SET) == 0 && std::fread(m, 1, 2, f) == 2;
             std::fclose(f);
             if (!ok) throw DataError(path, 0, "too short to be a gzip file");
+            // zlib would read a non-gzip file as is ("transparent" mode); a .gz name promises gzip.
+            if (m[0] != 0x1f || m[1] != 0x8b)
+                throw DataError(path, 0,
+                                "not a gzip file: the name ends in .gz, but the file does not start with the gzip "
+                                "magic 1f 8b");
             size_ = int64_t(t[0]) | int64_t(t[1]) << 8 | int64_t(t[2]) << 16 | int64_t(t[3]) << 24;
+            stored_ = int64_t(fsz);
             gz_ = gzopen(path.c_str(), "rb");
             if (!gz_) throw DataError(path, "cannot open");
             gzbuffer(gz_, 1 << 18);
         } else {
-            size_ = int64_t(fs::file_size(path, ec));
+            size_ = stored_ = int64_t(fs::file_size(path, ec));
             raw_ = std::fopen(path.c_str(), "rb");
             if (!raw_) throw DataError(path, "cannot open");
         }
@@ -54,6 +61,7 @@ public:
         if (raw_) std::fclose(raw_);
     }
     int64_t size() const { return size_; }  // exact for raw; mod 2^32 for gzip
+    int64_t stored_size() const { return stored_; }  // bytes on disk
     bool gz() const { return gz_ != nullptr; }
     // Reads n bytes; a short read is an error at the current offset.
     void read(void *dst, int64_t n, const char *what) {
@@ -76,9 +84,16 @@ public:
                                 " from byte " + std::to_string(pos_) + ", got " + std::to_string(got));
         pos_ += n;
     }
+    // True at the end of the data; a damaged gzip trailer (CRC, length) shows up here.
     bool at_end() {
         char c;
-        return gz_ ? gzread(gz_, &c, 1) <= 0 : std::fread(&c, 1, 1, raw_) == 0;
+        if (!gz_) return std::fread(&c, 1, 1, raw_) == 0;
+        int r = gzread(gz_, &c, 1);
+        if (r < 0) {
+            int err = 0;
+            throw DataError(path_, pos_, std::string("corrupt gzip data (") + gzerror(gz_, &err) + ") after the data");
+        }
+        return r == 0;
     }
     int64_t pos() const { return pos_; }
 
@@ -86,7 +101,7 @@ private:
     std::string path_;
     gzFile gz_ = nullptr;
     FILE *raw_ = nullptr;
-    int64_t size_ = 0, pos_ = 0;
+    int64_t size_ = 0, stored_ = 0, pos_ = 0;
 };
 
 IdxHeader parse_header(Source &src, const std::string &path) {
@@ -110,7 +125,9 @@ IdxHeader parse_header(Source &src, const std::string &path) {
         src.read(b, 4, "the IDX dimensions");
         int64_t d = int64_t(b[0]) << 24 | int64_t(b[1]) << 16 | int64_t(b[2]) << 8 | int64_t(b[3]);
         if (d == 0 || d > (int64_t(1) << 31))
-            throw DataError(path, 4 + 4 * i, "dimension " + std::to_string(i) + " is " + std::to_string(d));
+            throw DataError(path, 4 + 4 * i,
+                            "dimension " + std::to_string(i) + " is " + std::to_string(d) + ", expected 1 to " +
+                                std::to_string(int64_t(1) << 31));
         h.dims.push_back(d);
     }
     // The payload must fit the file: no allocation is trusted to a header alone.
@@ -122,14 +139,18 @@ IdxHeader parse_header(Source &src, const std::string &path) {
     }
     int64_t want = h.header_bytes + payload, have = src.size();
     bool fits = src.gz() ? (want & 0xffffffffLL) == have : want == have;
-    if (!fits) {
-        std::string dims;
-        for (auto d : h.dims) dims += (dims.empty() ? "" : "x") + std::to_string(d);
+    std::string dims;
+    for (auto d : h.dims) dims += (dims.empty() ? "" : "x") + std::to_string(d);
+    const std::string claim = "header claims " + dims + " = " + std::to_string(payload) + " bytes of data, ";
+    if (!fits)
         throw DataError(path, h.header_bytes,
-                        "header claims " + dims + " = " + std::to_string(payload) + " bytes of data, but the file " +
-                            (src.gz() ? "decompresses to " : "holds ") + std::to_string(have - h.header_bytes) +
-                            " bytes after the header");
-    }
+                        claim + "but the file " + (src.gz() ? "decompresses to " : "holds ") +
+                            std::to_string(have - h.header_bytes) + " bytes after the header");
+    // The gzip trailer holds the size mod 2^32 only, so a header claiming 2^32 more would pass
+    // the check above; deflate expands at most 1032:1, which bounds what the file can hold.
+    if (src.gz() && want > src.stored_size() * 1032)
+        throw DataError(path, h.header_bytes,
+                        claim + "more than a gzip file of " + std::to_string(src.stored_size()) + " bytes can hold");
     return h;
 }
 
@@ -179,9 +200,14 @@ Dataset load_dataset(const std::string &images, const std::string &labels) {
     ds.pixels = std::move(a.data);
     if (!labels.empty()) {
         IdxArray l = read_idx(labels);
-        if (l.header.dims.size() != 1 || l.header.dims[0] != ds.n)
-            throw DataError(labels, 4, "expected " + std::to_string(ds.n) + " labels (one per image in " + images +
-                                           "), got dims of size " + std::to_string(l.header.count()));
+        const auto &ld = l.header.dims;
+        if (ld.size() != 1 || ld[0] != ds.n) {
+            std::string got = std::to_string(ld[0]);
+            for (size_t i = 1; i < ld.size(); ++i) got += "x" + std::to_string(ld[i]);
+            throw DataError(labels, ld.size() != 1 ? 3 : 4,
+                            "expected " + std::to_string(ds.n) + " labels (one per image in " + images + "), got " +
+                                (ld.size() != 1 ? "an array of " + got : got));
+        }
         ds.labels = std::move(l.data);
     }
     return ds;

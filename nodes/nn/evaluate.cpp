@@ -4,6 +4,8 @@
 // A key-matching join pairs each training epoch with the test set's message of that epoch.
 // It works on its own Model and Workspace, so it runs beside the next epoch's training.
 // YAML keys: normalize (id of the normalize node to apply; default: the only one), batch.
+#include <omp.h>
+
 #include <chrono>
 
 #include "nodes/data/idx.hpp"
@@ -47,6 +49,7 @@ public:
     }
 
     void build(Pipeline &p) override {
+        threads_ = p.compute_threads();
         const int64_t batch = params_.i("batch");
         ws_ = std::make_unique<Workspace>(*model_, batch);
         join_ = std::make_unique<Join>(p.graph(), [](const Msg &m) { return m.epoch; },
@@ -65,6 +68,7 @@ public:
 private:
     Msg evaluate(const Msg &ep, const Msg &test, int64_t batch) {
         auto t0 = std::chrono::steady_clock::now();
+        omp_set_num_threads(threads_);  // this TBB thread's OpenMP team for oneDNN
         const Dataset &ds = *test.data;
         const int64_t dim = ds.dim();
         x_.resize(size_t(batch * dim));
@@ -93,6 +97,7 @@ private:
     }
 
     NormalizeNode *norm_ = nullptr;
+    int threads_ = 1;
     std::unique_ptr<Model> model_;
     std::unique_ptr<Workspace> ws_;
     std::vector<float> x_, img_;

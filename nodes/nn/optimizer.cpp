@@ -73,11 +73,12 @@ public:
 protected:
     void update(float *w, const float *g, int64_t b, int64_t e) override {
         const float lr = float(lr_), wd = float(wd_), a = float(alpha_), eps = float(eps_);
+        const float oma = float(1.0 - alpha_);  // in double, like the other betas
         float *sq = s(0);
 #pragma omp simd
         for (int64_t i = b; i < e; ++i) {
             float gi = grad(w, g, i, wd);
-            sq[i] = a * sq[i] + (1.f - a) * gi * gi;
+            sq[i] = a * sq[i] + oma * gi * gi;
             w[i] -= lr * gi / (std::sqrt(sq[i]) + eps);
         }
     }

@@ -14,8 +14,12 @@ public:
     virtual ~Optimizer() = default;
     // Allocates the state for n parameters (once).
     void init(int64_t n);
-    // w -= update(g); t (the step count) is incremented first.
+    // w -= update(g); t (the step count) is incremented first. Parallel over chunks (OpenMP).
     void step(float *w, const float *g, int64_t n);
+    // The same in pieces, for callers that parallelise themselves: begin_step() once, then
+    // update_range() over disjoint ranges covering [0, n) in any order or concurrently.
+    void begin_step() { ++t_; }
+    void update_range(float *w, const float *g, int64_t begin, int64_t end) { update(w, g, begin, end); }
     int64_t steps() const { return t_; }
     // Named state buffers (for checkpoints): e.g. "exp_avg", "exp_avg_sq".
     std::vector<std::pair<std::string, std::vector<float> *>> state();

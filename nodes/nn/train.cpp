@@ -1,12 +1,25 @@
-// train: tensor -> epoch. The model's training step as a chain of flow-graph nodes:
-//   gate -> fwd[0] -> ... -> fwd[L-1] -> loss -> bwd[L-1] -> ... -> bwd[0] -> update
-// Every node in the chain is serial and they share one Workspace (activations, gradients),
-// so a gate lets one step into the chain at a time; `update` opens it again. What the
-// chain adds over one big node is visibility: each layer's time shows in the profile.
+// train: tensor -> epoch. The model's training step (forward, loss, backward, update).
+//
+// Data parallel inside one process: each batch is cut into S row shards, one per flow-graph
+// branch. A branch runs its shard through its own copy of the layers (own primitives,
+// workspace and gradient slab), so branches run at the same time on different TBB threads
+// with no shared mutable state; `update` then sums the shard gradients (weighted by rows)
+// and applies the optimizer, both in one tbb::parallel_for over parameter chunks.
+//
+//   gate -> split -> shard[0..S-1] (fwd[0..L-1], loss, bwd[L-1..0]) -> update -> epoch
+//
+// S = train.shards (0 = auto: one per thread, at least 16 rows each); each shard's oneDNN
+// primitives run on an OpenMP team of threads/S (1 when S = threads, so OpenMP never spins
+// against TBB). The gradient reduction in `update` is the seam where a cross-process
+// allreduce plugs in. A gate admits one step at a time: the next step needs these weights.
 // Uses the config's `model` section and train.optimizer; no keys of its own.
+#include <omp.h>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <oneapi/tbb/parallel_for.h>
+#include <thread>
 
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/optimizer.hpp"
@@ -22,11 +35,19 @@ class Train : public FlowNode {
     using Fn = flow::function_node<Msg, Msg>;
     using Update = flow::multifunction_node<Msg, std::tuple<Msg>>;
 
+    struct Shard {
+        std::unique_ptr<Model> model;
+        std::unique_ptr<Workspace> ws;
+        std::vector<float> grads;
+        int64_t begin = 0, rows = 0;
+        double loss = 0;
+        std::unique_ptr<Fn> node;
+    };
+
 public:
     void resolve(Pipeline &p, Diags &d) override {
-        int64_t dim = sample_dim(p);
         try {
-            model_ = std::make_unique<Model>(p.config(), p.section("model"), dim);
+            model_ = std::make_unique<Model>(p.config(), p.section("model"), sample_dim(p));
             opt_ = make_optimizer(p.config(), p.train_params(), d);
         } catch (const ConfigError &err) {
             for (const auto &x : err.diagnostics()) d.error(x.pos, x.message, x.hint);
@@ -35,91 +56,146 @@ public:
 
     void build(Pipeline &p) override {
         p_ = &p;
-        params_slab_.assign(size_t(model_->num_params()), 0.f);
-        grads_.assign(size_t(model_->num_params()), 0.f);
-        model_->init_params(params_slab_.data(), p.settings().seed);
+        const int threads = p.compute_threads();
+        const int64_t batch = p.settings().batch;
+        int64_t s = p.train_params().i("shards");
+        if (s <= 0) s = std::max<int64_t>(1, std::min<int64_t>(threads, batch / 16));
+        omp_per_shard_ = std::max(1, threads / int(s));
+
+        params_.assign(size_t(model_->num_params()), 0.f);
+        model_->init_params(params_.data(), p.settings().seed);
         opt_->init(model_->num_params());
-        ws_ = std::make_unique<Workspace>(*model_, p.settings().batch);
-        p.console().line("model: " + model_->summary());
+        p.console().line("model: " + model_->summary() + "; " + std::to_string(s) + " shard(s) x " +
+                         std::to_string(omp_per_shard_) + " thread(s)");
 
         auto &g = p.graph();
         gate_ = std::make_unique<flow::limiter_node<Msg>>(g, 1);
-        Fn *prev = nullptr;
-        auto chain = [&](const std::string &part, std::function<void(Msg &)> body) {
-            int probe = p.add_probe(*this, part);
-            auto n = std::make_unique<Fn>(g, flow::serial, [this, body, probe](Msg m) {
+        int split_probe = p.add_probe(*this, "split");
+        split_ = std::make_unique<Fn>(g, flow::serial, [this, split_probe](Msg m) {
+            return p_->guard(split_probe, m, [&] {
+                if (m.step == first_step_of_epoch_) epoch_start_ = clk::now();
+                m.t_ready = p_->now();
+                return m;
+            });
+        });
+        flow::make_edge(*gate_, *split_);
+        int update_probe = p.add_probe(*this, "update");
+        update_ = std::make_unique<Update>(g, flow::serial,
+                                           [this, update_probe](const Msg &m, Update::output_ports_type &out) {
+                                               p_->guard(update_probe, m, [&] { arrive(m, out); });
+                                           });
+        for (size_t l = 0; l < model_->num_layers(); ++l) fwd_probe_.push_back(p.add_probe(*this, "fwd" + std::to_string(l)));
+        loss_probe_ = p.add_probe(*this, "loss");
+        for (size_t l = 0; l < model_->num_layers(); ++l) bwd_probe_.push_back(p.add_probe(*this, "bwd" + std::to_string(l)));
+        for (int64_t k = 0; k < s; ++k) {
+            auto sh = std::make_unique<Shard>();
+            sh->model = std::make_unique<Model>(p.config(), p.section("model"), model_->in_dim());
+            sh->grads.assign(params_.size(), 0.f);
+            Shard *raw = sh.get();
+            int probe = p.add_probe(*this, "shard" + std::to_string(k));
+            sh->node = std::make_unique<Fn>(g, flow::serial, [this, raw, probe, k, s](Msg m) {
                 return p_->guard(probe, m, [&] {
-                    body(m);
+                    run_shard(*raw, m, k, s);
                     m.t_ready = p_->now();
                     return m;
                 });
             });
-            if (prev) flow::make_edge(*prev, *n);
-            else flow::make_edge(*gate_, *n);
-            prev = n.get();
-            chain_.push_back(std::move(n));
-        };
-        chain("input", [this](Msg &m) {  // the first node also readies primitives for this batch size
-            ws_->prepare(m.count);
-            ws_->set_input(m.x);
-            if (m.step == first_step_of_epoch_) epoch_start_ = clk::now();
-        });
-        for (size_t i = 0; i < model_->num_layers(); ++i)
-            chain("fwd" + std::to_string(i), [this, i](Msg &m) { ws_->forward_layer(i, m.count, params_slab_.data()); });
-        chain("loss", [this](Msg &m) {
-            const int64_t d = model_->in_dim();
-            double l = model_->loss().forward_backward(m.count, d, ws_->output(), m.x, ws_->output_grad());
-            if (!std::isfinite(l))
-                throw RuntimeError("the loss is " + std::to_string(l) + " (diverged); lower the learning rate");
-            loss_sum_ += l * double(m.count);
-            samples_ += m.count;
-        });
-        for (size_t i = model_->num_layers(); i-- > 0;)
-            chain("bwd" + std::to_string(i),
-                  [this, i](Msg &m) { ws_->backward_layer(i, m.count, params_slab_.data(), grads_.data()); });
-
-        int update_probe = p.add_probe(*this, "update");
-        update_ = std::make_unique<Update>(g, flow::serial,
-                                           [this, update_probe](const Msg &m, Update::output_ports_type &out) {
-                                               p_->guard(update_probe, m, [&] { step_end(m, out); });
-                                           });
-        flow::make_edge(*prev, *update_);
+            flow::make_edge(*split_, *sh->node);
+            flow::make_edge(*sh->node, *update_);
+            shards_.push_back(std::move(sh));
+        }
     }
 
     Receiver &in(const std::string &) override { return *gate_; }
     Sender &out(const std::string &) override { return flow::output_port<0>(*update_); }
 
 private:
-    void step_end(const Msg &m, Update::output_ports_type &out) {
-        opt_->step(params_slab_.data(), grads_.data(), model_->num_params());
+    // Forward, loss and backward of rows [begin, begin + rows) of the batch.
+    void run_shard(Shard &sh, const Msg &m, int64_t k, int64_t s) {
+        omp_set_num_threads(omp_per_shard_);  // per-thread ICV: this TBB thread's OpenMP team
+        sh.begin = m.count * k / s;
+        sh.rows = m.count * (k + 1) / s - sh.begin;
+        if (sh.rows == 0) return;
+        const int64_t d = model_->in_dim();
+        const float *x = m.x + sh.begin * d;
+        if (!sh.ws) sh.ws = std::make_unique<Workspace>(*sh.model, sh.rows);
+        Workspace &ws = *sh.ws;
+        ws.prepare(sh.rows);
+        ws.set_input(x);
+        for (size_t l = 0; l < sh.model->num_layers(); ++l)
+            p_->guard(fwd_probe_[l], m, [&] { ws.forward_layer(l, sh.rows, params_.data()); });
+        p_->guard(loss_probe_, m, [&] {
+            sh.loss = sh.model->loss().forward_backward(sh.rows, d, ws.output(), x, ws.output_grad());
+        });
+        for (size_t l = sh.model->num_layers(); l-- > 0;)
+            p_->guard(bwd_probe_[l], m, [&] { ws.backward_layer(l, sh.rows, params_.data(), sh.grads.data()); });
+    }
+
+    // Called once per shard per step; the last arrival reduces, updates and moves on.
+    void arrive(const Msg &m, Update::output_ports_type &out) {
+        if (++arrived_ < int64_t(shards_.size())) return;
+        arrived_ = 0;
+        double loss = 0;
+        for (const auto &sh : shards_) loss += sh->loss * double(sh->rows);
+        loss /= double(m.count);
+        if (!std::isfinite(loss))
+            throw RuntimeError("the loss is " + std::to_string(loss) + " (diverged); lower the learning rate");
+        loss_sum_ += loss * double(m.count);
+        samples_ += m.count;
+        reduce_and_update(m.count);
         m.pool->release(m.slot);
         ++steps_;
         auto &times = p_->step_times();
         if (times.size() < times.capacity()) times.push_back(p_->now());  // never reallocates
         show_progress(m);
-        if (m.last_in_epoch) {
-            double secs = std::chrono::duration<double>(clk::now() - epoch_start_).count();
-            auto r = std::make_shared<EpochReport>();
-            r->epoch = m.epoch;
-            r->steps = steps_;
-            r->samples = samples_;
-            r->train_loss = samples_ ? loss_sum_ / double(samples_) : 0.0;
-            r->seconds = secs;
-            r->samples_per_s = secs > 0 ? double(samples_) / secs : 0.0;
-            r->params = std::make_shared<const std::vector<float>>(params_slab_);
-            r->model = model_.get();
-            r->last = m.epoch + 1 == p_->settings().epochs || m.step + 1 == p_->settings().max_steps;
-            loss_sum_ = 0, samples_ = 0;
-            first_step_of_epoch_ = m.step + 1;
-            Msg o;
-            o.epoch = m.epoch;
-            o.step = m.step;
-            o.report = r;
-            std::get<0>(out).try_put(o);
-            p_->epoch_done().try_put(flow::continue_msg());
-        }
+        if (m.last_in_epoch) end_epoch(m, out);
         p_->step_done().try_put(flow::continue_msg());
         gate_->decrementer().try_put(flow::continue_msg());
+    }
+
+    // g = sum_k (rows_k / n) g_k, then the optimizer, chunk by chunk in parallel.
+    void reduce_and_update(int64_t n) {
+        const int64_t total = model_->num_params(), chunk = 1 << 14;
+        opt_->begin_step();
+        Shard &first = *shards_[0];
+        tbb::parallel_for(int64_t(0), (total + chunk - 1) / chunk, [&](int64_t c) {
+            const int64_t b = c * chunk, e = std::min(total, b + chunk);
+            float *g = first.grads.data();
+            if (shards_.size() > 1) {
+                const float w0 = float(first.rows) / float(n);
+                for (int64_t i = b; i < e; ++i) g[i] *= w0;
+                for (size_t k = 1; k < shards_.size(); ++k) {
+                    const float wk = float(shards_[k]->rows) / float(n);
+                    const float *gk = shards_[k]->grads.data();
+                    if (wk == 0.f) continue;
+#pragma omp simd
+                    for (int64_t i = b; i < e; ++i) g[i] += wk * gk[i];
+                }
+            }
+            opt_->update_range(params_.data(), g, b, e);
+        });
+    }
+
+    void end_epoch(const Msg &m, Update::output_ports_type &out) {
+        double secs = std::chrono::duration<double>(clk::now() - epoch_start_).count();
+        auto r = std::make_shared<EpochReport>();
+        r->epoch = m.epoch;
+        r->steps = steps_;
+        r->samples = samples_;
+        r->train_loss = samples_ ? loss_sum_ / double(samples_) : 0.0;
+        r->seconds = secs;
+        r->samples_per_s = secs > 0 ? double(samples_) / secs : 0.0;
+        r->params = std::make_shared<const std::vector<float>>(params_);
+        r->model = model_.get();
+        r->last = m.epoch + 1 == p_->settings().epochs || m.step + 1 == p_->settings().max_steps;
+        loss_sum_ = 0, samples_ = 0;
+        first_step_of_epoch_ = m.step + 1;
+        Msg o;
+        o.epoch = m.epoch;
+        o.step = m.step;
+        o.report = r;
+        std::get<0>(out).try_put(o);
+        p_->epoch_done().try_put(flow::continue_msg());
     }
 
     void show_progress(const Msg &m) {
@@ -136,21 +212,25 @@ private:
     }
 
     Pipeline *p_ = nullptr;
-    std::unique_ptr<Model> model_;
+    std::unique_ptr<Model> model_;  // layout and validation; shards run their own copies
     std::unique_ptr<Optimizer> opt_;
-    std::unique_ptr<Workspace> ws_;
-    std::vector<float> params_slab_, grads_;
+    std::vector<float> params_;
+    std::vector<std::unique_ptr<Shard>> shards_;
+    int omp_per_shard_ = 1;
+    std::vector<int> fwd_probe_, bwd_probe_;
+    int loss_probe_ = 0;
     std::unique_ptr<flow::limiter_node<Msg>> gate_;
-    std::vector<std::unique_ptr<Fn>> chain_;
+    std::unique_ptr<Fn> split_;
     std::unique_ptr<Update> update_;
-    int64_t steps_ = 0, samples_ = 0, first_step_of_epoch_ = 0;
+    int64_t steps_ = 0, samples_ = 0, first_step_of_epoch_ = 0, arrived_ = 0;
     double loss_sum_ = 0;
     clk::time_point epoch_start_ = clk::now(), last_progress_{};
 };
 
 Registrar<FlowNodeRegistry> reg({"train",
                                  Category::Compute,
-                                 "forward, loss, backward and update of the config's model (oneDNN), one step per batch",
+                                 "forward, loss, backward and update of the config's model (oneDNN), data parallel "
+                                 "over row shards",
                                  {},
                                  {{"in", {"tensor"}, "normalized training batches, in step order"}},
                                  {{"epoch", {"epoch"}, "after each epoch: train statistics and a parameter snapshot"}}},

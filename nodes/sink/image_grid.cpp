@@ -3,6 +3,8 @@
 // `file` (recon.png) after the last epoch.
 // YAML keys: count, seed (-1: the first `count` test images; else a seeded random pick),
 // every, zoom, file.
+#include <omp.h>
+
 #include <algorithm>
 #include <numeric>
 #include <random>
@@ -49,6 +51,7 @@ public:
         }
     }
     void build(Pipeline &p) override {
+        threads_ = p.compute_threads();
         ws_ = std::make_unique<Workspace>(*model_, params_.i("count"));
         node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
             p.guard(*this, m, [&] { draw(p, m); });
@@ -64,6 +67,7 @@ private:
         bool periodic = every > 0 && e % every == 0;
         const std::string &dir = p.settings().run_dir;
         if ((!periodic && !r.last) || dir.empty()) return;
+        omp_set_num_threads(threads_);  // this TBB thread's OpenMP team for oneDNN
         const Dataset &ds = *m.data;
         int64_t count = std::min(params_.i("count"), ds.n), dim = ds.dim(), seed = params_.i("seed");
         std::vector<int64_t> pick(size_t(ds.n));
@@ -92,6 +96,7 @@ private:
             p.console().line("images: " + dir + "/" + params_.s("file"));
         }
     }
+    int threads_ = 1;
     std::unique_ptr<Model> model_;
     std::unique_ptr<Workspace> ws_;
     std::unique_ptr<flow::function_node<Msg>> node_;
