@@ -20,10 +20,15 @@ dnnl::primitive_attr user_scratchpad_attr() {
     return attr;
 }
 
+void Exec::finalize() {
+    c_args.clear();
+    for (auto &[arg, mem] : args) c_args.push_back({arg, mem.get()});
+}
+
 void Exec::run(void *scratch) {
     if (scratch_bytes) args.at(DNNL_ARG_SCRATCHPAD).set_data_handle(scratch);
-    prim.execute(cpu_stream(), args);
-    cpu_stream().wait();
+    dnnl::error::wrap_c_api(dnnl_primitive_execute(prim.get(), cpu_stream().get(), int(c_args.size()), c_args.data()),
+                            "could not execute a primitive");
 }
 
 }  // namespace aepipe

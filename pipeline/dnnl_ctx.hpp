@@ -7,6 +7,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <unordered_map>
+#include <vector>
 
 namespace aepipe {
 
@@ -32,10 +33,14 @@ dnnl::primitive_attr user_scratchpad_attr();
 struct Exec {
     dnnl::primitive prim;
     std::unordered_map<int, dnnl::memory> args;
+    std::vector<dnnl_exec_arg_t> c_args;  // the same arguments for the C API (built once)
     size_t scratch_bytes = 0;
 
     void set(int arg, const void *ptr) { args.at(arg).set_data_handle(const_cast<void *>(ptr)); }
+    // Executes through the C API with the prebuilt argument array: the C++ wrapper would
+    // build a std::vector of arguments on every call.
     void run(void *scratch);
+    void finalize();
 };
 
 // Makes an Exec: one unbound memory object per argument descriptor, plus the scratchpad.
@@ -46,6 +51,7 @@ Exec make_exec(const PD &pd, std::initializer_list<std::pair<int, dnnl::memory::
     for (const auto &[arg, md] : args) e.args.emplace(arg, unbound(md));
     e.scratch_bytes = pd.scratchpad_desc().get_size();
     e.args.emplace(DNNL_ARG_SCRATCHPAD, unbound(pd.scratchpad_desc()));
+    e.finalize();
     return e;
 }
 
