@@ -37,6 +37,8 @@ public:
         list_.push_back({std::move(pos), std::move(msg), std::move(hint)});
     }
     bool empty() const { return list_.empty(); }
+    void merge(const Diags &other) { list_.insert(list_.end(), other.list_.begin(), other.list_.end()); }
+    void add(const ConfigError &e) { list_.insert(list_.end(), e.diagnostics().begin(), e.diagnostics().end()); }
     void throw_if_any() const {
         if (!list_.empty()) throw ConfigError(list_);
     }

@@ -139,11 +139,7 @@ void Pipeline::parse_nodes(Diags &diags) {
         Diags local;
         Params p = check_params(e->spec, cfg_, item, ctx, local);
         if (!local.empty()) {
-            try {
-                local.throw_if_any();
-            } catch (const ConfigError &err) {
-                for (const auto &d : err.diagnostics()) diags.error(d.pos, d.message, d.hint);
-            }
+            diags.merge(local);
             continue;
         }
         try {
@@ -151,7 +147,7 @@ void Pipeline::parse_nodes(Diags &diags) {
             node->bind(id, p);
             nodes_.push_back(std::move(node));
         } catch (const ConfigError &err) {
-            for (const auto &d : err.diagnostics()) diags.error(d.pos, d.message, d.hint);
+            diags.add(err);
         }
     }
 }

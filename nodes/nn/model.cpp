@@ -44,17 +44,13 @@ Model::Model(const ConfigFile &cfg, const YAML::Node &section, int64_t data_dim)
         Params p = check_params(e->spec, cfg, item.IsMap() ? item : YAML::Node(YAML::NodeType::Map), ctx, local,
                                 {"type"});
         if (!local.empty()) {
-            try {
-                local.throw_if_any();
-            } catch (const ConfigError &err) {
-                for (const auto &d : err.diagnostics()) diags.error(d.pos, d.message, d.hint);
-            }
+            diags.merge(local);
             continue;
         }
         try {
             layers_.push_back(e->make(p, LayerInput{width}));
         } catch (const ConfigError &err) {
-            for (const auto &d : err.diagnostics()) diags.error(d.pos, d.message, d.hint);
+            diags.add(err);
             continue;
         }
         width = layers_.back()->out_dim();

@@ -50,7 +50,7 @@ public:
             model_ = std::make_unique<Model>(p.config(), p.section("model"), sample_dim(p));
             opt_ = make_optimizer(p.config(), p.train_params(), d);
         } catch (const ConfigError &err) {
-            for (const auto &x : err.diagnostics()) d.error(x.pos, x.message, x.hint);
+            d.add(err);
         }
     }
 
