@@ -13,6 +13,7 @@
 
 #include "pipeline/cli.hpp"
 #include "pipeline/file_io.hpp"
+#include "pipeline/report.hpp"
 
 using namespace aepipe;
 using namespace aepipe::cli;
@@ -29,6 +30,9 @@ usage:
   aepipe profile CONFIG [key=value ...]     (= run --profile)
   aepipe bench CONFIG [key=value ...] --threads 1,2,4 [--steps N] [--warmup N] [--repeats N]
   aepipe validate CONFIG [key=value ...]
+  aepipe graph CONFIG [key=value ...] [--svg FILE]   (Graphviz DOT of the flow graph)
+  aepipe report RUN_DIR [--log-scale] [--bench BENCH_DIR]   (rebuild RUN_DIR/report.html)
+  aepipe compare RUN_A RUN_B ... [--out FILE] [--log-scale]
   aepipe list-nodes
   aepipe COMMAND --help
 
@@ -79,6 +83,9 @@ int cmd_run(std::vector<std::string> args, bool profile) {
         write_file_atomic(s.run_dir + "/trace.json", prof.trace_json(p.probe_infos()));
         p.console().line("profile (" + std::to_string(threads) + " threads):\n" + table + "trace: " + s.run_dir +
                          "/trace.json (open in ui.perfetto.dev or chrome://tracing)");
+        // The report node wrote its last page before the profile existed.
+        for (const auto &n : p.nodes())
+            if (auto *r = dynamic_cast<RunReportSink *>(n.get())) r->refresh();
     }
     p.console().line("done in " + std::to_string(int(secs + 0.5)) + " s: " + s.run_dir);
     return 0;
@@ -135,6 +142,9 @@ int main(int argc, char **argv) {
         if (cmd == "bench") return cmd_bench(args);
         if (cmd == "validate") return cmd_validate(args);
         if (cmd == "list-nodes") return cmd_list_nodes();
+        if (cmd == "graph") return cmd_graph(args);
+        if (cmd == "report") return cmd_report(args);
+        if (cmd == "compare") return cmd_compare(args);
         std::cerr << "aepipe: unknown command '" << cmd << "'\n" << kUsage;
         return 2;
     } catch (const ConfigError &e) {

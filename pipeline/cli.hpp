@@ -31,5 +31,8 @@ int threads_for(const Pipeline &p);
 void set_omp_threads(int threads);
 
 int cmd_bench(const std::vector<std::string> &args);
+int cmd_graph(const std::vector<std::string> &args);    // pipeline/report_cli.cpp
+int cmd_report(const std::vector<std::string> &args);
+int cmd_compare(const std::vector<std::string> &args);
 
 }  // namespace aepipe::cli

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <vector>
 
 namespace aepipe {
 
@@ -20,7 +21,7 @@ static std::string num(double v) {
 }
 
 std::string svg_line_plot(const PlotSpec &spec, const std::vector<Series> &series) {
-    const double L = 70, R = 20, T = 40, B = 55, W = spec.width, H = spec.height;
+    const double L = 84, R = 20, T = 40, B = 55, W = spec.width, H = spec.height;
     double x0 = std::numeric_limits<double>::max(), x1 = -x0, y0 = x0, y1 = -x0;
     auto ty = [&](double v) { return spec.log_y ? std::log10(std::max(v, 1e-30)) : v; };
     for (const auto &s : series)
@@ -32,9 +33,9 @@ std::string svg_line_plot(const PlotSpec &spec, const std::vector<Series> &serie
     if (x0 > x1) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
     if (x1 == x0) x1 = x0 + 1;
     if (y1 == y0) y1 = y0 + (y0 == 0 ? 1 : std::abs(y0) * 0.1);
-    double pad = (y1 - y0) * 0.05;
+    const double data_y0 = y0, pad = (y1 - y0) * 0.05;
     y0 -= pad, y1 += pad;
-    if (!spec.log_y && y0 > 0 && y0 < (y1 - y0)) y0 = 0;
+    if (!spec.log_y && data_y0 >= 0 && y0 < (y1 - y0)) y0 = 0;  // non-negative data: the axis starts at 0
     auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
     auto py = [&](double y) { return H - B - (ty(y) - y0) / (y1 - y0) * (H - T - B); };
     auto pyt = [&](double t) { return H - B - (t - y0) / (y1 - y0) * (H - T - B); };
@@ -52,16 +53,26 @@ std::string svg_line_plot(const PlotSpec &spec, const std::vector<Series> &serie
     // Axes and ticks.
     std::snprintf(b, sizeof b, "<path d=\"M%g %g V%g H%g\" stroke=\"black\" fill=\"none\"/>\n", L, T, H - B, W - R);
     o += b;
-    for (int k = 0; k <= 5; ++k) {
-        double xv = x0 + (x1 - x0) * k / 5, tv = y0 + (y1 - y0) * k / 5;
-        double yv = spec.log_y ? std::pow(10.0, tv) : tv;
+    std::vector<double> xticks;
+    if (spec.integer_x) {
+        double step = std::max(1.0, std::ceil((x1 - x0) / 6));
+        for (double xv = std::ceil(x0); xv <= x1 + 1e-9; xv += step) xticks.push_back(xv);
+    } else {
+        for (int k = 0; k <= 5; ++k) xticks.push_back(x0 + (x1 - x0) * k / 5);
+    }
+    for (double xv : xticks) {
         std::snprintf(b, sizeof b,
                       "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#ddd\"/>"
-                      "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">%s</text>\n"
+                      "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">%s</text>\n",
+                      px(xv), T, px(xv), H - B, px(xv), H - B + 16, num(xv).c_str());
+        o += b;
+    }
+    for (int k = 0; k <= 5; ++k) {
+        double tv = y0 + (y1 - y0) * k / 5, yv = spec.log_y ? std::pow(10.0, tv) : tv;
+        std::snprintf(b, sizeof b,
                       "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#ddd\"/>"
                       "<text x=\"%g\" y=\"%g\" text-anchor=\"end\">%s</text>\n",
-                      px(xv), T, px(xv), H - B, px(xv), H - B + 16, num(xv).c_str(), L, pyt(tv), W - R, pyt(tv),
-                      L - 5, pyt(tv) + 4, num(yv).c_str());
+                      L, pyt(tv), W - R, pyt(tv), L - 6, pyt(tv) + 4, num(yv).c_str());
         o += b;
     }
     std::snprintf(b, sizeof b, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">%s</text>\n", (L + W - R) / 2, H - 15,

@@ -17,6 +17,7 @@ struct PlotSpec {
     std::string title, x_label, y_label;
     bool log_y = false;
     int width = 640, height = 400;
+    bool integer_x = false;  // x ticks on whole numbers only (epochs, thread counts)
 };
 
 std::string svg_line_plot(const PlotSpec &spec, const std::vector<Series> &series);

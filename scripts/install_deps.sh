@@ -9,6 +9,7 @@ PACKAGES=(
   libdnnl-dev libtbb-dev libyaml-cpp-dev libboost-program-options-dev
   libgtest-dev libpng-dev zlib1g-dev nlohmann-json3-dev
   dataset-fashion-mnist nodejs gzip
+  chromium graphviz   # the browser test of report.html; graph.svg / aepipe graph --svg
 )
 
 is_installed() {

@@ -1,0 +1,84 @@
+// report: eval -> files. After every evaluated epoch, appends the epoch's figures to its own
+// history and rewrites, each atomically, the loss curves (loss.svg: train loss and test MSE
+// per pixel against the epoch) and the HTML run report (report.html: summary, curves, the
+// newest image grids, metrics table, flow graph, profile and config; pipeline/report.hpp).
+// At build it writes graph.dot (and graph.svg when Graphviz's `dot` is installed); when the
+// graph has drained it writes the report once more, so the last epoch's image grids are in it.
+// YAML keys: file, curves, log_scale.
+#include <algorithm>
+
+#include "pipeline/dot.hpp"
+#include "pipeline/graph.hpp"
+#include "pipeline/report.hpp"
+
+namespace aepipe {
+namespace {
+
+class Report : public FlowNode, public RunReportSink {
+public:
+    void resolve(Pipeline &, Diags &d) override {
+        for (const char *k : {"file", "curves"}) {
+            std::string v = params_.s(k);
+            if (v.empty() || v.find('/') != std::string::npos)
+                d.error(params_.pos(k), params_.context() + ": '" + k + "' must be a file name in the run folder, got '" +
+                                            v + "'");
+        }
+    }
+    void build(Pipeline &p) override {
+        dir_ = p.settings().run_dir;
+        opts_.file = params_.s("file");
+        opts_.curves = params_.s("curves");
+        opts_.log_scale = params_.b("log_scale");
+        console_ = &p.console();
+        if (!dir_.empty()) {
+            try {  // the picture is a nicety: a failing Graphviz must not stop training
+                write_graph_files(pipeline_dot(p), dir_);
+            } catch (const std::exception &e) {
+                console_->line("warning: " + where() + ": no graph.svg: " + e.what());
+            }
+            refresh();  // a page to open while the first epoch runs
+        }
+        // serial: one history, one writer of the files.
+        node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
+            p.guard(*this, m, [&] { record(m); });
+            return flow::continue_msg();
+        });
+    }
+    Receiver &in(const std::string &) override { return *node_; }
+    void finish() override {
+        if (dir_.empty()) return;
+        refresh();
+        console_->line("report: " + dir_ + "/" + opts_.file);
+    }
+    void refresh() override {
+        if (!dir_.empty()) write_run_report(dir_, rows_, opts_);
+    }
+
+private:
+    void record(const Msg &m) {
+        const EpochReport &r = *m.report;
+        const EvalReport &e = *m.eval;
+        rows_.push_back({r.epoch + 1, r.steps, r.train_loss, e.test_loss, e.test_mse_per_px, r.samples_per_s, r.seconds,
+                         e.seconds});
+        std::sort(rows_.begin(), rows_.end(), [](const auto &a, const auto &b) { return a.epoch < b.epoch; });
+        refresh();
+    }
+    std::string dir_;
+    ReportOptions opts_;
+    Console *console_ = nullptr;
+    std::vector<EpochFigures> rows_;
+    std::unique_ptr<flow::function_node<Msg>> node_;
+};
+
+Registrar<FlowNodeRegistry> reg({"report",
+                                 Category::Sink,
+                                 "HTML run report and loss-curve SVG, rewritten after every epoch",
+                                 {{"file", Kind::String, "report.html", "HTML report in the run folder"},
+                                  {"curves", Kind::String, "loss.svg", "loss-curve SVG in the run folder"},
+                                  {"log_scale", Kind::Bool, "false", "logarithmic loss axis"}},
+                                 {{"in", {"eval"}, "evaluated epochs"}},
+                                 {}},
+                                [](const Params &) { return std::make_unique<Report>(); });
+
+}  // namespace
+}  // namespace aepipe

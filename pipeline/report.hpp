@@ -1,0 +1,64 @@
+// Run reports built from a run folder's files, shared by the `report` sink node (rewrites them
+// after every epoch) and by `aepipe report RUN_DIR` / `aepipe compare RUN_A RUN_B ...`.
+//
+// A run folder may hold: config.yaml (resolved config), metrics.csv, *.png image grids
+// (NAME.png after the last epoch, NAME_epoch<E>.png periodic), graph.dot / graph.svg,
+// profile.csv (aepipe run --profile), bench.csv / bench_speedup.svg (thread scaling).
+// The report is one HTML file with every picture inline (SVG markup or base64 data URIs):
+// it can be mailed or moved on its own and reads offline.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace aepipe {
+
+// One row of metrics.csv (the metrics node's columns).
+struct EpochFigures {
+    int64_t epoch = 0, steps = 0;  // epoch is 1-based
+    double train_loss = 0, test_loss = 0, test_mse_per_px = 0, samples_per_s = 0, epoch_s = 0, eval_s = 0;
+};
+
+// Rows of metrics.csv text, by header name; DataError naming `path` when a column is missing.
+std::vector<EpochFigures> parse_metrics_csv(const std::string &text, const std::string &path);
+// RUN_DIR/metrics.csv, or nothing when the run has no such file.
+std::vector<EpochFigures> read_metrics(const std::string &run_dir);
+
+struct ReportOptions {
+    std::string file = "report.html";  // names inside the run folder
+    std::string curves = "loss.svg";
+    bool log_scale = false;
+    std::string bench_dir;  // an `aepipe bench` folder whose speedup plot and table to include
+};
+// The report node's settings from RUN_DIR/config.yaml (defaults when it has no report node).
+ReportOptions report_options(const std::string &run_dir);
+
+// Train loss and test MSE per pixel against the epoch, as standalone SVG.
+std::string loss_curves_svg(const std::vector<EpochFigures> &rows, bool log_scale, const std::string &loss_name);
+
+// The newest image grid of each kind in a folder: NAME.png beats NAME_epoch<E>.png, and a
+// higher E beats a lower one. Sorted by name.
+struct GridImage {
+    std::string name, file;  // "recon", "recon.png"
+    int64_t epoch = -1;      // -1: written after the last epoch
+};
+std::vector<GridImage> newest_images(const std::string &dir);
+
+std::string run_report_html(const std::string &run_dir, const std::vector<EpochFigures> &rows,
+                            const ReportOptions &o);
+// Writes RUN_DIR/<curves> and RUN_DIR/<file>, each atomically.
+void write_run_report(const std::string &run_dir, const std::vector<EpochFigures> &rows, const ReportOptions &o);
+
+// One page comparing runs: overlaid curves, final figures and newest image grids side by side.
+// `out_file` is where the page will be written (links to the runs' reports are relative to it).
+std::string compare_html(const std::vector<std::string> &run_dirs, const std::string &out_file, bool log_scale);
+
+// Implemented by the report node; aepipe run refreshes it after writing the profile files.
+class RunReportSink {
+public:
+    virtual ~RunReportSink() = default;
+    virtual void refresh() = 0;
+};
+
+}  // namespace aepipe

@@ -1,0 +1,265 @@
+// The pictures of a run: DOT of the flow graph, loss curves, report.html written by the report
+// node and rebuilt by `aepipe report`, and the `aepipe compare` page.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "pipeline/dot.hpp"
+#include "pipeline/graph.hpp"
+#include "pipeline/html.hpp"
+#include "pipeline/report.hpp"
+#include "report/tiny_run.hpp"
+
+namespace aepipe::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool contains(const std::string &s, const std::string &part) { return s.find(part) != std::string::npos; }
+
+// ---- DOT ---------------------------------------------------------------------------------
+
+TEST(GraphDot, LabelsEveryNodeAndEdge) {
+    TempDir tmp("aepipe-dot");
+    TinyData d = write_tiny_data(tmp.path(), 32, 16);
+    ConfigFile cfg = parse_config(tiny_report_config(d, 2, "dot"), tmp / "dot.yaml");
+    Pipeline p(cfg, RunSettings{});
+    std::string dot = pipeline_dot(p);
+    ASSERT_EQ(dot.rfind("digraph aepipe {", 0), 0u) << dot;
+    ASSERT_EQ(p.nodes().size(), 11u);
+    for (const auto &n : p.nodes())
+        EXPECT_TRUE(contains(dot, "\"" + n->id() + "\" [label=\"" + n->id() + "\\n" + n->spec().type))
+            << n->id() << "\n" << dot;
+    ASSERT_EQ(p.edges().size(), 10u);
+    for (const auto &e : p.edges())
+        EXPECT_TRUE(contains(dot, "\"" + e.from + "\" -> \"" + e.to + "\" [label=\"" + e.kind))
+            << e.from << " -> " << e.to << "\n" << dot;
+    // Key parameters the config sets (paths by file name); several ports named; categories styled apart.
+    EXPECT_TRUE(contains(dot, "\\ncount: 8\"")) << dot;
+    EXPECT_TRUE(contains(dot, "\\nimages: train-images.idx.gz\\n")) << dot;
+    EXPECT_TRUE(contains(dot, "[label=\"epoch\\n-> model\"]")) << dot;
+    EXPECT_TRUE(contains(dot, "[label=\"dataset\\n-> data\"]")) << dot;
+    EXPECT_TRUE(contains(dot, "\"train_set\" [label=\"train_set\\nidx_reader\\nimages: train-images.idx.gz\\nlabels: "
+                              "train-labels.idx.gz\", shape=box, style=\"rounded,filled\""))
+        << dot;
+    EXPECT_TRUE(contains(dot, "\"model\" [label=\"model\\ntrain\", shape=box3d")) << dot;
+    EXPECT_TRUE(contains(dot, "\"report\" [label=\"report\\nreport\", shape=note")) << dot;
+    EXPECT_TRUE(contains(dot, "label=\"dot: 64-32-16-32-64, loss mse, adam lr 0.01, batch 16, 2 epochs")) << dot;
+}
+
+TEST(GraphDot, CommandPrintsDotAndRendersSvg) {
+    TempDir tmp("aepipe-dotcli");
+    TinyData d = write_tiny_data(tmp.path(), 32, 16);
+    write_bytes(tmp / "g.yaml", tiny_report_config(d, 2, "g"));
+    RunResult r = run_aepipe({"graph", tmp / "g.yaml"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out.rfind("digraph aepipe {", 0), 0u);
+    EXPECT_TRUE(contains(r.out, "\"eval\" -> \"report\" [label=\"eval\"]")) << r.out;
+
+    RunResult bad = run_aepipe({"graph", "configs/errors/unknown_node_type.yaml"});
+    EXPECT_EQ(bad.exit_code, 2) << bad.err;
+
+    if (find_program("dot").empty()) GTEST_SKIP() << "Graphviz 'dot' is not installed: --svg not rendered here";
+    r = run_aepipe({"graph", tmp / "g.yaml", "--svg", tmp / "g.svg"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::string svg = read_bytes(tmp / "g.svg");
+    EXPECT_TRUE(contains(svg, "<svg")) << svg.substr(0, 300);
+    EXPECT_TRUE(contains(svg, ">report</text>"));
+    EXPECT_FALSE(fs::exists(tmp / "g.svg.dot.tmp"));
+}
+
+TEST(GraphDot, SvgWithoutGraphvizSaysHowToInstallIt) {
+    TempDir tmp("aepipe-nodot");
+    TinyData d = write_tiny_data(tmp.path(), 32, 16);
+    write_bytes(tmp / "g.yaml", tiny_report_config(d, 2, "g"));
+    // PATH without dot: the shell sets it for the aepipe process only.
+    std::string cmd = "cd '" + tmp.path() + "' && PATH=/nonexistent '" AEPIPE_BINARY "' graph g.yaml --svg g.svg 2>&1";
+    FILE *f = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(f, nullptr);
+    std::string out;
+    char buf[4096];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+    int status = ::pclose(f);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 1) << out;
+    EXPECT_TRUE(contains(out, "Graphviz's 'dot' is not installed")) << out;
+    EXPECT_TRUE(contains(out, "hint: install Graphviz: apt-get install graphviz")) << out;
+    EXPECT_FALSE(fs::exists(tmp / "g.svg"));
+}
+
+// ---- pieces ------------------------------------------------------------------------------
+
+TEST(ReportPieces, Base64) {
+    EXPECT_EQ(html::base64(""), "");
+    EXPECT_EQ(html::base64("f"), "Zg==");
+    EXPECT_EQ(html::base64("fo"), "Zm8=");
+    EXPECT_EQ(html::base64("foo"), "Zm9v");
+    EXPECT_EQ(html::base64("foob"), "Zm9vYg==");
+    EXPECT_EQ(html::base64(std::string("\xff\x00\x80", 3)), "/wCA");
+}
+
+TEST(ReportPieces, MetricsCsvByHeaderName) {
+    auto rows = parse_metrics_csv(
+        "epoch,steps,train_loss,test_loss,test_mse_per_px,train_samples_per_s,epoch_s,eval_s\n"
+        "1,10,0.5,0.4,0.3,1000.0,0.1,0.01\n2,20,0.25,0.2,0.15,2000.0,0.2,0.02\n",
+        "m.csv");
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[1].epoch, 2);
+    EXPECT_EQ(rows[1].steps, 20);
+    EXPECT_DOUBLE_EQ(rows[1].test_mse_per_px, 0.15);
+    EXPECT_DOUBLE_EQ(rows[0].samples_per_s, 1000.0);
+    try {
+        parse_metrics_csv("epoch,steps\n1,2\n", "m.csv");
+        FAIL() << "no error for missing columns";
+    } catch (const DataError &e) {
+        EXPECT_EQ(std::string(e.what()), "m.csv: error: no column 'train_loss' in the header line");
+    }
+    EXPECT_THROW(parse_metrics_csv("epoch,steps,train_loss,test_loss,test_mse_per_px,train_samples_per_s,epoch_s,eval_s\n"
+                                   "1,10,nan?,0.4,0.3,1000.0,0.1,0.01\n",
+                                   "m.csv"),
+                 DataError);
+}
+
+TEST(ReportPieces, NewestImageOfEachKind) {
+    TempDir tmp("aepipe-newest");
+    for (const char *f : {"recon_epoch2.png", "recon_epoch10.png", "denoise_epoch3.png", "denoise_epoch12.png",
+                          "samples.png", "recon.png.tmp", "notes.txt"})
+        write_bytes(tmp / f, "x");
+    auto v = newest_images(tmp.path());
+    ASSERT_EQ(v.size(), 3u);
+    EXPECT_EQ(v[0].file, "denoise_epoch12.png");
+    EXPECT_EQ(v[0].epoch, 12);
+    EXPECT_EQ(v[1].file, "recon_epoch10.png");
+    EXPECT_EQ(v[2].file, "samples.png");
+    EXPECT_EQ(v[2].epoch, -1);
+    write_bytes(tmp / "recon.png", "x");
+    EXPECT_EQ(newest_images(tmp.path())[1].file, "recon.png");
+}
+
+TEST(ReportPieces, LossCurvesHaveUnitsAndLogOption) {
+    std::vector<EpochFigures> rows{{1, 8, 0.2, 0.19, 0.18}, {2, 16, 0.1, 0.09, 0.08}, {3, 24, 0.05, 0.045, 0.04}};
+    std::string lin = loss_curves_svg(rows, false, "mse"), log = loss_curves_svg(rows, true, "bce");
+    EXPECT_TRUE(contains(lin, "epoch (passes over the training set)"));
+    EXPECT_TRUE(contains(lin, "per-pixel mean (pixel values scaled to [0, 1])"));
+    EXPECT_FALSE(contains(lin, "(log scale)"));
+    EXPECT_TRUE(contains(log, "(log scale)"));
+    EXPECT_EQ(count_between(lin, "<svg", "</svg>", "<polyline"), 2);  // MSE: test loss = test MSE
+    EXPECT_EQ(count_between(log, "<svg", "</svg>", "<polyline"), 3);  // BCE: test loss drawn as well
+}
+
+TEST(ReportPieces, MidRunPageWithoutGraphviz) {
+    TempDir tmp("aepipe-midrun");
+    write_bytes(tmp / "config.yaml", "name: mid\nmodel: {layers: [{type: dense, units: 4}], loss: mse}\n"
+                                     "train: {epochs: 5}\ngraph: {nodes: [{id: r, type: report, log_scale: true}]}\n");
+    write_bytes(tmp / "graph.dot", "digraph aepipe {\n  \"a\" -> \"b\";\n}\n");
+    std::vector<EpochFigures> rows{{1, 8, 0.2, 0.19, 0.18}, {2, 16, 0.1, 0.09, 0.08}};
+    ReportOptions o = report_options(tmp.path());
+    EXPECT_TRUE(o.log_scale);
+    std::string h = run_report_html(tmp.path(), rows, o);
+    EXPECT_TRUE(contains(h, "in progress: epoch 2 of 5, 16 steps")) << h;
+    EXPECT_TRUE(contains(h, "<pre id=\"graph-dot\">digraph aepipe {\n  &quot;a&quot; -&gt; &quot;b&quot;;")) << h;
+    EXPECT_TRUE(contains(h, "install Graphviz: apt-get install graphviz"));
+    EXPECT_TRUE(contains(h, "no image grid written yet"));
+    EXPECT_EQ(count_between(h, "id=\"metrics-table\"", "</table>", "<tr>"), 1 + 2);
+}
+
+// ---- report of a tiny run ----------------------------------------------------------------
+
+TEST(RunReport, WrittenByTheReportNode) {
+    TempDir tmp("aepipe-report");
+    std::string dir = tiny_run(tmp, 3);
+    ASSERT_FALSE(dir.empty());
+    for (const char *f : {"report.html", "loss.svg", "graph.dot", "recon.png", "recon_epoch3.png", "metrics.csv"})
+        EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+    EXPECT_EQ(fs::exists(dir + "/graph.svg"), !find_program("dot").empty());
+    std::string h = read_bytes(dir + "/report.html");
+    for (const char *id : {"curves", "images", "metrics", "graph", "config"})
+        EXPECT_TRUE(contains(h, "<h2 id=\"" + std::string(id) + "\">")) << id;
+    EXPECT_FALSE(contains(h, "id=\"profile\""));  // not profiled
+    EXPECT_EQ(count_between(h, "id=\"metrics-table\"", "</table>", "<tr>"), 1 + 3);
+    EXPECT_EQ(count_between(h, "id=\"curves\"", "</svg>", "<polyline"), 2);
+    // The newest grid only: recon.png (after the last epoch), inline.
+    EXPECT_EQ(count_between(h, "id=\"images\"", "id=\"metrics\"", "<img class=\"grid\" src=\"data:image/png;base64,"), 1);
+    EXPECT_TRUE(contains(h, "recon.png: test images (top row) and their reconstructions (below), after the last epoch"));
+    EXPECT_TRUE(contains(h, "3 epochs, 24 steps"));
+    EXPECT_TRUE(contains(h, "<pre id=\"config-text\">name: tiny\n"));
+    EXPECT_FALSE(contains(h, "src=\"http"));  // nothing from the network
+    std::string svg = read_bytes(dir + "/loss.svg");
+    EXPECT_EQ(count_between(svg, "<svg", "</svg>", "<polyline"), 2);
+}
+
+TEST(RunReport, ProfiledRunShowsTheProfileAndReportRebuildsIt) {
+    TempDir tmp("aepipe-report-prof");
+    std::string dir = tiny_run(tmp, 2, "prof", {}, "profile");
+    ASSERT_FALSE(dir.empty());
+    std::string h = read_bytes(dir + "/report.html");
+    EXPECT_TRUE(contains(h, "<h2 id=\"profile\">"));
+    EXPECT_GT(count_between(h, "id=\"profile-table\"", "</table>", "<tr>"), 5);
+
+    // Rebuild from the folder's files alone, with a log axis and a bench folder's scaling plot.
+    fs::remove(dir + "/report.html");
+    fs::remove(dir + "/graph.dot");
+    fs::remove(dir + "/graph.svg");
+    fs::create_directories(tmp / "bench");
+    write_bytes(tmp / "bench/bench.csv", "threads,repeat,samples_per_s\n1,0,1000\n2,0,1800\n");
+    write_bytes(tmp / "bench/bench_speedup.svg", "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"4\" height=\"4\"/>");
+    RunResult r = run_aepipe({"report", dir, "--log-scale", "--bench", tmp / "bench"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "wrote " + dir + "/report.html\n");
+    h = read_bytes(dir + "/report.html");
+    EXPECT_TRUE(fs::exists(dir + "/graph.dot"));  // regenerated from config.yaml
+    EXPECT_EQ(count_between(h, "id=\"metrics-table\"", "</table>", "<tr>"), 1 + 2);
+    EXPECT_TRUE(contains(h, "(log scale)"));
+    EXPECT_TRUE(contains(h, "<h2 id=\"profile\">"));
+    EXPECT_TRUE(contains(h, "<h2 id=\"scaling\">"));
+    EXPECT_EQ(count_between(h, "id=\"bench-table\"", "</table>", "<tr>"), 3);
+
+    RunResult missing = run_aepipe({"report", tmp / "no-such-run"});
+    EXPECT_EQ(missing.exit_code, 2);
+    EXPECT_TRUE(contains(missing.err, "is not a folder")) << missing.err;
+}
+
+TEST(RunReport, ComparePageOverlaysRuns) {
+    TempDir tmp("aepipe-compare");
+    std::string a = tiny_run(tmp, 2, "lr_a"), b = tiny_run(tmp, 3, "lr_b", {"train.optimizer.lr=0.003"});
+    ASSERT_FALSE(a.empty());
+    ASSERT_FALSE(b.empty());
+    RunResult r = run_aepipe({"compare", a, b, "--out", tmp / "cmp.html"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::string h = read_bytes(tmp / "cmp.html");
+    // Two plots (test MSE, train loss), one line per run in each.
+    EXPECT_EQ(count_between(h, "id=\"curves\"", "id=\"final\"", "<polyline"), 4);
+    EXPECT_EQ(count_between(h, "id=\"compare-table\"", "</table>", "<tr>"), 1 + 2);
+    for (const auto &run : {a, b}) {
+        std::string label = fs::path(run).filename().string();
+        EXPECT_TRUE(contains(h, "<td>" + label + "</td>")) << label;
+        EXPECT_TRUE(contains(h, "<a href=\"" + fs::relative(run, tmp.path()).string() + "/report.html\">")) << h;
+    }
+    EXPECT_TRUE(contains(h, "adam lr 0.003"));
+    EXPECT_TRUE(contains(h, ">lr_a</text>"));  // legends name runs by their config's name
+    EXPECT_TRUE(contains(h, "<td>lr_b</td>"));
+    EXPECT_EQ(count_between(h, "id=\"images\"", "</body>", "<img class=\"grid\""), 2);
+
+    RunResult one = run_aepipe({"compare", a});
+    EXPECT_EQ(one.exit_code, 2);
+    fs::remove(b + "/metrics.csv");
+    RunResult no_metrics = run_aepipe({"compare", a, b, "--out", tmp / "cmp2.html"});
+    EXPECT_EQ(no_metrics.exit_code, 1);
+    EXPECT_TRUE(contains(no_metrics.err, b + "/metrics.csv: error: missing or empty")) << no_metrics.err;
+}
+
+TEST(RunReport, EveryShippedConfigHasAReportNodeAndValidates) {
+    for (const auto &e : fs::directory_iterator(std::string(AEPIPE_SOURCE_DIR) + "/configs")) {
+        if (e.path().extension() != ".yaml") continue;
+        std::string text = read_bytes(e.path().string());
+        EXPECT_TRUE(contains(text, "type: report}")) << e.path();
+        EXPECT_TRUE(contains(text, "- eval -> report\n")) << e.path();
+        RunResult r = run_aepipe({"validate", "configs/" + e.path().filename().string()});
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+    }
+}
+
+}  // namespace
+}  // namespace aepipe::test
