@@ -24,13 +24,18 @@ case "$which" in
   *) echo "unknown data set '$which' (mnist or fashion)" >&2; exit 2 ;;
 esac
 TORCH_AE=${TORCH_AE:-../shared/bench/torch_ae.py}
+# OpenBLAS 0.3.21 misdetects these CPUs; SkylakeX kernels need AVX-512 (an AVX2-only CPU
+# dies with SIGILL), so pick the best kernel set the CPU really has.
+if grep -qw avx512f /proc/cpuinfo; then CORETYPE=SkylakeX
+elif grep -q AuthenticAMD /proc/cpuinfo; then CORETYPE=Zen
+else CORETYPE=Haswell; fi
 
 out=$(mktemp -d)
 build/aepipe run "$config" train.epochs="$epochs" --threads "$threads" --out "$out" -q
 run=$(ls -d "$out"/*/)
 a_mse=$(tail -1 "$run/metrics.csv" | cut -d, -f5)
 a_sps=$(tail -n +2 "$run/metrics.csv" | cut -d, -f6 | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-t_out=$(OPENBLAS_CORETYPE=SkylakeX OMP_WAIT_POLICY=passive /usr/bin/python3 "$TORCH_AE" --data "$data" \
+t_out=$(OPENBLAS_CORETYPE=$CORETYPE OMP_WAIT_POLICY=passive /usr/bin/python3 "$TORCH_AE" --data "$data" \
   --epochs "$epochs" --batch 50 --threads "$threads" --optimizer adam --hidden relu --last sigmoid --init xavier \
   --infer-reps 1)
 t_mse=$(echo "$t_out" | sed -n 's/.*final_test_mse=\([0-9.]*\).*/\1/p')
