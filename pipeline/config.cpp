@@ -2,11 +2,35 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 namespace aepipe {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// yaml-cpp keeps both entries of a repeated key and lookups see only one of them, so a
+// repeated key would silently lose a value: it is an error at the second occurrence.
+void check_duplicate_keys(const ConfigFile &cfg, const YAML::Node &node, Diags &diags) {
+    if (node.IsSequence())
+        for (const auto &item : node) check_duplicate_keys(cfg, item, diags);
+    if (!node.IsMap()) return;
+    std::map<std::string, SourcePos> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+        if (it->first.IsScalar()) {
+            auto [first, fresh] = seen.emplace(it->first.Scalar(), pos_of(cfg, it->first));
+            if (!fresh)
+                diags.error(pos_of(cfg, it->first), "duplicate key '" + it->first.Scalar() + "'",
+                            "it is already set at line " + std::to_string(first->second.line) +
+                                "; a key may appear once in a map");
+        }
+        check_duplicate_keys(cfg, it->second, diags);
+    }
+}
+
+}  // namespace
 
 ConfigFile parse_config(const std::string &text, const std::string &name) {
     ConfigFile cfg;
@@ -20,6 +44,9 @@ ConfigFile parse_config(const std::string &text, const std::string &name) {
     if (!cfg.root.IsMap())
         throw ConfigError({name, 1, 1}, "a config must be a YAML map with sections model, train and graph, got " +
                                             describe(cfg.root));
+    Diags diags;
+    check_duplicate_keys(cfg, cfg.root, diags);
+    diags.throw_if_any();
     return cfg;
 }
 

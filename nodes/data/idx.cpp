@@ -70,11 +70,8 @@ public:
             int64_t want = std::min<int64_t>(n - got, 1 << 30);
             int64_t r = gz_ ? gzread(gz_, static_cast<char *>(dst) + got, unsigned(want))
                             : int64_t(std::fread(static_cast<char *>(dst) + got, 1, size_t(want), raw_));
-            if (r < 0) {
-                int err = 0;
-                const char *msg = gzerror(gz_, &err);
-                throw DataError(path_, pos_ + got, std::string("corrupt gzip data (") + msg + ") while reading " + what);
-            }
+            if (r < 0)
+                throw DataError(path_, pos_ + got, "corrupt gzip data (" + gz_message() + ") while reading " + what);
             if (r == 0) break;
             got += r;
         }
@@ -89,15 +86,18 @@ public:
         char c;
         if (!gz_) return std::fread(&c, 1, 1, raw_) == 0;
         int r = gzread(gz_, &c, 1);
-        if (r < 0) {
-            int err = 0;
-            throw DataError(path_, pos_, std::string("corrupt gzip data (") + gzerror(gz_, &err) + ") after the data");
-        }
+        if (r < 0) throw DataError(path_, pos_, "corrupt gzip data (" + gz_message() + ") after the data");
         return r == 0;
     }
     int64_t pos() const { return pos_; }
 
 private:
+    // zlib's message without the "PATH: " it puts in front.
+    std::string gz_message() {
+        int err = 0;
+        std::string msg = gzerror(gz_, &err);
+        return msg.rfind(path_ + ": ", 0) == 0 ? msg.substr(path_.size() + 2) : msg;
+    }
     std::string path_;
     gzFile gz_ = nullptr;
     FILE *raw_ = nullptr;
