@@ -61,6 +61,7 @@ int cmd_run(std::vector<std::string> args, bool profile) {
     s.quiet = vm.count("quiet") > 0;
     s.profile = profile || vm.count("profile") > 0;
     Pipeline p(cfg, s);  // validates everything before anything is created on disk
+    p.preflight();       // and the data files exist
     s.run_dir = make_run_dir(vm["out"].as<std::string>(), run_name(cfg, c.config));
     p.set_run_dir(s.run_dir);
     const int threads = threads_for(p);
@@ -153,6 +154,10 @@ int main(int argc, char **argv) {
     } catch (const po::error &e) {
         std::cerr << "aepipe " << cmd << ": " << e.what() << " (see aepipe " << cmd << " --help)\n";
         return 2;
+    } catch (const DataError &e) {  // already "PATH: byte N: error: ..."
+        std::cout.flush();
+        std::cerr << e.what() << "\n";
+        return 1;
     } catch (const std::exception &e) {
         std::cout.flush();
         std::cerr << "error: " << e.what() << "\n";

@@ -41,6 +41,10 @@ DataError::DataError(const std::string &path, int64_t offset, const std::string 
 DataError::DataError(const std::string &path, const std::string &message)
     : std::runtime_error(path + ": error: " + message) {}
 
+DataError DataError::with_context(const DataError &e, const std::string &context) {
+    return DataError(Raw{}, std::string(e.what()) + "\n  (" + context + ")");
+}
+
 static size_t edit_distance(const std::string &a, const std::string &b) {
     std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
     for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;

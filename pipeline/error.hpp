@@ -41,6 +41,12 @@ class DataError : public std::runtime_error {
 public:
     DataError(const std::string &path, int64_t offset, const std::string &message);
     DataError(const std::string &path, const std::string &message);  // no offset
+    // An already formatted "PATH: byte N: error: ..." message with context appended.
+    static DataError with_context(const DataError &e, const std::string &context);
+
+private:
+    struct Raw {};
+    DataError(Raw, const std::string &formatted) : std::runtime_error(formatted) {}
 };
 
 // Any other failure while running; main() exits 1.

@@ -258,6 +258,7 @@ void Pipeline::parse_edges(Diags &diags) {
         }
         edges_.push_back(e);
     }
+    if (!diags.empty()) return;  // an edge mistake would also show as an unconnected input
     for (const auto &n : nodes_)
         for (const auto &p : n->spec().inputs)
             if (!fed.count({n->id(), p.name}))
@@ -304,6 +305,7 @@ void Pipeline::rethrow_named(const FlowNode &n, int64_t step, const std::excepti
     std::string msg = e.what();
     if (msg.rfind("node '", 0) == 0) throw RuntimeError(msg);  // already named upstream
     std::string at = step >= 0 ? " at step " + std::to_string(step) : "";
+    if (auto *d = dynamic_cast<const DataError *>(&e)) throw DataError::with_context(*d, "in " + n.where() + at);
     throw RuntimeError(n.where() + at + ": " + msg);
 }
 
@@ -322,7 +324,12 @@ int Pipeline::compute_threads() const {
     return settings_.threads > 0 ? settings_.threads : int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+void Pipeline::preflight() {
+    for (auto &n : nodes_) n->preflight(*this);
+}
+
 void Pipeline::run() {
+    preflight();
     profiler_.reset();
     for (auto &n : nodes_) n->set_probe(add_probe(*n));
     graph_ = std::make_unique<flow::graph>();

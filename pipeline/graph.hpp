@@ -56,6 +56,8 @@ public:
     virtual void resolve(Pipeline &, Diags &) {}
     // Values per sample flowing out of this node (0 = unknown); data nodes pass it on.
     virtual int64_t sample_dim(const Pipeline &p) const;
+    // Checks what the run needs from outside (data files exist) before anything is written.
+    virtual void preflight(Pipeline &) {}
     // Creates the tbb nodes (heavy one-time work: loading data, building primitives).
     virtual void build(Pipeline &p) = 0;
     virtual Receiver &in(const std::string &port);
@@ -86,6 +88,8 @@ public:
     Pipeline(const ConfigFile &cfg, RunSettings settings);
     ~Pipeline();
 
+    // Every node's preflight(): missing inputs are reported before a run folder exists.
+    void preflight();
     // Builds, runs to completion, finishes the sinks. Errors propagate (named by node).
     void run();
 

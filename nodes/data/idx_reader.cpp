@@ -26,15 +26,18 @@ public:
     }
     int64_t sample_dim(const Pipeline &) const override { return dim_; }
 
-    void build(Pipeline &p) override {
-        std::string images = params_.path("images"), labels = params_.path("labels");
-        for (const auto &f : {images, labels}) {
+    void preflight(Pipeline &) override {
+        for (const auto &f : {params_.path("images"), params_.path("labels")}) {
             std::error_code ec;
             if (!f.empty() && !std::filesystem::exists(f, ec))
                 throw RuntimeError(where() + ": data file not found: " + f +
                                    "\nhint: fetch MNIST with scripts/fetch_mnist.sh; Fashion-MNIST comes with "
                                    "'apt-get install dataset-fashion-mnist'");
         }
+    }
+
+    void build(Pipeline &p) override {
+        std::string images = params_.path("images"), labels = params_.path("labels");
         data_ = load_dataset(images, labels);
         p.console().line("data: " + id_ + ": " + std::to_string(data_.n) + " images of " + std::to_string(data_.h) +
                          "x" + std::to_string(data_.w) + "x" + std::to_string(data_.c) + " from " + images);
