@@ -29,9 +29,10 @@ namespace {
 
 class Mse : public Loss {
 public:
-    double forward_backward(int64_t n, int64_t d, const float *y, const float *t, float *dy) const override {
+    double forward_backward(int64_t n, int64_t d, const float *y, const float *t, float *dy,
+                            double grad_scale) const override {
         const int64_t count = n * d;
-        const float k = 2.f / float(count);
+        const float k = float(2.0 * grad_scale / double(count));
         double s = 0;
 #pragma omp parallel for reduction(+ : s) schedule(static)
         for (int64_t i = 0; i < count; ++i) {
@@ -51,9 +52,10 @@ public:
     Bce(bool logits, double eps) : logits_(logits), eps_(eps) {}
     bool outputs_logits() const override { return logits_; }
 
-    double forward_backward(int64_t n, int64_t d, const float *y, const float *t, float *dy) const override {
+    double forward_backward(int64_t n, int64_t d, const float *y, const float *t, float *dy,
+                            double grad_scale) const override {
         const int64_t count = n * d;
-        const double k = 1.0 / double(count);
+        const double k = grad_scale / double(count);
         double s = 0;
 #pragma omp parallel for reduction(+ : s) schedule(static)
         for (int64_t i = 0; i < count; ++i) {
@@ -61,7 +63,7 @@ public:
             s += term(y[i], t[i], &g);
             dy[i] = float(g * k);
         }
-        return s * k;
+        return s / double(count);
     }
     double value(int64_t n, int64_t d, const float *y, const float *t) const override {
         const int64_t count = n * d;

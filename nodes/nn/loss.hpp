@@ -11,8 +11,10 @@ namespace aepipe {
 class Loss {
 public:
     virtual ~Loss() = default;
-    // Mean loss over the n*d elements; writes dL/dy into dy (n, d).
-    virtual double forward_backward(int64_t n, int64_t d, const float *y, const float *t, float *dy) const = 0;
+    // Mean loss over the n*d elements; writes grad_scale * dL/dy into dy (n, d). A row shard
+    // of a larger batch passes rows/batch, so shard gradients simply add up.
+    virtual double forward_backward(int64_t n, int64_t d, const float *y, const float *t, float *dy,
+                                    double grad_scale = 1.0) const = 0;
     // Loss value only (evaluation).
     virtual double value(int64_t n, int64_t d, const float *y, const float *t) const = 0;
     // Maps model output to image space (probabilities); identity unless the loss takes logits.

@@ -115,7 +115,11 @@ private:
         omp_set_num_threads(omp_per_shard_);  // per-thread ICV: this TBB thread's OpenMP team
         sh.begin = m.count * k / s;
         sh.rows = m.count * (k + 1) / s - sh.begin;
-        if (sh.rows == 0) return;
+        if (sh.rows == 0) {  // a batch smaller than the shard count (rare tail): contribute zero
+            std::fill(sh.grads.begin(), sh.grads.end(), 0.f);
+            sh.loss = 0;
+            return;
+        }
         const int64_t d = model_->in_dim();
         const float *x = m.x + sh.begin * d;
         if (!sh.ws) sh.ws = std::make_unique<Workspace>(*sh.model, sh.rows);
@@ -125,7 +129,8 @@ private:
         for (size_t l = 0; l < sh.model->num_layers(); ++l)
             p_->guard(fwd_probe_[l], m, [&] { ws.forward_layer(l, sh.rows, params_.data()); });
         p_->guard(loss_probe_, m, [&] {
-            sh.loss = sh.model->loss().forward_backward(sh.rows, d, ws.output(), x, ws.output_grad());
+            sh.loss = sh.model->loss().forward_backward(sh.rows, d, ws.output(), x, ws.output_grad(),
+                                                        double(sh.rows) / double(m.count));
         });
         for (size_t l = sh.model->num_layers(); l-- > 0;)
             p_->guard(bwd_probe_[l], m, [&] { ws.backward_layer(l, sh.rows, params_.data(), sh.grads.data()); });
@@ -142,7 +147,7 @@ private:
             throw RuntimeError("the loss is " + std::to_string(loss) + " (diverged); lower the learning rate");
         loss_sum_ += loss * double(m.count);
         samples_ += m.count;
-        reduce_and_update(m.count);
+        reduce_and_update();
         m.pool->release(m.slot);
         ++steps_;
         auto &times = p_->step_times();
@@ -153,24 +158,19 @@ private:
         gate_->decrementer().try_put(flow::continue_msg());
     }
 
-    // g = sum_k (rows_k / n) g_k, then the optimizer, chunk by chunk in parallel.
-    void reduce_and_update(int64_t n) {
+    // g = sum_k g_k (each shard's loss gradient was scaled by rows_k / n), then the
+    // optimizer, chunk by chunk in parallel.
+    void reduce_and_update() {
         const int64_t total = model_->num_params(), chunk = 1 << 14;
         opt_->begin_step();
         Shard &first = *shards_[0];
         tbb::parallel_for(int64_t(0), (total + chunk - 1) / chunk, [&](int64_t c) {
             const int64_t b = c * chunk, e = std::min(total, b + chunk);
             float *g = first.grads.data();
-            if (shards_.size() > 1) {
-                const float w0 = float(first.rows) / float(n);
-                for (int64_t i = b; i < e; ++i) g[i] *= w0;
-                for (size_t k = 1; k < shards_.size(); ++k) {
-                    const float wk = float(shards_[k]->rows) / float(n);
-                    const float *gk = shards_[k]->grads.data();
-                    if (wk == 0.f) continue;
+            for (size_t k = 1; k < shards_.size(); ++k) {
+                const float *gk = shards_[k]->grads.data();
 #pragma omp simd
-                    for (int64_t i = b; i < e; ++i) g[i] += wk * gk[i];
-                }
+                for (int64_t i = b; i < e; ++i) g[i] += gk[i];
             }
             opt_->update_range(params_.data(), g, b, e);
         });
