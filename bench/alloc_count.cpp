@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <new>
-#include <oneapi/tbb/global_control.h>
 
 #include "pipeline/cli.hpp"
 
@@ -36,8 +35,6 @@ static long long run(const ConfigFile &base, int64_t steps, int threads) {
     RunSettings s;
     s.quiet = true;
     Pipeline p(cfg, s);
-    set_omp_threads(threads);
-    tbb::global_control limit(tbb::global_control::max_allowed_parallelism, size_t(threads));
     long long before = g_allocs.load();
     p.run();
     return g_allocs.load() - before;

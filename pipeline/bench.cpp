@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
-#include <oneapi/tbb/global_control.h>
 #include <sstream>
 
 #include "pipeline/cli.hpp"
@@ -44,8 +43,6 @@ static double bench_once(const ConfigFile &base, int threads, int64_t warmup, in
     RunSettings s;
     s.quiet = true;
     Pipeline p(cfg, s);
-    set_omp_threads(threads);
-    tbb::global_control limit(tbb::global_control::max_allowed_parallelism, size_t(threads));
     p.step_times().reserve(size_t(warmup + steps));
     p.run();
     const auto &t = p.step_times();

@@ -8,7 +8,6 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
-#include <oneapi/tbb/global_control.h>
 #include <thread>
 
 #include "pipeline/cli.hpp"
@@ -68,8 +67,6 @@ int cmd_run(std::vector<std::string> args, bool profile) {
     // oneDNN runs each primitive on the OpenMP team of the calling thread; TBB runs the graph.
     // Both get `threads`: compute nodes are serial, so one OpenMP team is busy at a time,
     // and the data nodes' TBB work is small next to it.
-    set_omp_threads(threads);
-    tbb::global_control tbb_threads(tbb::global_control::max_allowed_parallelism, size_t(threads));
     save_resolved(cfg, s.run_dir);
     p.console().line("run: " + s.run_dir + " (" + std::to_string(threads) + " threads)");
     auto t0 = std::chrono::steady_clock::now();

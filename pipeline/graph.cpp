@@ -1,5 +1,10 @@
 #include "pipeline/graph.hpp"
 
+#include <omp.h>
+#include <oneapi/tbb/global_control.h>
+
+#include <algorithm>
+
 #include <map>
 #include <regex>
 #include <set>
@@ -46,7 +51,7 @@ static const NodeSpec kTrainSpec{
         {"threads", Kind::Int, "0", "compute threads (0 = all cores)"},
         {"in_flight", Kind::Int, "4", "batches prepared ahead of the compute nodes"},
         {"max_steps", Kind::Int, "0", "stop after this many steps (0: run all epochs)"},
-        {"shards", Kind::Int, "0", "row shards per batch run in parallel (0: auto, one per thread, >= 16 rows)"},
+        {"shards", Kind::Int, "0", "row shards per batch run in parallel (0: auto, one per 64 rows, at most one per thread)"},
     }};
 
 static const NodeSpec kGraphSpec{"graph",
@@ -324,12 +329,24 @@ int Pipeline::compute_threads() const {
     return settings_.threads > 0 ? settings_.threads : int(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+int Pipeline::shards() const {
+    int64_t s = train_.i("shards");
+    if (s <= 0) s = std::clamp<int64_t>(settings_.batch / 64, 1, compute_threads());
+    return int(s);
+}
+
+int Pipeline::omp_per_shard() const { return std::max(1, compute_threads() / shards()); }
+
 void Pipeline::preflight() {
     for (auto &n : nodes_) n->preflight(*this);
 }
 
 void Pipeline::run() {
     preflight();
+    // Threads, decided here for every caller: see shards().
+    tbb::global_control tbb_threads(tbb::global_control::max_allowed_parallelism,
+                                    size_t(std::min(shards(), compute_threads())));
+    omp_set_num_threads(omp_per_shard());
     profiler_.reset();
     for (auto &n : nodes_) n->set_probe(add_probe(*n));
     graph_ = std::make_unique<flow::graph>();

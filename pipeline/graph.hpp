@@ -96,6 +96,11 @@ public:
     const ConfigFile &config() const { return cfg_; }
     const RunSettings &settings() const { return settings_; }
     int compute_threads() const;  // train.threads, or all cores when 0
+    // Row shards of a training batch (train.shards; auto: one per 64 rows, at most one per
+    // thread). TBB runs the graph on min(shards, threads) threads and each shard's oneDNN
+    // primitives get an OpenMP team of threads / shards, so the two never oversubscribe.
+    int shards() const;
+    int omp_per_shard() const;
     void set_run_dir(std::string dir) { settings_.run_dir = std::move(dir); }
     YAML::Node section(const std::string &name) const { return cfg_.root[name]; }
     const Params &train_params() const { return train_; }

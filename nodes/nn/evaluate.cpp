@@ -49,7 +49,7 @@ public:
     }
 
     void build(Pipeline &p) override {
-        threads_ = p.compute_threads();
+        threads_ = p.omp_per_shard();  // runs beside the training shards
         const int64_t batch = params_.i("batch");
         ws_ = std::make_unique<Workspace>(*model_, batch);
         join_ = std::make_unique<Join>(p.graph(), [](const Msg &m) { return m.epoch; },

@@ -8,9 +8,10 @@
 //
 //   gate -> split -> shard[0..S-1] (fwd[0..L-1], loss, bwd[L-1..0]) -> update -> epoch
 //
-// S = train.shards (0 = auto: one per thread, at least 16 rows each); each shard's oneDNN
-// primitives run on an OpenMP team of threads/S (1 when S = threads, so OpenMP never spins
-// against TBB). The gradient reduction in `update` is the seam where a cross-process
+// S = train.shards (0 = auto: one per 64 rows, at most one per thread). TBB runs the graph
+// on S threads and each shard's oneDNN primitives run on an OpenMP team of threads/S, so
+// OpenMP never spins against TBB: small batches use one shard with oneDNN's own threads
+// (TBB then has one thread), large batches one single-threaded shard per core. The gradient reduction in `update` is the seam where a cross-process
 // allreduce plugs in. A gate admits one step at a time: the next step needs these weights.
 // Uses the config's `model` section and train.optimizer; no keys of its own.
 #include <omp.h>
@@ -56,11 +57,8 @@ public:
 
     void build(Pipeline &p) override {
         p_ = &p;
-        const int threads = p.compute_threads();
-        const int64_t batch = p.settings().batch;
-        int64_t s = p.train_params().i("shards");
-        if (s <= 0) s = std::max<int64_t>(1, std::min<int64_t>(threads, batch / 16));
-        omp_per_shard_ = std::max(1, threads / int(s));
+        const int64_t s = p.shards();
+        omp_per_shard_ = p.omp_per_shard();
 
         params_.assign(size_t(model_->num_params()), 0.f);
         model_->init_params(params_.data(), p.settings().seed);

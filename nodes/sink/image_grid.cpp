@@ -51,7 +51,7 @@ public:
         }
     }
     void build(Pipeline &p) override {
-        threads_ = p.compute_threads();
+        threads_ = p.omp_per_shard();  // runs beside the training shards
         ws_ = std::make_unique<Workspace>(*model_, params_.i("count"));
         node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
             p.guard(*this, m, [&] { draw(p, m); });
