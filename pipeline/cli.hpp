@@ -17,6 +17,10 @@ struct Common {
     std::vector<std::string> overrides;
 };
 
+// Parses `opts` plus hidden positional options; --help prints `usage` and opts, then exits 0.
+po::variables_map parse_with(const std::vector<std::string> &args, po::options_description &opts,
+                             const po::options_description &hidden, const po::positional_options_description &pos,
+                             const char *usage);
 // Parses CONFIG [key=value ...] plus `opts`; --help prints `usage` and opts, then exits 0.
 po::variables_map parse(const std::vector<std::string> &args, po::options_description &opts, Common &c,
                         const char *usage);

@@ -13,13 +13,9 @@ namespace fs = std::filesystem;
 
 namespace aepipe::cli {
 
-po::variables_map parse(const std::vector<std::string> &args, po::options_description &opts, Common &c,
-                        const char *usage) {
-    po::options_description hidden;
-    hidden.add_options()("config", po::value<std::string>(&c.config))(
-        "overrides", po::value<std::vector<std::string>>(&c.overrides));
-    po::positional_options_description pos;
-    pos.add("config", 1).add("overrides", -1);
+po::variables_map parse_with(const std::vector<std::string> &args, po::options_description &opts,
+                             const po::options_description &hidden, const po::positional_options_description &pos,
+                             const char *usage) {
     po::options_description all;
     all.add(opts).add(hidden);
     po::variables_map vm;
@@ -29,6 +25,17 @@ po::variables_map parse(const std::vector<std::string> &args, po::options_descri
         std::cout << usage << "\n" << opts;
         std::exit(0);
     }
+    return vm;
+}
+
+po::variables_map parse(const std::vector<std::string> &args, po::options_description &opts, Common &c,
+                        const char *usage) {
+    po::options_description hidden;
+    hidden.add_options()("config", po::value<std::string>(&c.config))(
+        "overrides", po::value<std::vector<std::string>>(&c.overrides));
+    po::positional_options_description pos;
+    pos.add("config", 1).add("overrides", -1);
+    auto vm = parse_with(args, opts, hidden, pos, usage);
     if (c.config.empty()) throw po::error("missing CONFIG (a YAML file such as configs/mnist_ae.yaml)");
     return vm;
 }

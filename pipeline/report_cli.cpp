@@ -52,15 +52,7 @@ static po::variables_map parse_dirs(const std::vector<std::string> &args, po::op
     hidden.add_options()("dirs", po::value<std::vector<std::string>>(&dirs));
     po::positional_options_description pos;
     pos.add("dirs", -1);
-    po::options_description all;
-    all.add(opts).add(hidden);
-    po::variables_map vm;
-    po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-    po::notify(vm);
-    if (vm.count("help")) {
-        std::cout << usage << "\n" << opts;
-        std::exit(0);
-    }
+    auto vm = parse_with(args, opts, hidden, pos, usage);
     for (const auto &d : dirs)
         if (!fs::is_directory(d)) throw po::error("'" + d + "' is not a folder (expected a run folder such as runs/NAME-DATE-TIME)");
     return vm;
