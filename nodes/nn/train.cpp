@@ -157,21 +157,28 @@ private:
     }
 
     // g = sum_k g_k (each shard's loss gradient was scaled by rows_k / n), then the
-    // optimizer, chunk by chunk in parallel.
+    // optimizer, chunk by chunk in parallel: on TBB's threads when there are several shards,
+    // else on the OpenMP team (TBB then has a single thread).
     void reduce_and_update() {
-        const int64_t total = model_->num_params(), chunk = 1 << 14;
+        const int64_t total = model_->num_params(), chunk = 1 << 14, chunks = (total + chunk - 1) / chunk;
         opt_->begin_step();
-        Shard &first = *shards_[0];
-        tbb::parallel_for(int64_t(0), (total + chunk - 1) / chunk, [&](int64_t c) {
+        auto body = [&](int64_t c) {
             const int64_t b = c * chunk, e = std::min(total, b + chunk);
-            float *g = first.grads.data();
+            float *g = shards_[0]->grads.data();
             for (size_t k = 1; k < shards_.size(); ++k) {
                 const float *gk = shards_[k]->grads.data();
 #pragma omp simd
                 for (int64_t i = b; i < e; ++i) g[i] += gk[i];
             }
             opt_->update_range(params_.data(), g, b, e);
-        });
+        };
+        if (shards_.size() > 1) {
+            tbb::parallel_for(int64_t(0), chunks, body);
+        } else {
+            omp_set_num_threads(omp_per_shard_);
+#pragma omp parallel for schedule(static)
+            for (int64_t c = 0; c < chunks; ++c) body(c);
+        }
     }
 
     void end_epoch(const Msg &m, Update::output_ports_type &out) {
