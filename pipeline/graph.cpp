@@ -69,6 +69,11 @@ Pipeline::Pipeline(const ConfigFile &cfg, RunSettings settings)
     Diags diags;
     check_params(kTopSpec, cfg_, cfg_.root, "config", diags, {});
     train_ = check_params(kTrainSpec, cfg_, cfg_.root["train"], "train", diags, {});
+    static const std::regex name_re("[A-Za-z0-9_][A-Za-z0-9_.-]*");
+    if (const YAML::Node name = cfg_.root["name"]; name && name.IsScalar() && !std::regex_match(name.Scalar(), name_re))
+        diags.error(pos_of(cfg_, name), "config: 'name' must be a plain name (letters, digits, _ . -), got '" +
+                                            name.Scalar() + "'",
+                    "it names the run folder inside --out");
     diags.throw_if_any();
 
     auto positive = [&](const char *key, int64_t min) {
@@ -100,7 +105,7 @@ void Pipeline::parse_nodes(Diags &diags) {
     if (!diags.empty()) return;
     YAML::Node list = gp.raw("nodes");
     static const std::regex id_re("[A-Za-z_][A-Za-z0-9_]*");
-    std::set<std::string> seen;
+    std::map<std::string, SourcePos> seen;
     for (size_t i = 0; i < list.size(); ++i) {
         const YAML::Node item = list[i];
         std::string ctx = "graph.nodes[" + std::to_string(i) + "]";
@@ -118,8 +123,9 @@ void Pipeline::parse_nodes(Diags &diags) {
             diags.error(pos_of(cfg_, idn), ctx + ": id '" + id + "' must be a name (letters, digits, _)");
             continue;
         }
-        if (!seen.insert(id).second) {
-            diags.error(pos_of(cfg_, idn), ctx + ": duplicate node id '" + id + "'");
+        if (auto [it, fresh] = seen.emplace(id, pos_of(cfg_, idn)); !fresh) {
+            diags.error(pos_of(cfg_, idn), ctx + ": duplicate node id '" + id + "'",
+                        "the first node with this id is at " + it->second.str());
             continue;
         }
         ctx += " '" + id + "'";
@@ -235,10 +241,14 @@ void Pipeline::parse_edges(Diags &diags) {
                                      " ports; name one: " + port_list(ports));
                 return nullptr;
             }
-            for (const auto &p : ports)
+            std::vector<std::string> names;
+            for (const auto &p : ports) {
                 if (p.name == port) return &p;
+                names.push_back(p.name);
+            }
+            std::string near = nearest(port, names);
             diags.error(pos, ctx + ": node '" + node + "' has no " + dir + " port '" + port + "'",
-                        std::string(dir) + " ports: " + port_list(ports));
+                        (near.empty() ? "" : "did you mean '" + near + "'? ") + dir + " ports: " + port_list(ports));
             return nullptr;
         };
         const PortSpec *op = pick(e.from, src->spec().outputs, e.from_port, "output");

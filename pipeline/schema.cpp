@@ -150,7 +150,9 @@ Params check_params(const NodeSpec &spec, const ConfigFile &cfg, const YAML::Nod
             if (skip.count(key)) continue;
             const KeySpec *ks = spec.key(key);
             if (!ks) {
-                std::string near = nearest(key, names);
+                std::vector<std::string> candidates(names);
+                candidates.insert(candidates.end(), skip.begin(), skip.end());  // e.g. 'typ' -> 'type'
+                std::string near = nearest(key, candidates);
                 diags.error(pos_of(cfg, it->first), context + ": unknown key '" + key + "'",
                             near.empty() ? "known keys: " + [&] {
                                 std::string s;

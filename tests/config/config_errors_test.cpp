@@ -91,7 +91,7 @@ const std::vector<ErrorCase> kCases = {
       "hint: did you mean 'batches'?"}},  // no follow-on "input not connected" for the dropped edge
     {"edge_unknown_port",
      {F("edge_unknown_port") + ":33:7: error: graph.edges[4]: node 'model' has no output port 'epochs'",
-      "hint: output ports: epoch"}},
+      "hint: did you mean 'epoch'? output ports: epoch"}},
     {"edge_kind_mismatch",
      {F("edge_kind_mismatch") +
       ":36:7: error: graph.edges[7]: 'batches.out' carries batch but 'metrics.in' takes eval"}},
@@ -108,7 +108,9 @@ const std::vector<ErrorCase> kCases = {
     {"unconnected_input",
      {F("unconnected_input") + ":26:7: error: node 'eval' (evaluate): input port 'data' is not connected",
       "hint: add an edge such as 'SOURCE -> eval.data' (dataset)"}},
-    {"duplicate_node_id", {F("duplicate_node_id") + ":22:12: error: graph.nodes[2]: duplicate node id 'shuffle'"}},
+    {"duplicate_node_id",
+     {F("duplicate_node_id") + ":22:12: error: graph.nodes[2]: duplicate node id 'shuffle'",
+      "hint: the first node with this id is at " + F("duplicate_node_id") + ":21:12"}},
     {"invalid_yaml", {F("invalid_yaml") + ":23:5: error: invalid YAML: illegal block entry"}},
     {"duplicate_yaml_key",
      {F("duplicate_yaml_key") + ":17:3: error: duplicate key 'epochs'",
