@@ -263,6 +263,12 @@ const std::vector<OverrideCase> kOverrides = {
     {"unknown_layer_type",
      {"model.layers[1].type=dens"},
      {kCli + "model.layers[1]: unknown layer type 'dens'", "hint: did you mean 'dense'? known: {layer_types}"}},
+    // The name becomes the run folder: a path would write outside --out.
+    {"name_is_a_path",
+     {"name=../../x"},
+     {kCli + "config: 'name' must be a plain name (letters, digits, _ . -), got '../../x'",
+      "hint: it names the run folder inside --out"}},
+    {"misspelt_type_key", {"graph.nodes[0].typ=x"}, {kCli + "graph.nodes[0] 'train_set' (idx_reader): unknown key 'typ'", "hint: did you mean 'type'?"}},
 };
 
 class BadOverride : public ::testing::TestWithParam<OverrideCase> {
