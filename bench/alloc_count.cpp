@@ -50,7 +50,7 @@ int main(int argc, char **argv) try {
                     "Counts heap allocations per training step of CONFIG's pipeline.\n");
     ConfigFile cfg = load(c, vm);
     Pipeline p(cfg, RunSettings{});
-    int threads = threads_for(p);
+    int threads = p.compute_threads();
     int64_t a = vm["a"].as<int64_t>(), b = vm["b"].as<int64_t>();
     run(cfg, a, threads);  // warm: first-time library initialisation
     long long na = run(cfg, a, threads), nb = run(cfg, b, threads);

@@ -35,8 +35,8 @@ int main(int argc, char **argv) try {
     for (const auto &n : p.nodes())
         if (n->spec().type == "train") train = n.get();
     if (!train) throw RuntimeError("the config has no train node");
-    const int threads = threads_for(p);
-    set_omp_threads(threads);
+    const int threads = p.compute_threads();
+    omp_set_num_threads(threads);
     const int64_t dim = train->sample_dim(p), batch = p.settings().batch;
     const int64_t steps = vm["steps"].as<int64_t>(), warmup = vm["warmup"].as<int64_t>();
     const bool matmul_only = vm.count("matmul-only") > 0;

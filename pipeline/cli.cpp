@@ -63,7 +63,7 @@ int cmd_run(std::vector<std::string> args, bool profile) {
     p.preflight();       // and the data files exist
     s.run_dir = make_run_dir(vm["out"].as<std::string>(), run_name(cfg, c.config));
     p.set_run_dir(s.run_dir);
-    const int threads = threads_for(p);
+    const int threads = p.compute_threads();
     // oneDNN runs each primitive on the OpenMP team of the calling thread; TBB runs the graph.
     // Both get `threads`: compute nodes are serial, so one OpenMP team is busy at a time,
     // and the data nodes' TBB work is small next to it.

@@ -31,8 +31,6 @@ std::string make_run_dir(const std::string &out, const std::string &name);
 std::string run_name(const ConfigFile &cfg, const std::string &config_path);
 // Writes the resolved config (absolute paths) into dir/config.yaml.
 void save_resolved(const ConfigFile &cfg, const std::string &dir);
-int threads_for(const Pipeline &p);
-void set_omp_threads(int threads);
 
 int cmd_bench(const std::vector<std::string> &args);
 int cmd_graph(const std::vector<std::string> &args);    // pipeline/report_cli.cpp

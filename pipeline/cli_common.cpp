@@ -50,10 +50,6 @@ ConfigFile load(const Common &c, const po::variables_map &vm) {
     return cfg;
 }
 
-int threads_for(const Pipeline &p) { return p.compute_threads(); }
-
-void set_omp_threads(int threads) { omp_set_num_threads(threads); }
-
 std::string make_run_dir(const std::string &out, const std::string &name) {
     std::time_t t = std::time(nullptr);
     char stamp[32];

@@ -30,6 +30,9 @@ struct EpochReport {
     bool last = false;                                 // the run's final epoch
 };
 
+// Whether a sink writing "every N epochs" (0: never) writes after this epoch.
+inline bool periodic_epoch(int64_t every, const EpochReport &r) { return every > 0 && (r.epoch + 1) % every == 0; }
+
 struct EvalReport {
     double test_loss = 0, test_mse_per_px = 0, seconds = 0;
     int64_t test_samples = 0;

@@ -77,8 +77,8 @@ public:
 private:
     void write(Pipeline &p, const Msg &m) {
         const auto &r = *m.report;
-        int64_t every = params_.i("every"), e = r.epoch + 1;
-        bool periodic = every > 0 && e % every == 0;
+        const int64_t e = r.epoch + 1;
+        const bool periodic = periodic_epoch(params_.i("every"), r);
         if ((!periodic && !r.last) || p.settings().run_dir.empty()) return;
         std::map<std::string, std::string> meta{{"format", "aepipe-1"},
                                                 {"epoch", std::to_string(e)},

@@ -63,8 +63,8 @@ public:
 private:
     void draw(Pipeline &p, const Msg &m) {
         const auto &r = *m.report;
-        int64_t every = params_.i("every"), e = r.epoch + 1;
-        bool periodic = every > 0 && e % every == 0;
+        const int64_t e = r.epoch + 1;
+        const bool periodic = periodic_epoch(params_.i("every"), r);
         const std::string &dir = p.settings().run_dir;
         if ((!periodic && !r.last) || dir.empty()) return;
         omp_set_num_threads(threads_);  // this TBB thread's OpenMP team for oneDNN
