@@ -1,6 +1,4 @@
 // Helpers shared by the aepipe subcommands.
-#include <omp.h>
-
 #include <ctime>
 #include <filesystem>
 #include <iostream>
