@@ -32,6 +32,8 @@ usage:
   aepipe graph CONFIG [key=value ...] [--svg FILE]   (Graphviz DOT of the flow graph)
   aepipe report RUN_DIR [--log-scale] [--bench BENCH_DIR]   (rebuild RUN_DIR/report.html)
   aepipe compare RUN_A RUN_B ... [--out FILE] [--log-scale]
+  aepipe reconstruct --checkpoint RUN/model.safetensors IMAGE.png ... [--config FILE] [--out DIR]
+  aepipe data pack DIR --out NAME [--size HxW] [--gray|--rgb] [--test-split F]   (PNG folder -> IDX)
   aepipe list-nodes
   aepipe COMMAND --help
 
@@ -143,6 +145,8 @@ int main(int argc, char **argv) {
         if (cmd == "graph") return cmd_graph(args);
         if (cmd == "report") return cmd_report(args);
         if (cmd == "compare") return cmd_compare(args);
+        if (cmd == "reconstruct") return cmd_reconstruct(args);
+        if (cmd == "data") return cmd_data(args);
         std::cerr << "aepipe: unknown command '" << cmd << "'\n" << kUsage;
         return 2;
     } catch (const ConfigError &e) {

@@ -36,5 +36,7 @@ int cmd_bench(const std::vector<std::string> &args);
 int cmd_graph(const std::vector<std::string> &args);    // pipeline/report_cli.cpp
 int cmd_report(const std::vector<std::string> &args);
 int cmd_compare(const std::vector<std::string> &args);
+int cmd_reconstruct(const std::vector<std::string> &args);  // pipeline/reconstruct_cli.cpp
+int cmd_data(const std::vector<std::string> &args);         // pipeline/data_cli.cpp
 
 }  // namespace aepipe::cli

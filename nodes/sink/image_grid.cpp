@@ -12,11 +12,10 @@
 #include "nodes/data/idx.hpp"
 #include "nodes/data/normalize.hpp"
 #include "nodes/nn/model.hpp"
-#include "nodes/sink/png.hpp"
+#include "nodes/sink/image_grid.hpp"
 
 namespace aepipe {
 
-// Rows of images (each h x w x c bytes) laid out in a grid with a 2-pixel gap.
 Image tile_rows(const std::vector<std::vector<const uint8_t *>> &rows, int64_t h, int64_t w, int64_t c, int64_t zoom) {
     const int64_t gap = 2, cols = rows.empty() ? 0 : int64_t(rows[0].size());
     Image img;

@@ -1,0 +1,166 @@
+// aepipe reconstruct: a trained model applied to the user's own pictures.
+//   aepipe reconstruct --checkpoint RUN/model.safetensors [--config RUN/config.yaml] IMAGE.png ... [--out DIR]
+// The model's input shape comes from the config's training data (the IDX file that feeds the
+// train node), its normalisation from the normalize node on that path; each picture is brought
+// to that shape (nodes/data/image_prep.hpp), run through the model in one batch, and written
+// as DIR/<name>_input.png and DIR/<name>_recon.png, plus DIR/grid.png (inputs above their
+// reconstructions). Every picture is read and checked before anything is written.
+#include <omp.h>
+
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+#include "nodes/data/idx.hpp"
+#include "nodes/data/image_prep.hpp"
+#include "nodes/data/normalize.hpp"
+#include "nodes/nn/model.hpp"
+#include "nodes/sink/checkpoint.hpp"
+#include "nodes/sink/image_grid.hpp"
+#include "pipeline/cli.hpp"
+#include "pipeline/file_io.hpp"
+
+namespace fs = std::filesystem;
+
+namespace aepipe::cli {
+
+namespace {
+
+// What reconstruct needs from a run's config: input shape, normaliser, model section.
+struct ModelInput {
+    int64_t h = 0, w = 0, c = 1;
+    Normalizer norm;
+};
+
+ModelInput model_input(const Pipeline &p, const std::string &config) {
+    ModelInput in;
+    const FlowNode *reader = nullptr;
+    for (const auto &n : p.nodes()) {
+        if (n->spec().type == "idx_reader" && p.reaches(n->id(), "train") && !reader) reader = n.get();
+        if (auto *nn = dynamic_cast<const NormalizeNode *>(n.get()); nn && p.reaches(n->id(), "train"))
+            in.norm = nn->normalizer();
+    }
+    if (!reader) throw RuntimeError(config + ": no idx_reader feeds the train node, so the model's input shape is unknown");
+    const std::string images = reader->params().path("images");
+    std::error_code ec;
+    if (!fs::exists(images, ec))
+        throw DataError(images, "not found: the model's input shape is read from its training data (" + reader->where() +
+                                    "); restore the file or pass the run's --config");
+    int64_t n = 0;
+    image_dims(images, read_idx_header(images), n, in.h, in.w, in.c);
+    return in;
+}
+
+// The checkpoint's first layer must take h*w*c values: a clearer message than a shape mismatch.
+void check_input_width(const StFile &f, const std::string &path, const ModelInput &in) {
+    auto it = f.tensors.find("layers.0.weight");
+    if (it == f.tensors.end() || it->second.shape.size() != 2) return;  // from_safetensors reports it
+    const int64_t want = in.h * in.w * in.c, got = it->second.shape[1];
+    if (got != want)
+        throw DataError(path, "this model was trained on inputs of " + std::to_string(got) +
+                                  " values, but the config's training data are " + std::to_string(in.h) + "x" +
+                                  std::to_string(in.w) + "x" + std::to_string(in.c) + " images (" +
+                                  std::to_string(want) + " values): pass the --config of the run that wrote it");
+}
+
+// Output base names: the file stems, made unique (a.png, x/a.png -> a, a-2).
+std::vector<std::string> out_names(const std::vector<std::string> &images) {
+    std::vector<std::string> names;
+    std::set<std::string> used;
+    for (const auto &img : images) {
+        std::string stem = fs::path(img).stem().string(), name = stem;
+        for (int k = 2; used.count(name); ++k) name = stem + "-" + std::to_string(k);
+        used.insert(name);
+        names.push_back(name);
+    }
+    return names;
+}
+
+std::string describe(const Image &src, const Prepared &p) {
+    static const char *kinds[] = {"", "gray", "gray+alpha", "RGB", "RGBA"};
+    std::string s = std::to_string(src.w) + "x" + std::to_string(src.h) + " " + kinds[src.c];
+    s += p.mnist ? std::string(", fitted 20x20 in 28x28") : ", resized";
+    if (p.inverted) s += ", inverted (dark on light)";
+    return s;
+}
+
+}  // namespace
+
+int cmd_reconstruct(const std::vector<std::string> &args) {
+    std::vector<std::string> images;
+    po::options_description opts("aepipe reconstruct --checkpoint FILE [--config FILE] IMAGE.png ... [options]");
+    opts.add_options()("help,h", "show this help")("checkpoint", po::value<std::string>(),
+                                                   "a trained model (RUN/model.safetensors)")(
+        "config", po::value<std::string>(), "the run's config (default: config.yaml beside the checkpoint)")(
+        "out", po::value<std::string>()->default_value("reconstructions"), "folder for the output PNGs")(
+        "zoom", po::value<int64_t>()->default_value(4), "pixel enlargement in grid.png");
+    po::options_description hidden;
+    hidden.add_options()("images", po::value<std::vector<std::string>>(&images));
+    po::positional_options_description pos;
+    pos.add("images", -1);
+    auto vm = parse_with(
+        args, opts, hidden, pos,
+        "Runs a trained model on your own PNG pictures (any size; gray, RGB, with alpha or palette).\n"
+        "28x28 gray models get MNIST's recipe: gray, dark-on-light inverted to light-on-dark, the ink\n"
+        "fitted into 20x20 and centred by mass in 28x28; other shapes a plain resize. Writes\n"
+        "OUT/<name>_input.png (what the model saw), OUT/<name>_recon.png and OUT/grid.png.\n");
+    if (!vm.count("checkpoint")) throw po::error("missing --checkpoint FILE (a run's model.safetensors)");
+    if (images.empty()) throw po::error("no IMAGE.png given");
+    if (vm["zoom"].as<int64_t>() < 1) throw po::error("--zoom must be at least 1");
+    const std::string ckpt = vm["checkpoint"].as<std::string>();
+    const std::string config =
+        vm.count("config") ? vm["config"].as<std::string>() : (fs::path(ckpt).parent_path() / "config.yaml").string();
+    std::error_code ec;
+    if (!fs::is_regular_file(ckpt, ec)) throw DataError(ckpt, "checkpoint not found");
+    if (!fs::is_regular_file(config, ec))
+        throw DataError(config, "config not found (the run's config.yaml; pass it with --config)");
+
+    ConfigFile cfg = load_config(config);
+    Pipeline p(cfg, RunSettings{});
+    const ModelInput in = model_input(p, config);
+    const int64_t dim = in.h * in.w * in.c, n = int64_t(images.size());
+    Model model(cfg, p.section("model"), dim);
+    StFile st = read_safetensors(ckpt);
+    check_input_width(st, ckpt, in);
+    std::vector<float> params(size_t(model.num_params()));
+    from_safetensors(model, st, ckpt, params.data());
+
+    // Every picture is read and prepared before anything is written.
+    std::vector<Prepared> prepared;
+    std::vector<std::string> notes;
+    for (const auto &path : images) {
+        Image src = read_png(path);
+        prepared.push_back(prepare_input(src, in.h, in.w, in.c, path));
+        notes.push_back(describe(src, prepared.back()));
+    }
+
+    std::vector<float> x(size_t(n * dim)), y(size_t(n * dim));
+    for (int64_t k = 0; k < n; ++k) in.norm.apply(prepared[size_t(k)].img.px.data(), dim, x.data() + k * dim);
+    Workspace ws(model, n);
+    ws.prepare(n);
+    model.loss().to_image(n * dim, ws.forward(n, x.data(), params.data()), y.data());
+
+    const std::string out = vm["out"].as<std::string>();
+    fs::create_directories(out);
+    const auto names = out_names(images);
+    std::vector<std::vector<const uint8_t *>> rows(2);
+    std::vector<Image> recons;
+    for (int64_t k = 0; k < n; ++k) {
+        Image r{in.w, in.h, in.c, std::vector<uint8_t>(size_t(dim))};
+        for (int64_t i = 0; i < dim; ++i) r.px[size_t(i)] = in.norm.to_byte(y[size_t(k * dim + i)]);
+        recons.push_back(std::move(r));
+    }
+    for (int64_t k = 0; k < n; ++k) {
+        const std::string base = out + "/" + names[size_t(k)];
+        write_png(base + "_input.png", prepared[size_t(k)].img);
+        write_png(base + "_recon.png", recons[size_t(k)]);
+        rows[0].push_back(prepared[size_t(k)].img.px.data());
+        rows[1].push_back(recons[size_t(k)].px.data());
+        std::cout << images[size_t(k)] << ": " << notes[size_t(k)] << " -> " << base << "_recon.png\n";
+    }
+    write_png(out + "/grid.png", tile_rows(rows, in.h, in.w, in.c, vm["zoom"].as<int64_t>()));
+    std::cout << "grid: " << out << "/grid.png (inputs above their reconstructions)\n";
+    return 0;
+}
+
+}  // namespace aepipe::cli
