@@ -57,6 +57,9 @@ Image read_png(const std::string &path) {
         throw DataError(path, 16, "PNG size " + std::to_string(pi.width) + "x" + std::to_string(pi.height) +
                                       " is empty or too large");
     }
+    // 16-bit files without gamma chunks hold sRGB-encoded values in practice (GIMP, ImageMagick);
+    // libpng would otherwise take them as linear and brighten them when it makes 8-bit.
+    pi.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
     Image img;
     bool alpha = pi.format & PNG_FORMAT_FLAG_ALPHA, color = pi.format & PNG_FORMAT_FLAG_COLOR;
     pi.format = color ? (alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB) : (alpha ? PNG_FORMAT_GA : PNG_FORMAT_GRAY);
