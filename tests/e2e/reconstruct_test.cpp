@@ -1,0 +1,207 @@
+// aepipe reconstruct through the binary, on a tiny 28x28 model trained by the test (with a
+// non-default normalize, so the command must apply the run's normalisation): gray, RGB,
+// alpha, dark-on-light and large pictures; the outputs checked against the same steps done
+// in-process; and one test per error, each leaving no output behind.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "nodes/data/image_prep.hpp"
+#include "nodes/data/normalize.hpp"
+#include "nodes/nn/model.hpp"
+#include "nodes/sink/checkpoint.hpp"
+#include "nodes/sink/png.hpp"
+#include "pipeline/config.hpp"
+#include "support/fixtures.hpp"
+
+namespace aepipe::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A w x h gray picture of `bg` with the rectangle [x0, x0+rw) x [y0, y0+rh) set to `fg`.
+Image block(int64_t w, int64_t h, uint8_t bg, uint8_t fg, int64_t x0, int64_t y0, int64_t rw, int64_t rh) {
+    Image m{w, h, 1, std::vector<uint8_t>(size_t(w * h), bg)};
+    for (int64_t y = y0; y < y0 + rh; ++y)
+        for (int64_t x = x0; x < x0 + rw; ++x) m.px[size_t(y * w + x)] = fg;
+    return m;
+}
+
+const Normalizer kNorm{1.f / 255.f, 0.f, 0.1f, 0.8f};  // the normalize node of the tiny run
+
+class Reconstruct : public ::testing::Test {
+protected:
+    static void TearDownTestSuite() { tmp_.reset(); }
+    // One tiny 28x28 run, trained on first use (each ctest process trains its own).
+    static const std::string &run() {
+        if (tmp_) return run_;
+        tmp_ = std::make_unique<TempDir>("aepipe-recon");
+        TinyData d = write_tiny_data(tmp_->path(), 64, 16, 28);
+        std::string cfg = write_tiny_config(tmp_->path(), d, 2);
+        RunResult r = run_aepipe({"run", cfg, "--out", *tmp_ / "runs", "--quiet", "--threads", "1",
+                                  "graph.nodes[3].mean=0.1", "graph.nodes[3].std=0.8"});
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        auto dirs = list_dir(*tmp_ / "runs");
+        run_ = dirs.size() == 1 ? *tmp_ / "runs/" + dirs[0] : "";
+        return run_;
+    }
+    void SetUp() override { ASSERT_FALSE(run().empty()); }
+    std::string picture(const std::string &name, const Image &m) const {
+        std::string path = pics_.path() + "/" + name;
+        write_png(path, m);
+        return path;
+    }
+    RunResult reconstruct(std::vector<std::string> pictures, std::vector<std::string> extra = {}) const {
+        std::vector<std::string> args{"reconstruct", "--checkpoint", run() + "/model.safetensors", "--out", out()};
+        args.insert(args.end(), pictures.begin(), pictures.end());
+        args.insert(args.end(), extra.begin(), extra.end());
+        return run_aepipe(args);
+    }
+    std::string out() const { return pics_.path() + "/out"; }
+    // What the model makes of a prepared 28x28 input, computed here from the checkpoint.
+    static std::vector<uint8_t> expected_recon(const Image &input) {
+        ConfigFile cfg = load_config(run() + "/config.yaml");
+        Model m(cfg, cfg.root["model"], 784);
+        std::vector<float> w(size_t(m.num_params())), x(784), y(784);
+        from_safetensors(m, read_safetensors(run() + "/model.safetensors"), "ckpt", w.data());
+        kNorm.apply(input.px.data(), 784, x.data());
+        Workspace ws(m, 1);
+        ws.prepare(1);
+        m.loss().to_image(784, ws.forward(1, x.data(), w.data()), y.data());
+        std::vector<uint8_t> bytes(784);
+        for (size_t i = 0; i < 784; ++i) bytes[i] = kNorm.to_byte(y[i]);
+        return bytes;
+    }
+    TempDir pics_{"aepipe-pics"};
+
+private:
+    static std::unique_ptr<TempDir> tmp_;
+    static std::string run_;
+};
+std::unique_ptr<TempDir> Reconstruct::tmp_;
+std::string Reconstruct::run_;
+
+// The MNIST-style input of a light 30x12 bar (what every bar picture below must become).
+const Image kBar = mnist_fit(block(60, 40, 0, 255, 10, 5, 30, 12), "bar");
+
+TEST_F(Reconstruct, GrayPictureGivesInputReconstructionAndGrid) {
+    RunResult r = reconstruct({picture("bar.png", block(60, 40, 0, 255, 10, 5, 30, 12))});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(list_dir(out()), (std::vector<std::string>{"bar_input.png", "bar_recon.png", "grid.png"}));
+    Image in = read_png(out() + "/bar_input.png"), rec = read_png(out() + "/bar_recon.png");
+    EXPECT_EQ(in.w, 28);
+    EXPECT_EQ(in.c, 1);
+    EXPECT_EQ(in.px, kBar.px);
+    EXPECT_EQ(rec.w, 28);
+    EXPECT_EQ(rec.h, 28);
+    EXPECT_EQ(rec.px, expected_recon(kBar)) << "the run's model and normalisation";
+    Image grid = read_png(out() + "/grid.png");  // one column, two rows of 28*4 with 2-pixel gaps
+    EXPECT_EQ(grid.w, 116);
+    EXPECT_EQ(grid.h, 230);
+    EXPECT_NE(r.out.find("60x40 gray, fitted 20x20 in 28x28 -> " + out() + "/bar_recon.png"), std::string::npos) << r.out;
+}
+
+TEST_F(Reconstruct, DarkOnLightPictureIsInverted) {
+    RunResult r = reconstruct({picture("ink.png", block(60, 40, 255, 0, 10, 5, 30, 12))});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_png(out() + "/ink_input.png").px, kBar.px);
+    EXPECT_NE(r.out.find("inverted (dark on light)"), std::string::npos) << r.out;
+}
+
+TEST_F(Reconstruct, RgbPictureIsMadeGray) {
+    Image rgb = to_channels(block(60, 40, 0, 255, 10, 5, 30, 12), 3);
+    RunResult r = reconstruct({picture("rgb.png", rgb)});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_png(out() + "/rgb_input.png").px, kBar.px);
+    EXPECT_NE(r.out.find("60x40 RGB"), std::string::npos) << r.out;
+}
+
+TEST_F(Reconstruct, DarkInkOnTransparentSheet) {
+    Image ga{60, 40, 2, std::vector<uint8_t>(60 * 40 * 2, 0)};  // black, alpha 0 outside the bar
+    Image bar = block(60, 40, 0, 255, 10, 5, 30, 12);
+    for (size_t i = 0; i < bar.px.size(); ++i) ga.px[2 * i + 1] = bar.px[i];
+    RunResult r = reconstruct({picture("alpha.png", ga)});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_png(out() + "/alpha_input.png").px, kBar.px);
+    EXPECT_NE(r.out.find("gray+alpha, fitted 20x20 in 28x28, inverted"), std::string::npos) << r.out;
+}
+
+TEST_F(Reconstruct, LargePictureIsFitted) {
+    RunResult r = reconstruct({picture("big.png", block(1500, 1000, 250, 5, 250, 125, 750, 300))});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_png(out() + "/big_input.png").px, kBar.px);
+}
+
+TEST_F(Reconstruct, SeveralPicturesSameNameGetOneColumnEach) {
+    fs::create_directories(pics_ / "x");
+    std::string a = picture("bar.png", block(60, 40, 0, 255, 10, 5, 30, 12));
+    std::string b = picture("x/bar.png", block(60, 40, 255, 0, 10, 5, 30, 12));
+    RunResult r = reconstruct({a, b});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(list_dir(out()), (std::vector<std::string>{"bar-2_input.png", "bar-2_recon.png", "bar_input.png",
+                                                         "bar_recon.png", "grid.png"}));
+    EXPECT_EQ(read_png(out() + "/grid.png").w, 2 * 114 + 2);
+}
+
+// --- errors: one per case; none leaves an output folder ---
+
+void expect_error(const RunResult &r, int code, const std::string &msg, const std::string &out) {
+    EXPECT_EQ(r.exit_code, code) << r.err;
+    EXPECT_NE(r.err.find(msg), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out)) << "nothing is written when a picture is bad";
+}
+
+TEST_F(Reconstruct, NonImageFileIsNamed) {
+    write_bytes(pics_ / "notes.png", "not a picture");
+    std::string ok = picture("bar.png", block(60, 40, 0, 255, 10, 5, 30, 12));
+    expect_error(reconstruct({ok, pics_ / "notes.png"}), 1,
+                 pics_ / "notes.png" + ": byte 0: error: not a PNG file (bad signature)", out());
+}
+
+TEST_F(Reconstruct, MissingPicture) {
+    expect_error(reconstruct({pics_ / "nope.png"}), 1, pics_ / "nope.png" + ": error: file not found", out());
+}
+
+TEST_F(Reconstruct, BlankPicture) {
+    expect_error(reconstruct({picture("white.png", block(30, 30, 255, 255, 0, 0, 1, 1))}), 1,
+                 "white.png: error: the picture is blank", out());
+}
+
+TEST_F(Reconstruct, ModelOfAnotherInputShape) {
+    TinyData d8 = write_tiny_data(pics_.path(), 16, 16, 8, false);  // a config whose data are 8x8
+    std::string cfg8 = write_tiny_config(pics_.path(), d8, 1, "eight");
+    expect_error(reconstruct({picture("bar.png", kBar)}, {"--config", cfg8}), 1,
+                 run() + "/model.safetensors: error: this model was trained on inputs of 784 values, but the "
+                         "config's training data are 8x8x1 images (64 values): pass the --config of the run that wrote it",
+                 out());
+}
+
+TEST_F(Reconstruct, CheckpointThatIsNotAModel) {
+    std::string png = picture("bar.png", kBar);
+    RunResult r = run_aepipe({"reconstruct", "--checkpoint", png, "--config", run() + "/config.yaml", "--out", out(), png});
+    expect_error(r, 1, png + ": byte 0: error: header length", out());
+}
+
+TEST_F(Reconstruct, MissingCheckpoint) {
+    RunResult r = run_aepipe({"reconstruct", "--checkpoint", pics_ / "none.safetensors", "--out", out(), "x.png"});
+    expect_error(r, 1, pics_ / "none.safetensors" + ": error: checkpoint not found", out());
+}
+
+TEST_F(Reconstruct, ConfigMissingBesideCheckpoint) {
+    fs::copy_file(run() + "/model.safetensors", pics_ / "model.safetensors");
+    RunResult r = run_aepipe({"reconstruct", "--checkpoint", pics_ / "model.safetensors", "--out", out(), "x.png"});
+    expect_error(r, 1, pics_ / "config.yaml" + ": error: config not found (the run's config.yaml; pass it with --config)",
+                 out());
+}
+
+TEST_F(Reconstruct, NoCheckpointOption) {
+    expect_error(run_aepipe({"reconstruct", "x.png"}), 2, "missing --checkpoint FILE", out());
+}
+
+TEST_F(Reconstruct, NoPictures) {
+    expect_error(run_aepipe({"reconstruct", "--checkpoint", run() + "/model.safetensors"}), 2, "no IMAGE.png given",
+                 out());
+}
+
+}  // namespace
+}  // namespace aepipe::test
