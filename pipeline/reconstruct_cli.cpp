@@ -3,12 +3,13 @@
 // The model's input shape comes from the config's training data (the IDX file that feeds the
 // train node), its normalisation from the normalize node on that path; each picture is brought
 // to that shape (nodes/data/image_prep.hpp), run through the model in one batch, and written
-// as DIR/<name>_input.png and DIR/<name>_recon.png, plus DIR/grid.png (inputs above their
+// as DIR/<name>_input.png and DIR/<name>_recon.png (name: the file's stem), plus DIR/grid.png (inputs above their
 // reconstructions). Every picture is read and checked before anything is written.
 #include <omp.h>
 
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <set>
 
 #include "nodes/data/idx.hpp"
@@ -63,12 +64,18 @@ void check_input_width(const StFile &f, const std::string &path, const ModelInpu
                                   std::to_string(want) + " values): pass the --config of the run that wrote it");
 }
 
-// Output base names: the file stems, made unique (a.png, x/a.png -> a, a-2).
+// Output base names: the file stems; stems that repeat get their folder's name in front
+// (circle/0000.png, triangle/0000.png -> circle_0000, triangle_0000), then -2, -3... if still equal.
 std::vector<std::string> out_names(const std::vector<std::string> &images) {
+    std::map<std::string, int> stems;
+    for (const auto &img : images) ++stems[fs::path(img).stem().string()];
     std::vector<std::string> names;
     std::set<std::string> used;
     for (const auto &img : images) {
-        std::string stem = fs::path(img).stem().string(), name = stem;
+        fs::path p(img);
+        std::string stem = p.stem().string(), folder = fs::absolute(p).parent_path().filename().string();
+        if (stems[stem] > 1 && !folder.empty()) stem = folder + "_" + stem;
+        std::string name = stem;
         for (int k = 2; used.count(name); ++k) name = stem + "-" + std::to_string(k);
         used.insert(name);
         names.push_back(name);

@@ -132,14 +132,15 @@ TEST_F(Reconstruct, LargePictureIsFitted) {
     EXPECT_EQ(read_png(out() + "/big_input.png").px, kBar.px);
 }
 
-TEST_F(Reconstruct, SeveralPicturesSameNameGetOneColumnEach) {
+TEST_F(Reconstruct, SeveralPicturesWithOneNameAreToldApartByFolder) {
     fs::create_directories(pics_ / "x");
     std::string a = picture("bar.png", block(60, 40, 0, 255, 10, 5, 30, 12));
     std::string b = picture("x/bar.png", block(60, 40, 255, 0, 10, 5, 30, 12));
     RunResult r = reconstruct({a, b});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_EQ(list_dir(out()), (std::vector<std::string>{"bar-2_input.png", "bar-2_recon.png", "bar_input.png",
-                                                         "bar_recon.png", "grid.png"}));
+    const std::string first = fs::path(pics_.path()).filename().string() + "_bar";  // the folders' names
+    EXPECT_EQ(list_dir(out()), (std::vector<std::string>{first + "_input.png", first + "_recon.png", "grid.png",
+                                                         "x_bar_input.png", "x_bar_recon.png"}));
     EXPECT_EQ(read_png(out() + "/grid.png").w, 2 * 114 + 2);
 }
 
