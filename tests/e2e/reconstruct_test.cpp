@@ -183,11 +183,6 @@ TEST_F(Reconstruct, CheckpointThatIsNotAModel) {
     expect_error(r, 1, png + ": byte 0: error: header length", out());
 }
 
-TEST_F(Reconstruct, MissingCheckpoint) {
-    RunResult r = run_aepipe({"reconstruct", "--checkpoint", pics_ / "none.safetensors", "--out", out(), "x.png"});
-    expect_error(r, 1, pics_ / "none.safetensors" + ": error: checkpoint not found", out());
-}
-
 TEST_F(Reconstruct, ConfigMissingBesideCheckpoint) {
     fs::copy_file(run() + "/model.safetensors", pics_ / "model.safetensors");
     RunResult r = run_aepipe({"reconstruct", "--checkpoint", pics_ / "model.safetensors", "--out", out(), "x.png"});
@@ -195,13 +190,32 @@ TEST_F(Reconstruct, ConfigMissingBesideCheckpoint) {
                  out());
 }
 
-TEST_F(Reconstruct, NoCheckpointOption) {
-    expect_error(run_aepipe({"reconstruct", "x.png"}), 2, "missing --checkpoint FILE", out());
+TEST_F(Reconstruct, TrainingDataGone) {
+    TinyData gone = write_tiny_data(pics_.path(), 16, 16, 28, false);
+    std::string cfg = write_tiny_config(pics_.path(), gone, 1, "gone");
+    fs::remove(gone.train_images);
+    expect_error(reconstruct({picture("bar.png", kBar)}, {"--config", cfg}), 1,
+                 gone.train_images + ": error: not found: the model's input shape is read from its training data",
+                 out());
 }
 
-TEST_F(Reconstruct, NoPictures) {
-    expect_error(run_aepipe({"reconstruct", "--checkpoint", run() + "/model.safetensors"}), 2, "no IMAGE.png given",
-                 out());
+// Usage errors need no trained model.
+TEST(ReconstructUsage, MissingCheckpoint) {
+    TempDir t("aepipe-pics");
+    RunResult r = run_aepipe({"reconstruct", "--checkpoint", t / "none.safetensors", "--out", t / "out", "x.png"});
+    expect_error(r, 1, t / "none.safetensors" + ": error: checkpoint not found", t / "out");
+}
+
+TEST(ReconstructUsage, NoCheckpointOption) {
+    TempDir t("aepipe-pics");
+    expect_error(run_aepipe({"reconstruct", "x.png", "--out", t / "out"}), 2, "missing --checkpoint FILE", t / "out");
+}
+
+TEST(ReconstructUsage, NoPictures) {
+    TempDir t("aepipe-pics");
+    write_bytes(t / "m.safetensors", "");
+    expect_error(run_aepipe({"reconstruct", "--checkpoint", t / "m.safetensors", "--out", t / "out"}), 2,
+                 "no IMAGE.png given", t / "out");
 }
 
 }  // namespace
