@@ -7,6 +7,7 @@
 // reconstructions). Every picture is read and checked before anything is written.
 #include <omp.h>
 
+#include <cmath>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -83,11 +84,13 @@ std::vector<std::string> out_names(const std::vector<std::string> &images) {
     return names;
 }
 
-std::string describe(const Image &src, const Prepared &p) {
+std::string describe(const Image &src, const Prepared &p, const PrepOptions &opt) {
     static const char *kinds[] = {"", "gray", "gray+alpha", "RGB", "RGBA"};
     std::string s = std::to_string(src.w) + "x" + std::to_string(src.h) + " " + kinds[src.c];
-    s += p.mnist ? std::string(", fitted 20x20 in 28x28") : ", resized";
-    if (p.inverted) s += ", inverted (dark on light)";
+    const std::string side = std::to_string(p.img.w), box = std::to_string(std::lround(double(p.img.w) * 20.0 / 28.0));
+    s += p.mnist ? ", fitted " + box + "x" + box + " in " + side + "x" + side : std::string(", resized");
+    if (p.inverted) s += ", inverted";
+    if (p.inverted && opt.invert == PrepOptions::Invert::Auto) s += " (dark on light)";
     return s;
 }
 
@@ -100,7 +103,11 @@ int cmd_reconstruct(const std::vector<std::string> &args) {
                                                    "a trained model (RUN/model.safetensors)")(
         "config", po::value<std::string>(), "the run's config (default: config.yaml beside the checkpoint)")(
         "out", po::value<std::string>()->default_value("reconstructions"), "folder for the output PNGs")(
-        "zoom", po::value<int64_t>()->default_value(4), "pixel enlargement in grid.png");
+        "zoom", po::value<int64_t>()->default_value(4), "pixel enlargement in grid.png")(
+        "fit", po::value<std::string>()->default_value("auto"),
+        "auto (MNIST's for 28x28 gray models, else resize), mnist (ink into a 20/28 box, centred by mass) or resize")(
+        "invert", po::value<std::string>()->default_value("auto"),
+        "auto (dark-on-light pictures, with MNIST's fit), always or never");
     po::options_description hidden;
     hidden.add_options()("images", po::value<std::vector<std::string>>(&images));
     po::positional_options_description pos;
@@ -114,6 +121,12 @@ int cmd_reconstruct(const std::vector<std::string> &args) {
     if (!vm.count("checkpoint")) throw po::error("missing --checkpoint FILE (a run's model.safetensors)");
     if (images.empty()) throw po::error("no IMAGE.png given");
     if (vm["zoom"].as<int64_t>() < 1) throw po::error("--zoom must be at least 1");
+    PrepOptions prep;
+    const std::string fit = vm["fit"].as<std::string>(), inv = vm["invert"].as<std::string>();
+    if (fit != "auto" && fit != "mnist" && fit != "resize") throw po::error("--fit '" + fit + "': expected auto, mnist or resize");
+    if (inv != "auto" && inv != "always" && inv != "never") throw po::error("--invert '" + inv + "': expected auto, always or never");
+    prep.fit = fit == "mnist" ? PrepOptions::Fit::Mnist : fit == "resize" ? PrepOptions::Fit::Resize : PrepOptions::Fit::Auto;
+    prep.invert = inv == "always" ? PrepOptions::Invert::Always : inv == "never" ? PrepOptions::Invert::Never : PrepOptions::Invert::Auto;
     const std::string ckpt = vm["checkpoint"].as<std::string>();
     const std::string config =
         vm.count("config") ? vm["config"].as<std::string>() : (fs::path(ckpt).parent_path() / "config.yaml").string();
@@ -137,8 +150,8 @@ int cmd_reconstruct(const std::vector<std::string> &args) {
     std::vector<std::string> notes;
     for (const auto &path : images) {
         Image src = read_png(path);
-        prepared.push_back(prepare_input(src, in.h, in.w, in.c, path));
-        notes.push_back(describe(src, prepared.back()));
+        prepared.push_back(prepare_input(src, in.h, in.w, in.c, path, prep));
+        notes.push_back(describe(src, prepared.back(), prep));
     }
 
     std::vector<float> x(size_t(n * dim)), y(size_t(n * dim));

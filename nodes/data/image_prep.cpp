@@ -172,20 +172,24 @@ Image mnist_fit(const Image &gray, const std::string &path, int64_t side, int64_
     return out;
 }
 
-Prepared prepare_input(const Image &src, int64_t h, int64_t w, int64_t c, const std::string &path) {
+Prepared prepare_input(const Image &src, int64_t h, int64_t w, int64_t c, const std::string &path,
+                       const PrepOptions &opt) {
+    using Fit = PrepOptions::Fit;
+    using Invert = PrepOptions::Invert;
     Prepared p;
     if (c != 1 && c != 3)
         throw DataError(path, "the model takes " + std::to_string(c) +
                                   "-channel images; pictures can be made gray (1 channel) or RGB (3)");
+    p.mnist = opt.fit == Fit::Mnist || (opt.fit == Fit::Auto && h == 28 && w == 28 && c == 1);
+    if (p.mnist && (h != w || c != 1))
+        throw RuntimeError("MNIST's fit needs a square gray model; this one takes " + std::to_string(h) + "x" +
+                           std::to_string(w) + "x" + std::to_string(c) + " images (use the plain resize)");
     Image img = to_channels(src, c);
-    if (h == 28 && w == 28 && c == 1) {
-        p.mnist = true;
-        p.inverted = dark_on_light(img);
-        if (p.inverted) invert(img);
-        p.img = mnist_fit(img, path);
-    } else {
-        p.img = resize(img, w, h);
-    }
+    p.inverted = opt.invert == Invert::Always ||
+                 (opt.invert == Invert::Auto && p.mnist && dark_on_light(img));
+    if (p.inverted) invert(img);
+    p.img = p.mnist ? mnist_fit(img, path, h, std::max<int64_t>(1, std::lround(double(h) * 20.0 / 28.0)))
+                    : resize(img, w, h);
     return p;
 }
 

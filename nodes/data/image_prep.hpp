@@ -48,8 +48,15 @@ struct Prepared {
     bool inverted = false;  // dark on light, turned light on dark
     bool mnist = false;     // the MNIST recipe was used (else a plain resize)
 };
-// A picture to a model input of h x w x c (c = 1 or 3): 28x28 gray models get the MNIST
-// recipe (gray, inversion rule, mnist_fit); every other shape a plain resize.
-Prepared prepare_input(const Image &src, int64_t h, int64_t w, int64_t c, const std::string &path);
+struct PrepOptions {
+    enum class Fit { Auto, Mnist, Resize } fit = Fit::Auto;           // auto: MNIST's for 28x28 gray
+    enum class Invert { Auto, Always, Never } invert = Invert::Auto;  // auto: the rule, with MNIST's fit
+};
+// A picture to a model input of h x w x c (c = 1 or 3). By default 28x28 gray models get the
+// MNIST recipe (gray, inversion rule, mnist_fit) and every other shape a plain resize. Forcing
+// the MNIST fit needs a square gray model (box: 20/28 of its side). Inversion comes before the
+// fit; without the MNIST fit it happens only when asked for (Always).
+Prepared prepare_input(const Image &src, int64_t h, int64_t w, int64_t c, const std::string &path,
+                       const PrepOptions &opt = {});
 
 }  // namespace aepipe

@@ -162,6 +162,36 @@ TEST(ImagePrep, PrepareResizesForOtherShapes) {
     EXPECT_EQ(p.img.px, (std::vector<uint8_t>{50, 50, 50, 50, 50, 50}));
 }
 
+TEST(ImagePrep, ForcedMnistFitScalesTheBoxWithTheSide) {
+    // 14x14 model: box round(14 * 20/28) = 10; the 4x2 bar becomes 10x5 with mass centre (4.5, 2)
+    // placed at 6.5: left round(2) = 2, top round(4.5) = 5.
+    PrepOptions o;
+    o.fit = PrepOptions::Fit::Mnist;
+    Prepared p = prepare_input(block(10, 10, 0, 255, 2, 3, 4, 2), 14, 14, 1, "bar.png", o);
+    EXPECT_TRUE(p.mnist);
+    EXPECT_EQ(p.img.px, block(14, 14, 0, 255, 2, 5, 10, 5).px);
+}
+
+TEST(ImagePrep, ForcedMnistFitNeedsASquareGrayModel) {
+    PrepOptions o;
+    o.fit = PrepOptions::Fit::Mnist;
+    EXPECT_THROW(prepare_input(block(4, 4, 0, 255, 1, 1, 2, 2), 8, 8, 3, "x.png", o), RuntimeError);
+    EXPECT_THROW(prepare_input(block(4, 4, 0, 255, 1, 1, 2, 2), 8, 6, 1, "x.png", o), RuntimeError);
+}
+
+TEST(ImagePrep, ResizeFitOn28x28NeverInvertsUnlessAsked) {
+    PrepOptions o;
+    o.fit = PrepOptions::Fit::Resize;
+    Prepared p = prepare_input(block(56, 56, 255, 0, 0, 0, 2, 2), 28, 28, 1, "x.png", o);
+    EXPECT_FALSE(p.mnist);
+    EXPECT_FALSE(p.inverted);
+    EXPECT_EQ(p.img.px, block(28, 28, 255, 0, 0, 0, 1, 1).px);
+    o.invert = PrepOptions::Invert::Always;
+    Prepared q = prepare_input(block(56, 56, 255, 0, 0, 0, 2, 2), 28, 28, 1, "x.png", o);
+    EXPECT_TRUE(q.inverted);
+    EXPECT_EQ(q.img.px, block(28, 28, 0, 255, 0, 0, 1, 1).px);
+}
+
 TEST(ImagePrep, PrepareRejectsModelsOfOtherChannelCounts) {
     EXPECT_THROW(prepare_input(img(1, 1, 1, {0}), 4, 4, 2, "x.png"), DataError);
 }

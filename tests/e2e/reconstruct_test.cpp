@@ -144,6 +144,14 @@ TEST_F(Reconstruct, SeveralPicturesWithOneNameAreToldApartByFolder) {
     EXPECT_EQ(read_png(out() + "/grid.png").w, 2 * 114 + 2);
 }
 
+TEST_F(Reconstruct, FitResizeAndInvertNeverArePlain) {
+    Image pic = block(56, 56, 255, 0, 10, 10, 20, 20);
+    RunResult r = reconstruct({picture("plain.png", pic)}, {"--fit", "resize", "--invert", "never"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_png(out() + "/plain_input.png").px, resize(pic, 28, 28).px);
+    EXPECT_NE(r.out.find("56x56 gray, resized -> "), std::string::npos) << r.out;
+}
+
 // --- errors: one per case; none leaves an output folder ---
 
 void expect_error(const RunResult &r, int code, const std::string &msg, const std::string &out) {
@@ -209,6 +217,18 @@ TEST(ReconstructUsage, MissingCheckpoint) {
 TEST(ReconstructUsage, NoCheckpointOption) {
     TempDir t("aepipe-pics");
     expect_error(run_aepipe({"reconstruct", "x.png", "--out", t / "out"}), 2, "missing --checkpoint FILE", t / "out");
+}
+
+TEST(ReconstructUsage, UnknownFit) {
+    TempDir t("aepipe-pics");
+    expect_error(run_aepipe({"reconstruct", "--checkpoint", "m", "--fit", "stretch", "x.png", "--out", t / "out"}), 2,
+                 "--fit 'stretch': expected auto, mnist or resize", t / "out");
+}
+
+TEST(ReconstructUsage, UnknownInvert) {
+    TempDir t("aepipe-pics");
+    expect_error(run_aepipe({"reconstruct", "--checkpoint", "m", "--invert", "yes", "x.png", "--out", t / "out"}), 2,
+                 "--invert 'yes': expected auto, always or never", t / "out");
 }
 
 TEST(ReconstructUsage, NoPictures) {
