@@ -94,22 +94,27 @@ std::string describe(const Image &src, const Prepared &p, const PrepOptions &opt
     return s;
 }
 
-}  // namespace
-
-int cmd_reconstruct(const std::vector<std::string> &args) {
+struct Options {
     std::vector<std::string> images;
+    std::string checkpoint, config, out;
+    int64_t zoom = 4;
+    PrepOptions prep;
+};
+
+Options parse_options(const std::vector<std::string> &args) {
+    Options o;
     po::options_description opts("aepipe reconstruct --checkpoint FILE [--config FILE] IMAGE.png ... [options]");
     opts.add_options()("help,h", "show this help")("checkpoint", po::value<std::string>(),
                                                    "a trained model (RUN/model.safetensors)")(
         "config", po::value<std::string>(), "the run's config (default: config.yaml beside the checkpoint)")(
-        "out", po::value<std::string>()->default_value("reconstructions"), "folder for the output PNGs")(
-        "zoom", po::value<int64_t>()->default_value(4), "pixel enlargement in grid.png")(
+        "out", po::value<std::string>(&o.out)->default_value("reconstructions"), "folder for the output PNGs")(
+        "zoom", po::value<int64_t>(&o.zoom)->default_value(4), "pixel enlargement in grid.png")(
         "fit", po::value<std::string>()->default_value("auto"),
         "auto (MNIST's for 28x28 gray models, else resize), mnist (ink into a 20/28 box, centred by mass) or resize")(
         "invert", po::value<std::string>()->default_value("auto"),
         "auto (dark-on-light pictures, with MNIST's fit), always or never");
     po::options_description hidden;
-    hidden.add_options()("images", po::value<std::vector<std::string>>(&images));
+    hidden.add_options()("images", po::value<std::vector<std::string>>(&o.images));
     po::positional_options_description pos;
     pos.add("images", -1);
     auto vm = parse_with(
@@ -119,67 +124,91 @@ int cmd_reconstruct(const std::vector<std::string> &args) {
         "fitted into 20x20 and centred by mass in 28x28; other shapes a plain resize. Writes\n"
         "OUT/<name>_input.png (what the model saw), OUT/<name>_recon.png and OUT/grid.png.\n");
     if (!vm.count("checkpoint")) throw po::error("missing --checkpoint FILE (a run's model.safetensors)");
-    if (images.empty()) throw po::error("no IMAGE.png given");
-    if (vm["zoom"].as<int64_t>() < 1) throw po::error("--zoom must be at least 1");
-    PrepOptions prep;
+    if (o.images.empty()) throw po::error("no IMAGE.png given");
+    if (o.zoom < 1) throw po::error("--zoom must be at least 1");
     const std::string fit = vm["fit"].as<std::string>(), inv = vm["invert"].as<std::string>();
+    using Fit = PrepOptions::Fit;
+    using Invert = PrepOptions::Invert;
     if (fit != "auto" && fit != "mnist" && fit != "resize") throw po::error("--fit '" + fit + "': expected auto, mnist or resize");
     if (inv != "auto" && inv != "always" && inv != "never") throw po::error("--invert '" + inv + "': expected auto, always or never");
-    prep.fit = fit == "mnist" ? PrepOptions::Fit::Mnist : fit == "resize" ? PrepOptions::Fit::Resize : PrepOptions::Fit::Auto;
-    prep.invert = inv == "always" ? PrepOptions::Invert::Always : inv == "never" ? PrepOptions::Invert::Never : PrepOptions::Invert::Auto;
-    const std::string ckpt = vm["checkpoint"].as<std::string>();
-    const std::string config =
-        vm.count("config") ? vm["config"].as<std::string>() : (fs::path(ckpt).parent_path() / "config.yaml").string();
+    o.prep.fit = fit == "mnist" ? Fit::Mnist : fit == "resize" ? Fit::Resize : Fit::Auto;
+    o.prep.invert = inv == "always" ? Invert::Always : inv == "never" ? Invert::Never : Invert::Auto;
+    o.checkpoint = vm["checkpoint"].as<std::string>();
+    o.config = vm.count("config") ? vm["config"].as<std::string>()
+                                  : (fs::path(o.checkpoint).parent_path() / "config.yaml").string();
+    return o;
+}
+
+// The model of a run with its weights, input shape and normalisation.
+struct Trained {
+    ModelInput in;
+    std::unique_ptr<Model> model;
+    std::vector<float> params;
+    int64_t dim() const { return in.h * in.w * in.c; }
+};
+
+Trained load_trained(const std::string &ckpt, const std::string &config) {
     std::error_code ec;
     if (!fs::is_regular_file(ckpt, ec)) throw DataError(ckpt, "checkpoint not found");
     if (!fs::is_regular_file(config, ec))
         throw DataError(config, "config not found (the run's config.yaml; pass it with --config)");
-
     ConfigFile cfg = load_config(config);
-    Pipeline p(cfg, RunSettings{});
-    const ModelInput in = model_input(p, config);
-    const int64_t dim = in.h * in.w * in.c, n = int64_t(images.size());
-    Model model(cfg, p.section("model"), dim);
+    Pipeline p(cfg, RunSettings{});  // validates the config, reads the IDX headers
+    Trained t;
+    t.in = model_input(p, config);
+    t.model = std::make_unique<Model>(cfg, p.section("model"), t.dim());
     StFile st = read_safetensors(ckpt);
-    check_input_width(st, ckpt, in);
-    std::vector<float> params(size_t(model.num_params()));
-    from_safetensors(model, st, ckpt, params.data());
+    check_input_width(st, ckpt, t.in);
+    t.params.resize(size_t(t.model->num_params()));
+    from_safetensors(*t.model, st, ckpt, t.params.data());
+    return t;
+}
 
-    // Every picture is read and prepared before anything is written.
-    std::vector<Prepared> prepared;
-    std::vector<std::string> notes;
-    for (const auto &path : images) {
-        Image src = read_png(path);
-        prepared.push_back(prepare_input(src, in.h, in.w, in.c, path, prep));
-        notes.push_back(describe(src, prepared.back(), prep));
-    }
-
+// All pictures through the model in one batch; reconstructions as images of the input shape.
+std::vector<Image> reconstruct(Trained &t, const std::vector<Prepared> &inputs) {
+    const int64_t n = int64_t(inputs.size()), dim = t.dim();
     std::vector<float> x(size_t(n * dim)), y(size_t(n * dim));
-    for (int64_t k = 0; k < n; ++k) in.norm.apply(prepared[size_t(k)].img.px.data(), dim, x.data() + k * dim);
-    Workspace ws(model, n);
+    for (int64_t k = 0; k < n; ++k) t.in.norm.apply(inputs[size_t(k)].img.px.data(), dim, x.data() + k * dim);
+    Workspace ws(*t.model, n);
     ws.prepare(n);
-    model.loss().to_image(n * dim, ws.forward(n, x.data(), params.data()), y.data());
+    t.model->loss().to_image(n * dim, ws.forward(n, x.data(), t.params.data()), y.data());
+    std::vector<Image> out;
+    for (int64_t k = 0; k < n; ++k) {
+        Image r{t.in.w, t.in.h, t.in.c, std::vector<uint8_t>(size_t(dim))};
+        for (int64_t i = 0; i < dim; ++i) r.px[size_t(i)] = t.in.norm.to_byte(y[size_t(k * dim + i)]);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
 
-    const std::string out = vm["out"].as<std::string>();
-    fs::create_directories(out);
-    const auto names = out_names(images);
+}  // namespace
+
+int cmd_reconstruct(const std::vector<std::string> &args) {
+    const Options o = parse_options(args);
+    Trained t = load_trained(o.checkpoint, o.config);
+    // Every picture is read and prepared before anything is written.
+    std::vector<Prepared> inputs;
+    std::vector<std::string> notes;
+    for (const auto &path : o.images) {
+        Image src = read_png(path);
+        inputs.push_back(prepare_input(src, t.in.h, t.in.w, t.in.c, path, o.prep));
+        notes.push_back(describe(src, inputs.back(), o.prep));
+    }
+    const std::vector<Image> recons = reconstruct(t, inputs);
+
+    fs::create_directories(o.out);
+    const auto names = out_names(o.images);
     std::vector<std::vector<const uint8_t *>> rows(2);
-    std::vector<Image> recons;
-    for (int64_t k = 0; k < n; ++k) {
-        Image r{in.w, in.h, in.c, std::vector<uint8_t>(size_t(dim))};
-        for (int64_t i = 0; i < dim; ++i) r.px[size_t(i)] = in.norm.to_byte(y[size_t(k * dim + i)]);
-        recons.push_back(std::move(r));
+    for (size_t k = 0; k < inputs.size(); ++k) {
+        const std::string base = o.out + "/" + names[k];
+        write_png(base + "_input.png", inputs[k].img);
+        write_png(base + "_recon.png", recons[k]);
+        rows[0].push_back(inputs[k].img.px.data());
+        rows[1].push_back(recons[k].px.data());
+        std::cout << o.images[k] << ": " << notes[k] << " -> " << base << "_recon.png\n";
     }
-    for (int64_t k = 0; k < n; ++k) {
-        const std::string base = out + "/" + names[size_t(k)];
-        write_png(base + "_input.png", prepared[size_t(k)].img);
-        write_png(base + "_recon.png", recons[size_t(k)]);
-        rows[0].push_back(prepared[size_t(k)].img.px.data());
-        rows[1].push_back(recons[size_t(k)].px.data());
-        std::cout << images[size_t(k)] << ": " << notes[size_t(k)] << " -> " << base << "_recon.png\n";
-    }
-    write_png(out + "/grid.png", tile_rows(rows, in.h, in.w, in.c, vm["zoom"].as<int64_t>()));
-    std::cout << "grid: " << out << "/grid.png (inputs above their reconstructions)\n";
+    write_png(o.out + "/grid.png", tile_rows(rows, t.in.h, t.in.w, t.in.c, o.zoom));
+    std::cout << "grid: " << o.out << "/grid.png (inputs above their reconstructions)\n";
     return 0;
 }
 
