@@ -106,80 +106,101 @@ void write_set(const std::string &base, const Split &s, int64_t h, int64_t w, in
     written.push_back(base + "-labels-idx1-ubyte");
 }
 
-int cmd_pack(const std::vector<std::string> &args) {
-    std::string dir;
+struct PackOptions {
+    std::string dir, name;
+    int64_t h = 0, w = 0;  // 0: the first picture's size
+    int64_t c = 0;         // 0: gray when every picture is gray, else RGB
+    double split = 0;
+};
+
+PackOptions parse_pack(const std::vector<std::string> &args) {
+    PackOptions o;
     po::options_description opts("aepipe data pack DIR --out NAME [options]");
-    opts.add_options()("help,h", "show this help")("out", po::value<std::string>(), "output name prefix (may hold a folder)")(
+    opts.add_options()("help,h", "show this help")("out", po::value<std::string>(&o.name),
+                                                   "output name prefix (may hold a folder)")(
         "size", po::value<std::string>(), "resize every picture to HxW (default: all must have the first one's size)")(
         "gray", "store gray images (default when every picture is gray)")("rgb", "store RGB images")(
-        "test-split", po::value<double>(), "fraction 0..1 of each class for a test set (NAME-train-*, NAME-test-*)");
+        "test-split", po::value<double>(&o.split), "fraction 0..1 of each class for a test set (NAME-train-*, NAME-test-*)");
     po::options_description hid;
-    hid.add_options()("dir", po::value<std::string>(&dir));
+    hid.add_options()("dir", po::value<std::string>(&o.dir));
     po::positional_options_description pos;
     pos.add("dir", 1);
     auto vm = parse_with(args, opts, hid, pos,
                          "Packs a folder of PNG pictures into IDX files for idx_reader. Labels come from the\n"
                          "first-level folder names (sorted; NAME-labels.txt lists them). Gray pictures give\n"
                          "NAME-images-idx3-ubyte (N x H x W), RGB ones NAME-images-idx4-ubyte (N x H x W x 3).\n");
-    if (dir.empty()) throw po::error("missing DIR (a folder of PNG pictures)");
-    if (!vm.count("out")) throw po::error("missing --out NAME");
+    if (o.dir.empty()) throw po::error("missing DIR (a folder of PNG pictures)");
+    if (o.name.empty()) throw po::error("missing --out NAME");
     if (vm.count("gray") && vm.count("rgb")) throw po::error("--gray and --rgb exclude each other");
-    double split = vm.count("test-split") ? vm["test-split"].as<double>() : 0.0;
-    if (!(split >= 0 && split < 1)) throw po::error("--test-split must be a fraction in [0, 1)");
-    int64_t h = 0, w = 0;
-    if (vm.count("size")) parse_size(vm["size"].as<std::string>(), h, w);
-    std::error_code ec;
-    if (!fs::is_directory(dir, ec)) throw DataError(dir, "not a folder (expected a folder of PNG pictures)");
+    o.c = vm.count("rgb") ? 3 : vm.count("gray") ? 1 : 0;
+    if (!(o.split >= 0 && o.split < 1)) throw po::error("--test-split must be a fraction in [0, 1)");
+    if (vm.count("size")) parse_size(vm["size"].as<std::string>(), o.h, o.w);
+    return o;
+}
 
-    std::vector<std::string> classes;
-    std::vector<Entry> list = entries(dir, classes);
-    // Pass 1: sizes and colour; the first picture sets the size unless --size is given.
+// Pass 1: every picture decodes; settles the size (the first one's, all equal) and colour.
+void scan(const std::vector<Entry> &list, PackOptions &o) {
+    const bool fixed = o.h > 0;
     bool all_gray = true;
     for (const auto &e : list) {
         Image img = read_png(e.path);
         all_gray = all_gray && looks_gray(img);
-        if (!vm.count("size") && !h) h = img.h, w = img.w;
-        if (!vm.count("size") && (img.h != h || img.w != w))
+        if (fixed) continue;
+        if (!o.h) o.h = img.h, o.w = img.w;
+        if (img.h != o.h || img.w != o.w)
             throw DataError(e.path, "is " + std::to_string(img.w) + "x" + std::to_string(img.h) + " (WxH) but " +
-                                        list[0].path + " is " + std::to_string(w) + "x" + std::to_string(h) +
+                                        list[0].path + " is " + std::to_string(o.w) + "x" + std::to_string(o.h) +
                                         "; give --size HxW to resize every picture");
     }
-    const int64_t c = vm.count("rgb") ? 3 : vm.count("gray") ? 1 : all_gray ? 1 : 3;
-    // Pass 2: convert and route to the sets.
-    Split train, test;
-    std::vector<int64_t> seen(std::max<size_t>(classes.size(), 1), 0);
+    if (!o.c) o.c = all_gray ? 1 : 3;
+}
+
+// Pass 2: converted pictures routed to the training and test sets, per class in file order.
+void pack_sets(const std::vector<Entry> &list, size_t classes, const PackOptions &o, Split &train, Split &test) {
+    std::vector<int64_t> seen(std::max<size_t>(classes, 1), 0);
     for (const auto &e : list) {
-        Image img = resize(to_channels(read_png(e.path), c), w, h);
-        int64_t j = seen[size_t(std::max(e.label, 0))]++;
-        Split &s = std::floor(double(j + 1) * split) > std::floor(double(j) * split) ? test : train;
+        Image img = resize(to_channels(read_png(e.path), o.c), o.w, o.h);
+        const int label = std::max(e.label, 0);
+        const int64_t j = seen[size_t(label)]++;
+        Split &s = std::floor(double(j + 1) * o.split) > std::floor(double(j) * o.split) ? test : train;
         s.px.insert(s.px.end(), img.px.begin(), img.px.end());
-        s.labels.push_back(uint8_t(std::max(e.label, 0)));
+        s.labels.push_back(uint8_t(label));
         ++s.n;
     }
-    if (split > 0 && (test.n == 0 || train.n == 0))
-        throw po::error("--test-split " + std::to_string(split) + " leaves the " + (test.n ? "training" : "test") +
+    if (o.split > 0 && (test.n == 0 || train.n == 0))
+        throw po::error("--test-split " + std::to_string(o.split) + " leaves the " + (test.n ? "training" : "test") +
                         " set empty (" + std::to_string(list.size()) + " pictures)");
+}
 
-    const std::string name = vm["out"].as<std::string>();
-    if (fs::path(name).has_parent_path()) fs::create_directories(fs::path(name).parent_path());
+int cmd_pack(const std::vector<std::string> &args) {
+    PackOptions o = parse_pack(args);
+    std::error_code ec;
+    if (!fs::is_directory(o.dir, ec)) throw DataError(o.dir, "not a folder (expected a folder of PNG pictures)");
+    std::vector<std::string> classes;
+    const std::vector<Entry> list = entries(o.dir, classes);
+    scan(list, o);
+    Split train, test;
+    pack_sets(list, classes.size(), o, train, test);
+
+    if (fs::path(o.name).has_parent_path()) fs::create_directories(fs::path(o.name).parent_path());
     const bool labelled = !classes.empty();
     std::vector<std::string> written;
-    if (split > 0) {
-        write_set(name + "-train", train, h, w, c, labelled, written);
-        write_set(name + "-test", test, h, w, c, labelled, written);
+    if (o.split > 0) {
+        write_set(o.name + "-train", train, o.h, o.w, o.c, labelled, written);
+        write_set(o.name + "-test", test, o.h, o.w, o.c, labelled, written);
     } else {
-        write_set(name, train, h, w, c, labelled, written);
+        write_set(o.name, train, o.h, o.w, o.c, labelled, written);
     }
     if (labelled) {
         std::string txt;
         for (size_t i = 0; i < classes.size(); ++i) txt += std::to_string(i) + " " + classes[i] + "\n";
-        write_file_atomic(name + "-labels.txt", txt);
-        written.push_back(name + "-labels.txt");
+        write_file_atomic(o.name + "-labels.txt", txt);
+        written.push_back(o.name + "-labels.txt");
     }
-    std::cout << "packed " << list.size() << " pictures of " << h << "x" << w << "x" << c << " ("
-              << (c == 1 ? "gray" : "RGB") << ")";
+    std::cout << "packed " << list.size() << " pictures of " << o.h << "x" << o.w << "x" << o.c << " ("
+              << (o.c == 1 ? "gray" : "RGB") << ")";
     if (labelled) std::cout << ", " << classes.size() << " classes";
-    if (split > 0) std::cout << ": " << train.n << " train, " << test.n << " test";
+    if (o.split > 0) std::cout << ": " << train.n << " train, " << test.n << " test";
     std::cout << "\n";
     for (const auto &f : written) std::cout << "  " << f << "\n";
     return 0;
