@@ -192,6 +192,23 @@ TEST(DataPackErrors, PictureOutsideTheClassFolders) {
     expect_error(pack(t, {}), 1, t / "pics/b.png" + ": error: is not inside a class folder");
 }
 
+TEST(DataPackErrors, MoreClassesThanALabelByteHolds) {
+    TempDir t("aepipe-pack");
+    for (int k = 0; k < 257; ++k) fs::create_directories(t / ("pics/c" + std::to_string(k)));
+    expect_error(pack(t, {}), 1, t / "pics" + ": error: 257 class folders; IDX labels are bytes, at most 256");
+}
+
+TEST(DataPack, HiddenFilesAndFoldersAreSkipped) {
+    TempDir t("aepipe-pack");
+    put(t, "pics/a.png", Image{1, 1, 1, {5}});
+    write_bytes(t / "pics/.DS_Store", "x");
+    fs::create_directories(t / "pics/.cache");
+    write_bytes(t / "pics/.cache/junk", "x");
+    RunResult r = pack(t, {});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(list_dir(t / "out"), (std::vector<std::string>{"set-images-idx3-ubyte"})) << "no class from .cache";
+}
+
 TEST(DataPackErrors, GrayAndRgbTogether) {
     TempDir t("aepipe-pack");
     expect_error(pack(t, {"--gray", "--rgb"}), 2, "--gray and --rgb exclude each other");
