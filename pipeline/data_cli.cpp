@@ -44,8 +44,9 @@ std::vector<std::string> png_files(const std::string &dir) {
         }
         if (it->is_directory()) continue;
         if (!is_png_name(it->path()))
-            throw DataError(it->path().string(), "not a PNG file (aepipe data pack reads *.png pictures only; "
-                                                 "move other files out of the folder)");
+            throw DataError(it->path().string(),
+                            "not a PNG file (aepipe data pack reads *.png pictures only; "
+                            "move other files out of the folder)");
         files.push_back(it->path().string());
     }
     std::sort(files.begin(), files.end());
@@ -120,7 +121,8 @@ PackOptions parse_pack(const std::vector<std::string> &args) {
                                                    "output name prefix (may hold a folder)")(
         "size", po::value<std::string>(), "resize every picture to HxW (default: all must have the first one's size)")(
         "gray", "store gray images (default when every picture is gray)")("rgb", "store RGB images")(
-        "test-split", po::value<double>(&o.split), "fraction 0..1 of each class for a test set (NAME-train-*, NAME-test-*)");
+        "test-split", po::value<double>(&o.split),
+        "fraction 0..1 of each class for a test set (NAME-train-*, NAME-test-*)");
     po::options_description hid;
     hid.add_options()("dir", po::value<std::string>(&o.dir));
     po::positional_options_description pos;

@@ -42,12 +42,13 @@ ModelInput model_input(const Pipeline &p, const std::string &config) {
         if (auto *nn = dynamic_cast<const NormalizeNode *>(n.get()); nn && p.reaches(n->id(), "train"))
             in.norm = nn->normalizer();
     }
-    if (!reader) throw RuntimeError(config + ": no idx_reader feeds the train node, so the model's input shape is unknown");
+    if (!reader)
+        throw RuntimeError(config + ": no idx_reader feeds the train node, so the model's input shape is unknown");
     const std::string images = reader->params().path("images");
     std::error_code ec;
     if (!fs::exists(images, ec))
-        throw DataError(images, "not found: the model's input shape is read from its training data (" + reader->where() +
-                                    "); restore the file or pass the run's --config");
+        throw DataError(images, "not found: the model's input shape is read from its training data (" +
+                                    reader->where() + "); restore the file or pass the run's --config");
     int64_t n = 0;
     image_dims(images, read_idx_header(images), n, in.h, in.w, in.c);
     return in;
@@ -117,20 +118,22 @@ Options parse_options(const std::vector<std::string> &args) {
     hidden.add_options()("images", po::value<std::vector<std::string>>(&o.images));
     po::positional_options_description pos;
     pos.add("images", -1);
-    auto vm = parse_with(
-        args, opts, hidden, pos,
-        "Runs a trained model on your own PNG pictures (any size; gray, RGB, with alpha or palette).\n"
-        "28x28 gray models get MNIST's recipe: gray, dark-on-light inverted to light-on-dark, the ink\n"
-        "fitted into 20x20 and centred by mass in 28x28; other shapes a plain resize. Writes\n"
-        "OUT/<name>_input.png (what the model saw), OUT/<name>_recon.png and OUT/grid.png.\n");
+    auto vm =
+        parse_with(args, opts, hidden, pos,
+                   "Runs a trained model on your own PNG pictures (any size; gray, RGB, with alpha or palette).\n"
+                   "28x28 gray models get MNIST's recipe: gray, dark-on-light inverted to light-on-dark, the ink\n"
+                   "fitted into 20x20 and centred by mass in 28x28; other shapes a plain resize. Writes\n"
+                   "OUT/<name>_input.png (what the model saw), OUT/<name>_recon.png and OUT/grid.png.\n");
     if (!vm.count("checkpoint")) throw po::error("missing --checkpoint FILE (a run's model.safetensors)");
     if (o.images.empty()) throw po::error("no IMAGE.png given");
     if (o.zoom < 1) throw po::error("--zoom must be at least 1");
     const std::string fit = vm["fit"].as<std::string>(), inv = vm["invert"].as<std::string>();
     using Fit = PrepOptions::Fit;
     using Invert = PrepOptions::Invert;
-    if (fit != "auto" && fit != "mnist" && fit != "resize") throw po::error("--fit '" + fit + "': expected auto, mnist or resize");
-    if (inv != "auto" && inv != "always" && inv != "never") throw po::error("--invert '" + inv + "': expected auto, always or never");
+    if (fit != "auto" && fit != "mnist" && fit != "resize")
+        throw po::error("--fit '" + fit + "': expected auto, mnist or resize");
+    if (inv != "auto" && inv != "always" && inv != "never")
+        throw po::error("--invert '" + inv + "': expected auto, always or never");
     o.prep.fit = fit == "mnist" ? Fit::Mnist : fit == "resize" ? Fit::Resize : Fit::Auto;
     o.prep.invert = inv == "always" ? Invert::Always : inv == "never" ? Invert::Never : Invert::Auto;
     o.checkpoint = vm["checkpoint"].as<std::string>();

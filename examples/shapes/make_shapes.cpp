@@ -18,9 +18,12 @@ namespace {
 // Whether (x, y), in units of the shape's radius around its centre, is inside shape `kind`.
 bool inside(int kind, double x, double y) {
     switch (kind) {
-        case 0: return x * x + y * y <= 1.0;                                             // circle
-        case 1: return std::abs(x) <= 0.8 && std::abs(y) <= 0.8;                         // square
-        default: return y <= 0.7 && y >= -1.0 + 1.7 * std::abs(x);                       // triangle, apex up
+        case 0:
+            return x * x + y * y <= 1.0;  // circle
+        case 1:
+            return std::abs(x) <= 0.8 && std::abs(y) <= 0.8;  // square
+        default:
+            return y <= 0.7 && y >= -1.0 + 1.7 * std::abs(x);  // triangle, apex up
     }
 }
 
@@ -40,7 +43,8 @@ aepipe::Image draw(int kind, int64_t side, std::mt19937_64 &rng) {
                     hits += inside(kind, (px + (sx + 0.5) / 4 - cx) / r, (py + (sy + 0.5) / 4 - cy) / r);
             const double cover = hits / 16.0, noise = 12 + 10 * u(rng);
             for (int k = 0; k < 3; ++k)
-                img.px[size_t((py * side + px) * 3 + k)] = uint8_t(std::lround(cover * 255 * rgb[k] + (1 - cover) * noise));
+                img.px[size_t((py * side + px) * 3 + k)] =
+                    uint8_t(std::lround(cover * 255 * rgb[k] + (1 - cover) * noise));
         }
     return img;
 }
@@ -48,7 +52,7 @@ aepipe::Image draw(int kind, int64_t side, std::mt19937_64 &rng) {
 }  // namespace
 
 int main(int argc, char **argv) {
-    if (argc < 2) {
+    if (argc < 2 || argc % 2 != 0) {  // OUT_DIR, then option-value pairs
         std::fprintf(stderr, "usage: make_shapes OUT_DIR [--per-class N] [--size S] [--seed S]\n");
         return 2;
     }
@@ -58,9 +62,12 @@ int main(int argc, char **argv) {
     for (int i = 2; i + 1 < argc; i += 2) {
         std::string k = argv[i];
         long long v = std::atoll(argv[i + 1]);
-        if (k == "--per-class" && v > 0) per_class = v;
-        else if (k == "--size" && v >= 8) side = v;
-        else if (k == "--seed") seed = uint64_t(v);
+        if (k == "--per-class" && v > 0)
+            per_class = v;
+        else if (k == "--size" && v >= 8)
+            side = v;
+        else if (k == "--seed")
+            seed = uint64_t(v);
         else {
             std::fprintf(stderr, "make_shapes: bad option %s %s\n", argv[i], argv[i + 1]);
             return 2;

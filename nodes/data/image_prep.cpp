@@ -36,7 +36,8 @@ Image drop_alpha(const Image &img) {
 }
 
 Image to_channels(const Image &img, int64_t c) {
-    if (c != 1 && c != 3) throw RuntimeError("images can be made gray (1 channel) or RGB (3), not " + std::to_string(c));
+    if (c != 1 && c != 3)
+        throw RuntimeError("images can be made gray (1 channel) or RGB (3), not " + std::to_string(c));
     Image src = drop_alpha(img);
     if (src.c == c) return src;
     const int64_t n = src.w * src.h;
@@ -147,11 +148,11 @@ Image mnist_fit(const Image &gray, const std::string &path, int64_t side, int64_
     int64_t x0 = ink.w, y0 = ink.h, x1 = -1, y1 = -1;  // bounding box of the ink
     for (int64_t y = 0; y < ink.h; ++y)
         for (int64_t x = 0; x < ink.w; ++x)
-            if (ink.px[size_t(y * ink.w + x)]) x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
+            if (ink.px[size_t(y * ink.w + x)])
+                x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
     const int64_t bw = x1 - x0 + 1, bh = y1 - y0 + 1;
     Image crop{bw, bh, 1, std::vector<uint8_t>(size_t(bw * bh))};
-    for (int64_t y = 0; y < bh; ++y)
-        std::copy_n(&ink.px[size_t((y0 + y) * ink.w + x0)], bw, &crop.px[size_t(y * bw)]);
+    for (int64_t y = 0; y < bh; ++y) std::copy_n(&ink.px[size_t((y0 + y) * ink.w + x0)], bw, &crop.px[size_t(y * bw)]);
     const double scale = double(box) / double(std::max(bw, bh));
     const int64_t nw = std::clamp(int64_t(std::lround(double(bw) * scale)), int64_t(1), box);
     const int64_t nh = std::clamp(int64_t(std::lround(double(bh) * scale)), int64_t(1), box);
@@ -185,8 +186,7 @@ Prepared prepare_input(const Image &src, int64_t h, int64_t w, int64_t c, const 
         throw RuntimeError("MNIST's fit needs a square gray model; this one takes " + std::to_string(h) + "x" +
                            std::to_string(w) + "x" + std::to_string(c) + " images (use the plain resize)");
     Image img = to_channels(src, c);
-    p.inverted = opt.invert == Invert::Always ||
-                 (opt.invert == Invert::Auto && p.mnist && dark_on_light(img));
+    p.inverted = opt.invert == Invert::Always || (opt.invert == Invert::Auto && p.mnist && dark_on_light(img));
     if (p.inverted) invert(img);
     p.img = p.mnist ? mnist_fit(img, path, h, std::max<int64_t>(1, std::lround(double(h) * 20.0 / 28.0)))
                     : resize(img, w, h);

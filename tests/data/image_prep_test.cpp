@@ -1,11 +1,12 @@
 // Image preparation for reconstruct and data pack, each step against small pictures whose
 // results are worked out by hand; and read_png on every PNG colour type and bit depth.
+#include "nodes/data/image_prep.hpp"
+
 #include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <cmath>
 
-#include "nodes/data/image_prep.hpp"
 #include "pipeline/error.hpp"
 #include "support/fixtures.hpp"
 
@@ -44,7 +45,7 @@ TEST(ImagePrep, DarkInkOnTransparentGoesOnWhite) {
 
 TEST(ImagePrep, LightInkOnTransparentGoesOnBlack) {
     Image g = drop_alpha(img(3, 1, 2, {255, 255, 200, 0, 200, 51}));  // ink: (255*255 + 200*51) / 306 = 245.8
-    EXPECT_EQ(g.px, (std::vector<uint8_t>{255, 0, 40}));               // 200 * 51/255 = 40
+    EXPECT_EQ(g.px, (std::vector<uint8_t>{255, 0, 40}));              // 200 * 51/255 = 40
 }
 
 TEST(ImagePrep, RgbaDropsAlphaToRgb) {
@@ -208,7 +209,8 @@ std::string chunk(const char *type, const std::string &data) {
     return out;
 }
 
-std::string raw_png(int w, int h, int depth, int color, const std::vector<std::string> &rows, const std::string &plte = "") {
+std::string raw_png(int w, int h, int depth, int color, const std::vector<std::string> &rows,
+                    const std::string &plte = "") {
     std::string ihdr;
     for (int v : {w, h})
         for (int s = 24; s >= 0; s -= 8) ihdr += char((v >> s) & 0xff);
@@ -237,7 +239,8 @@ TEST(PngKinds, Gray16BitIsTakenAsSrgbWithoutGammaChunk) {
 }
 
 TEST(PngKinds, PaletteBecomesRgb) {
-    Image m = read_bytes_as_png(raw_png(2, 1, 8, 3, {std::string("\x01\x00", 2)}, std::string("\x0a\x14\x1e\xff\x00\x00", 6)));
+    Image m = read_bytes_as_png(
+        raw_png(2, 1, 8, 3, {std::string("\x01\x00", 2)}, std::string("\x0a\x14\x1e\xff\x00\x00", 6)));
     EXPECT_EQ(m.c, 3);
     EXPECT_EQ(m.px, (std::vector<uint8_t>{255, 0, 0, 10, 20, 30}));
 }

@@ -98,7 +98,8 @@ TEST_F(Reconstruct, GrayPictureGivesInputReconstructionAndGrid) {
     Image grid = read_png(out() + "/grid.png");  // one column, two rows of 28*4 with 2-pixel gaps
     EXPECT_EQ(grid.w, 116);
     EXPECT_EQ(grid.h, 230);
-    EXPECT_NE(r.out.find("60x40 gray, fitted 20x20 in 28x28 -> " + out() + "/bar_recon.png"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("60x40 gray, fitted 20x20 in 28x28 -> " + out() + "/bar_recon.png"), std::string::npos)
+        << r.out;
 }
 
 TEST_F(Reconstruct, DarkOnLightPictureIsInverted) {
@@ -180,21 +181,24 @@ TEST_F(Reconstruct, ModelOfAnotherInputShape) {
     TinyData d8 = write_tiny_data(pics_.path(), 16, 16, 8, false);  // a config whose data are 8x8
     std::string cfg8 = write_tiny_config(pics_.path(), d8, 1, "eight");
     expect_error(reconstruct({picture("bar.png", kBar)}, {"--config", cfg8}), 1,
-                 run() + "/model.safetensors: error: this model was trained on inputs of 784 values, but the "
-                         "config's training data are 8x8x1 images (64 values): pass the --config of the run that wrote it",
+                 run() +
+                     "/model.safetensors: error: this model was trained on inputs of 784 values, but the "
+                     "config's training data are 8x8x1 images (64 values): pass the --config of the run that wrote it",
                  out());
 }
 
 TEST_F(Reconstruct, CheckpointThatIsNotAModel) {
     std::string png = picture("bar.png", kBar);
-    RunResult r = run_aepipe({"reconstruct", "--checkpoint", png, "--config", run() + "/config.yaml", "--out", out(), png});
+    RunResult r =
+        run_aepipe({"reconstruct", "--checkpoint", png, "--config", run() + "/config.yaml", "--out", out(), png});
     expect_error(r, 1, png + ": byte 0: error: header length", out());
 }
 
 TEST_F(Reconstruct, ConfigMissingBesideCheckpoint) {
     fs::copy_file(run() + "/model.safetensors", pics_ / "model.safetensors");
     RunResult r = run_aepipe({"reconstruct", "--checkpoint", pics_ / "model.safetensors", "--out", out(), "x.png"});
-    expect_error(r, 1, pics_ / "config.yaml" + ": error: config not found (the run's config.yaml; pass it with --config)",
+    expect_error(r, 1,
+                 pics_ / "config.yaml" + ": error: config not found (the run's config.yaml; pass it with --config)",
                  out());
 }
 

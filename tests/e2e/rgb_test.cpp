@@ -34,17 +34,25 @@ std::string config(const std::string &set, int64_t epochs) {
            "model:\n"
            "  layers:\n"
            "    - {type: dense, units: 24, activation: relu, init: he}\n"
-           "    - {type: dense, units: " + std::to_string(kSide * kSide * 3) + ", activation: sigmoid, init: xavier}\n"
+           "    - {type: dense, units: " +
+           std::to_string(kSide * kSide * 3) +
+           ", activation: sigmoid, init: xavier}\n"
            "  loss: mse\n"
-           "train: {optimizer: {type: adam, lr: 0.01}, batch: 8, epochs: " + std::to_string(epochs) + ", seed: 3}\n"
+           "train: {optimizer: {type: adam, lr: 0.01}, batch: 8, epochs: " +
+           std::to_string(epochs) +
+           ", seed: 3}\n"
            "graph:\n"
            "  nodes:\n"
-           "    - {id: train_set, type: idx_reader, images: " + set + "-train-images-idx4-ubyte, labels: " + set + "-train-labels-idx1-ubyte}\n"
+           "    - {id: train_set, type: idx_reader, images: " +
+           set + "-train-images-idx4-ubyte, labels: " + set +
+           "-train-labels-idx1-ubyte}\n"
            "    - {id: shuffle, type: shuffle}\n"
            "    - {id: batches, type: batch}\n"
            "    - {id: scale, type: normalize}\n"
            "    - {id: model, type: train}\n"
-           "    - {id: test_set, type: idx_reader, images: " + set + "-test-images-idx4-ubyte}\n"
+           "    - {id: test_set, type: idx_reader, images: " +
+           set +
+           "-test-images-idx4-ubyte}\n"
            "    - {id: eval, type: evaluate}\n"
            "    - {id: metrics, type: metrics}\n"
            "    - {id: recon, type: image_grid, count: 8, zoom: 2}\n"
@@ -95,12 +103,14 @@ TEST(RgbEndToEnd, PackTrainGridAndReconstruct) {
     for (int64_t y = 0; y < kSide; ++y)
         for (int64_t x = 0; x < kSide; ++x)
             for (int k = 0; k < 3; ++k)
-                ASSERT_EQ(grid.px[size_t(((2 + 2 * y) * grid.w + 2 + 2 * x) * 3 + k)], test.image(0)[(y * kSide + x) * 3 + k]);
+                ASSERT_EQ(grid.px[size_t(((2 + 2 * y) * grid.w + 2 + 2 * x) * 3 + k)],
+                          test.image(0)[(y * kSide + x) * 3 + k]);
 
     // reconstruct: a 12x12 RGB picture is resized (area) to the model's 6x6x3.
     Image big = square(kColours[0], 2, 2, 12, 6);
     write_png(t / "big.png", big);
-    RunResult rc = run_aepipe({"reconstruct", "--checkpoint", run + "/model.safetensors", "--out", t / "rec", t / "big.png"});
+    RunResult rc =
+        run_aepipe({"reconstruct", "--checkpoint", run + "/model.safetensors", "--out", t / "rec", t / "big.png"});
     ASSERT_EQ(rc.exit_code, 0) << rc.err;
     Image in = read_png(t / "rec/big_input.png"), rec = read_png(t / "rec/big_recon.png");
     EXPECT_EQ(in.px, resize(big, kSide, kSide).px);
