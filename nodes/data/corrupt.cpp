@@ -27,7 +27,7 @@ uint64_t mix(uint64_t z) {  // splitmix64's finaliser
 constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ull;
 // The j-th random 64 bits of stream `key` (splitmix64's j-th output: a counter, no state).
 uint64_t bits(uint64_t key, uint64_t j) { return mix(key + (j + 1) * kGolden); }
-// Uniform in (0, 1]: 53 bits, never 0 (log in Box-Muller).
+// Uniform in (0, 1] with 53 bits.
 double unit(uint64_t key, uint64_t j) { return double((bits(key, j) >> 11) + 1) * 0x1.0p-53; }
 int64_t below(uint64_t key, uint64_t j, int64_t n) { return int64_t(bits(key, j) % uint64_t(n)); }
 
@@ -41,13 +41,15 @@ void Corruption::apply(const uint8_t *src, int64_t h, int64_t w, int64_t c, uint
                        float *dst) const {
     const int64_t px = h * w, dim = px * c;
     for (int64_t i = 0; i < dim; ++i) dst[i] = float(src[i]) / 255.f;
-    if (noise_std > 0) {  // Box-Muller: one pair of uniforms gives two normals
+    if (noise_std > 0) {  // Box-Muller in float: one 64-bit hash gives two normals
         const uint64_t k = mix(key ^ 1);
+        const float sigma = float(noise_std), to_angle = 0x1.0p-24f * 2.f * std::numbers::pi_v<float>;
         for (int64_t i = 0; i < dim; i += 2) {
-            double r = noise_std * std::sqrt(-2.0 * std::log(unit(k, uint64_t(i)))),
-                   t = 2.0 * std::numbers::pi * unit(k, uint64_t(i + 1));
-            dst[i] = std::clamp(dst[i] + float(r * std::cos(t)), 0.f, 1.f);
-            if (i + 1 < dim) dst[i + 1] = std::clamp(dst[i + 1] + float(r * std::sin(t)), 0.f, 1.f);
+            const uint64_t b = bits(k, uint64_t(i / 2));
+            const float u = float((b >> 40) + 1) * 0x1.0p-24f;  // (0, 1]: |z| <= 5.8
+            const float r = sigma * std::sqrt(-2.f * std::log(u)), t = float((b >> 16) & 0xFFFFFF) * to_angle;
+            dst[i] = std::clamp(dst[i] + r * std::cos(t), 0.f, 1.f);
+            if (i + 1 < dim) dst[i + 1] = std::clamp(dst[i + 1] + r * std::sin(t), 0.f, 1.f);
         }
     }
     if (salt_pepper > 0) {
