@@ -66,7 +66,8 @@ void Corruption::apply(const uint8_t *src, int64_t h, int64_t w, int64_t c, uint
         const int64_t mh = std::min(h, mask_min + below(k, j, int64_t(span))),
                       mw = std::min(w, mask_min + below(k, j + 1, int64_t(span)));
         const int64_t y0 = below(k, j + 2, h - mh + 1), x0 = below(k, j + 3, w - mw + 1);
-        for (int64_t y = y0; y < y0 + mh; ++y) std::fill(dst + (y * w + x0) * c, dst + (y * w + x0 + mw) * c, float(mask_value));
+        for (int64_t y = y0; y < y0 + mh; ++y)
+            std::fill(dst + (y * w + x0) * c, dst + (y * w + x0 + mw) * c, float(mask_value));
     }
     for (int64_t i = 0; i < dim; ++i) dst[i] = norm.from_unit(dst[i]);
 }
@@ -78,7 +79,8 @@ void CorruptNode::resolve(Pipeline &p, Diags &d) {
                                                                                    : p.settings().seed};
     const std::string &ctx = params_.context();
     if (!(c.noise_std >= 0 && c.noise_std <= 1e3))
-        d.error(params_.pos("noise_std"), ctx + ": 'noise_std' must be at least 0 (in units of the pixel range [0, 1])");
+        d.error(params_.pos("noise_std"),
+                ctx + ": 'noise_std' must be at least 0 (in units of the pixel range [0, 1])");
     if (!(c.salt_pepper >= 0 && c.salt_pepper <= 1))
         d.error(params_.pos("salt_pepper"), ctx + ": 'salt_pepper' must be a fraction of pixels in [0, 1]");
     if (!(c.mask_value >= 0 && c.mask_value <= 1))

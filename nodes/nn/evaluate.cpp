@@ -6,6 +6,7 @@
 // compare with the clean x, and the report adds the restoration, in raw pixel space [0, 1]:
 //   psnr_corrupt_db = psnr(corrupted, x), psnr_restored_db = psnr(clip(image(y)), x),
 //   psnr(a, b) = 10 log10(1 / mean((a - b)^2)) over all test pixels (capped at 100 dB).
+// The corrupted test set is made once, at the first evaluation, and kept (N x D floats).
 // A key-matching join pairs each training epoch with the test set's message of that epoch.
 // It works on its own Model and Workspace, so it runs beside the next epoch's training.
 // YAML keys: normalize (id of the normalize node to apply; default: the only one),
@@ -90,10 +91,26 @@ private:
                     ids.empty()      ? "the graph has no corrupt node"
                     : near.empty() ? "corrupt nodes: " + all
                                    : "did you mean '" + near + "'?");
-        }
-        else if (want.empty() && ids.size() > 1)
+        } else if (want.empty() && ids.size() > 1) {
             d.error(params_.where(), params_.context() + ": the graph has " + std::to_string(ids.size()) +
                                          " corrupt nodes; name one with 'corrupt:'");
+        }
+    }
+
+    // The corrupted test set, made once (the same every epoch), and its PSNR.
+    void corrupt_test_set(const Dataset &ds) {
+        const Normalizer &norm = norm_->normalizer();
+        const int64_t dim = ds.dim();
+        test_in_.resize(size_t(ds.n * dim));
+        std::vector<float> clean(static_cast<size_t>(dim));
+        double sse = 0;
+        for (int64_t i = 0; i < ds.n; ++i) {
+            float *in = test_in_.data() + i * dim;
+            corrupt_->apply(ds.image(i), ds.h, ds.w, ds.c, corrupt_->key(Corruption::kTestEpoch, i), norm, in);
+            norm.apply(ds.image(i), dim, clean.data());
+            sse += unit_sse(dim, in, clean.data(), norm);
+        }
+        psnr_corrupt_db_ = psnr_db(sse / double(ds.n * dim));
     }
 
     Msg evaluate(const Msg &ep, const Msg &test, int64_t batch) {
@@ -104,26 +121,19 @@ private:
         const Normalizer &norm = norm_->normalizer();
         x_.resize(size_t(batch * dim));
         img_.resize(size_t(batch * dim));
-        if (corrupt_) in_.resize(size_t(batch * dim));
+        if (corrupt_ && test_in_.empty()) corrupt_test_set(ds);
         const float *w = ep.report->params->data();
-        double loss = 0, sse = 0, sse_corrupt = 0, sse_restored = 0;
+        double loss = 0, sse = 0, sse_restored = 0;
         for (int64_t b = 0; b < ds.n; b += batch) {
             int64_t n = std::min(batch, ds.n - b);
             norm.apply(ds.image(b), n * dim, x_.data());
-            if (corrupt_)
-                for (int64_t k = 0; k < n; ++k)
-                    corrupt_->apply(ds.image(b + k), ds.h, ds.w, ds.c, corrupt_->key(Corruption::kTestEpoch, b + k),
-                                    norm, in_.data() + k * dim);
-            const float *in = corrupt_ ? in_.data() : x_.data();
+            const float *in = corrupt_ ? test_in_.data() + b * dim : x_.data();
             ws_->prepare(n);
             const float *y = ws_->forward(n, in, w);
             loss += model_->loss().value(n, dim, y, x_.data()) * double(n);
             model_->loss().to_image(n * dim, y, img_.data());
             sse += mse_per_element(n * dim, img_.data(), x_.data()) * double(n * dim);
-            if (corrupt_) {
-                sse_corrupt += unit_sse(n * dim, in, x_.data(), norm);
-                sse_restored += unit_sse(n * dim, img_.data(), x_.data(), norm);
-            }
+            if (corrupt_) sse_restored += unit_sse(n * dim, img_.data(), x_.data(), norm);
         }
         auto r = std::make_shared<EvalReport>();
         r->test_samples = ds.n;
@@ -131,7 +141,7 @@ private:
         r->test_mse_per_px = sse / double(ds.n * dim);
         if (corrupt_) {
             r->restoration = true;
-            r->psnr_corrupt_db = psnr_db(sse_corrupt / double(ds.n * dim));
+            r->psnr_corrupt_db = psnr_corrupt_db_;
             r->psnr_restored_db = psnr_db(sse_restored / double(ds.n * dim));
         }
         r->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -148,7 +158,9 @@ private:
     int threads_ = 1;
     std::unique_ptr<Model> model_;
     std::unique_ptr<Workspace> ws_;
-    std::vector<float> x_, img_, in_;  // clean, model output as image, corrupted input
+    std::vector<float> x_, img_;  // a batch: clean inputs, model output as image
+    std::vector<float> test_in_;  // denoising: the whole corrupted test set (made once)
+    double psnr_corrupt_db_ = 0;
     std::unique_ptr<Join> join_;
     std::unique_ptr<Fn> node_;
 };
@@ -157,7 +169,9 @@ Registrar<FlowNodeRegistry> reg({"evaluate",
                                  Category::Compute,
                                  "test-set loss and MSE per pixel of each epoch's parameters (and PSNR when denoising)",
                                  {{"normalize", Kind::String, "", "id of the normalize node to apply (default: the only one)"},
-                                  {"corrupt", Kind::String, "", "id of the corrupt node whose corruption the test inputs get (default: the only one, if any)"},
+                                  {"corrupt", Kind::String, "",
+                                   "id of the corrupt node whose corruption the test inputs get (default: the only "
+                                   "one, if any)"},
                                   {"batch", Kind::Int, "1000", "evaluation batch size"}},
                                  {{"model", {"epoch"}, "the training node's epoch output"},
                                   {"data", {"dataset"}, "the test set (an idx_reader)"}},

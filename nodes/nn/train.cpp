@@ -238,7 +238,9 @@ Registrar<FlowNodeRegistry> reg({"train",
                                  "forward, loss, backward and update of the config's model (oneDNN), data parallel "
                                  "over row shards",
                                  {},
-                                 {{"in", {"tensor"}, "normalized training batches in step order (loss target: their clean originals if corrupted)"}},
+                                 {{"in", {"tensor"},
+                                   "normalized training batches in step order (loss target: their clean originals if "
+                                   "corrupted)"}},
                                  {{"epoch", {"epoch"}, "after each epoch: train statistics and a parameter snapshot"}}},
                                 [](const Params &) { return std::make_unique<Train>(); });
 

@@ -118,11 +118,12 @@ private:
 
 Registrar<FlowNodeRegistry> reg({"image_grid",
                                  Category::Sink,
-                                 "PNG of test originals (top row) and their reconstructions (below); when denoising: original / "
-                                 "corrupted / restored rows",
+                                 "PNG of test originals (top row) and their reconstructions (below); when "
+                                 "denoising: original / corrupted / restored rows",
                                  {{"count", Kind::Int, "8", "images per row"},
                                   {"seed", Kind::Int, "-1", "-1: the first test images; else a seeded random pick"},
-                                  {"every", Kind::Int, "0", "also write NAME_epoch<E>.png (NAME: file without .png) every N epochs (0: off)"},
+                                  {"every", Kind::Int, "0",
+                                   "also write NAME_epoch<E>.png (NAME: file without .png) every N epochs (0: off)"},
                                   {"zoom", Kind::Int, "2", "pixel enlargement"},
                                   {"file", Kind::String, "recon.png", "file name after the last epoch"}},
                                  {{"in", {"eval"}, "evaluated epochs (carry the test set)"}},

@@ -91,7 +91,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCorrupt{"zero_mask_side", ", masks: 1, mask_min: 0", "0}", "'mask_min' must be at least 1 pixel"},
         BadCorrupt{"max_below_min", ", masks: 1, mask_min: 5, mask_max: 3", "3}",
                    "'mask_max' (3) must be at least 'mask_min' (5)"},
-        BadCorrupt{"fill_out_of_range", ", masks: 1, mask_value: 2", "2}", "'mask_value' must be a pixel value in [0, 1]"},
+        BadCorrupt{"fill_out_of_range", ", masks: 1, mask_value: 2", "2}",
+                   "'mask_value' must be a pixel value in [0, 1]"},
         BadCorrupt{"not_a_number", ", noise_std: lots", "lots", "'noise_std' must be a number, got 'lots'"},
         BadCorrupt{"does_nothing", "", "{id: noisy", "the corruption does nothing",
                    "set noise_std, salt_pepper or masks (aepipe list-nodes shows the keys)"}),
@@ -205,7 +206,8 @@ TEST(Denoise, TinyRunWritesPsnrColumnsGainsAndDrawsThreeRows) {
     TempDir tmp("aepipe-denoise-run");
     const int64_t side = 8, epochs = 20;
     TinyData d = write_tiny_data(tmp.path(), 256, 64, side);
-    std::string yaml = denoise_yaml(d, epochs, ", noise_std: 0.2, salt_pepper: 0.05, masks: 1, mask_min: 2, mask_max: 3");
+    std::string yaml =
+        denoise_yaml(d, epochs, ", noise_std: 0.2, salt_pepper: 0.05, masks: 1, mask_min: 2, mask_max: 3");
     replace_once(yaml, "  edges:\n", "    - {id: report, type: report}\n  edges:\n");
     yaml += "    - eval -> report\n";
     write_bytes(tmp / "dn.yaml", yaml);
