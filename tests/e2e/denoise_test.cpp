@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -269,6 +270,18 @@ TEST(Denoise, TinyRunWritesPsnrColumnsGainsAndDrawsThreeRows) {
     const std::string html = read_bytes(dir + "/report.html");
     EXPECT_NE(html.find("psnr_restored_db"), std::string::npos);
     EXPECT_NE(html.find("Restoration (test PSNR against the originals)"), std::string::npos);
+    // `aepipe report` rebuilds the same from metrics.csv.
+    std::remove((dir + "/report.html").c_str());
+    RunResult rep = run_aepipe({"report", dir});
+    ASSERT_EQ(rep.exit_code, 0) << rep.err;
+    const std::string rebuilt = read_bytes(dir + "/report.html");
+    EXPECT_NE(rebuilt.find("psnr_restored_db"), std::string::npos);
+    EXPECT_NE(rebuilt.find("gain " + [&] {
+        char b[32];
+        std::snprintf(b, sizeof b, "%+.2f", restored - corrupted);
+        return std::string(b);
+    }() + " dB"),
+              std::string::npos);
 }
 
 }  // namespace
