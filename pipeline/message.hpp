@@ -4,7 +4,8 @@
 // Port kinds (checked when the graph is built; see each node's spec):
 //   dataset  one per epoch: a dataset handle, and after `shuffle` the epoch's sample order
 //   batch    a slice of the epoch order (begin, count), no pixels yet
-//   tensor   a batch whose pixels are in a pooled float buffer (x, rows x dim)
+//   tensor   a batch whose pixels are in a pooled float buffer (x, rows x dim); after a
+//            `corrupt` node x holds the corrupted inputs and target the clean originals
 //   epoch    end of a training epoch: train statistics and a snapshot of the parameters
 //   eval     an epoch plus its test-set evaluation
 #pragma once
@@ -19,6 +20,7 @@ struct Dataset;
 class SlotPool;
 class Model;
 struct Normalizer;
+struct Corruption;
 
 struct EpochReport {
     int64_t epoch = 0;  // 0-based
@@ -36,6 +38,9 @@ inline bool periodic_epoch(int64_t every, const EpochReport &r) { return every >
 struct EvalReport {
     double test_loss = 0, test_mse_per_px = 0, seconds = 0;
     int64_t test_samples = 0;
+    // Restoration (the test inputs were corrupted): PSNR against the clean originals.
+    bool restoration = false;
+    double psnr_corrupt_db = 0, psnr_restored_db = 0;
 };
 
 struct Msg {
@@ -48,9 +53,15 @@ struct Msg {
     float *x = nullptr;  // tensor: count x dim floats in a pool slot
     int slot = -1;
     SlotPool *pool = nullptr;
+    // tensor: what the loss compares with (count x dim; null = x itself), in its own slot.
+    // Both slots go back to their pools after the training step (release_buffers).
+    const float *target = nullptr;
+    int target_slot = -1;
+    SlotPool *target_pool = nullptr;
     std::shared_ptr<const EpochReport> report;
     std::shared_ptr<const EvalReport> eval;
     const Normalizer *norm = nullptr;  // eval: how pixels were mapped to model inputs
+    const Corruption *corrupt = nullptr;  // eval: how test inputs were corrupted (null: clean)
     double t_ready = -1;               // profiling: when this message was emitted (s)
 
     int64_t sample(int64_t k) const { return order ? (*order)[size_t(begin + k)] : begin + k; }

@@ -42,11 +42,16 @@ std::vector<EpochFigures> parse_metrics_csv(const std::string &text, const std::
         if (it == rows[0].end()) throw DataError(path, std::string("no column '") + name + "' in the header line");
         return size_t(it - rows[0].begin());
     };
-    const size_t c[8] = {col("epoch"),           col("steps"),  col("train_loss"), col("test_loss"),
-                         col("test_mse_per_px"), col("train_samples_per_s"), col("epoch_s"), col("eval_s")};
+    // Optional (denoising runs): both PSNR columns or neither.
+    auto pc = std::find(rows[0].begin(), rows[0].end(), "psnr_corrupt_db"),
+         pr = std::find(rows[0].begin(), rows[0].end(), "psnr_restored_db");
+    const bool psnr = pc != rows[0].end() && pr != rows[0].end();
+    const size_t c[10] = {col("epoch"),           col("steps"),  col("train_loss"), col("test_loss"),
+                          col("test_mse_per_px"), col("train_samples_per_s"), col("epoch_s"), col("eval_s"),
+                          size_t(pc - rows[0].begin()), size_t(pr - rows[0].begin())};
     for (size_t r = 1; r < rows.size(); ++r) {
-        double v[8];
-        for (int k = 0; k < 8; ++k) {
+        double v[10] = {};
+        for (int k = 0; k < (psnr ? 10 : 8); ++k) {
             const std::string cell = c[k] < rows[r].size() ? rows[r][c[k]] : "";
             char *end = nullptr;
             v[k] = std::strtod(cell.c_str(), &end);
@@ -54,7 +59,7 @@ std::vector<EpochFigures> parse_metrics_csv(const std::string &text, const std::
                 throw DataError(path, "row " + std::to_string(r) + ", column '" + rows[0][c[k]] + "': '" + cell +
                                           "' is not a number");
         }
-        out.push_back({int64_t(v[0]), int64_t(v[1]), v[2], v[3], v[4], v[5], v[6], v[7]});
+        out.push_back({int64_t(v[0]), int64_t(v[1]), v[2], v[3], v[4], v[5], v[6], v[7], psnr, v[8], v[9]});
     }
     return out;
 }
@@ -145,7 +150,8 @@ static std::string when(const GridImage &g) {
 
 static std::string describe(const GridImage &g) {
     std::string what = g.name == "recon" ? "test images (top row) and their reconstructions (below)"
-                       : g.name.find("denois") != std::string::npos ? "noisy inputs and their denoised outputs"
+                       : g.name.find("denois") != std::string::npos
+                           ? "test originals (top row), corrupted inputs (middle) and their restorations (bottom)"
                        : g.name.find("sample") != std::string::npos || g.name.find("gen") != std::string::npos
                            ? "generated samples"
                            : g.name;
@@ -161,10 +167,14 @@ static std::string figure(const std::string &dir, const GridImage &g, const std:
 static std::string metrics_table(const std::vector<EpochFigures> &rows) {
     std::vector<html::Row> t{{"epoch", "steps", "train_loss", "test_loss", "test_mse_per_px", "train_samples_per_s",
                               "epoch_s", "eval_s"}};
-    for (const auto &r : rows)
+    const bool psnr = !rows.empty() && rows.front().psnr;
+    if (psnr) t[0].insert(t[0].end(), {"psnr_corrupt_db", "psnr_restored_db"});
+    for (const auto &r : rows) {
         t.push_back({std::to_string(r.epoch), std::to_string(r.steps), fmt("%.6g", r.train_loss),
                      fmt("%.6g", r.test_loss), fmt("%.6g", r.test_mse_per_px), fmt("%.0f", r.samples_per_s),
                      fmt("%.3f", r.epoch_s), fmt("%.3f", r.eval_s)});
+        if (psnr) t.back().insert(t.back().end(), {fmt("%.2f", r.psnr_corrupt_db), fmt("%.2f", r.psnr_restored_db)});
+    }
     return html::table("metrics-table", t);
 }
 
@@ -189,6 +199,10 @@ static std::string summary(const YAML::Node &root, const std::vector<EpochFigure
              ", " + std::to_string(last.steps) + " steps, " + fmt("%.1f", secs) + " s of training. Final train loss " +
              fmt("%.6g", last.train_loss) + ", test MSE per pixel " + fmt("%.6g", last.test_mse_per_px) +
              " (best " + fmt("%.6g", best->test_mse_per_px) + " at epoch " + std::to_string(best->epoch) + ").";
+        if (last.psnr)
+            s += "<br>Restoration (test PSNR against the originals): corrupted " + fmt("%.2f", last.psnr_corrupt_db) +
+                 " dB, restored " + fmt("%.2f", last.psnr_restored_db) + " dB, gain " +
+                 fmt("%+.2f", last.psnr_restored_db - last.psnr_corrupt_db) + " dB.";
     }
     std::time_t t = std::time(nullptr);
     char stamp[32];

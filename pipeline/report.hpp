@@ -18,6 +18,8 @@ namespace aepipe {
 struct EpochFigures {
     int64_t epoch = 0, steps = 0;  // epoch is 1-based
     double train_loss = 0, test_loss = 0, test_mse_per_px = 0, samples_per_s = 0, epoch_s = 0, eval_s = 0;
+    bool psnr = false;  // denoising runs: the optional columns psnr_corrupt_db, psnr_restored_db
+    double psnr_corrupt_db = 0, psnr_restored_db = 0;
 };
 
 // Rows of metrics.csv text, by header name; DataError naming `path` when a column is missing.

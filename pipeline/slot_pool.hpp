@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "pipeline/error.hpp"
+#include "pipeline/message.hpp"
 
 namespace aepipe {
 
@@ -35,5 +36,11 @@ private:
     std::vector<std::vector<float>> bufs_;
     std::vector<int> free_;
 };
+
+// Returns a tensor message's buffers (input and, when it has one, target) to their pools.
+inline void release_buffers(const Msg &m) {
+    if (m.pool) m.pool->release(m.slot);
+    if (m.target_pool) m.target_pool->release(m.target_slot);
+}
 
 }  // namespace aepipe

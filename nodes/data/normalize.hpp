@@ -12,6 +12,9 @@ struct Normalizer {
     float scale = 1.f / 255.f, shift = 0.f, mean = 0.f, std = 1.f;
     void apply(const uint8_t *src, int64_t count, float *dst) const;
     uint8_t to_byte(float y) const;
+    // Between model inputs y and raw pixel values v = p / 255 in [0, 1] (no clipping).
+    float from_unit(float v) const { return (255.f * v * scale + shift - mean) / std; }
+    float to_unit(float y) const { return (y * std + mean - shift) / (255.f * scale); }
 };
 
 class NormalizeNode : public FlowNode {

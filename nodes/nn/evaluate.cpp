@@ -1,16 +1,25 @@
 // evaluate: (epoch, dataset) -> eval. Runs the epoch's parameter snapshot over the test set:
 //   test_loss = the model's loss, test_mse_per_px = mean((image(y) - x)^2) over all pixels,
 // where x is the normalized test image and image(y) the model output in image space.
+// Denoising (the graph has a corrupt node): the model's input is the corrupted test image
+// (test image i always gets the same corruption, Corruption::kTestEpoch), the loss and MSE
+// compare with the clean x, and the report adds the restoration, in raw pixel space [0, 1]:
+//   psnr_corrupt_db = psnr(corrupted, x), psnr_restored_db = psnr(clip(image(y)), x),
+//   psnr(a, b) = 10 log10(1 / mean((a - b)^2)) over all test pixels (capped at 100 dB).
+// The corrupted test set is made once, at the first evaluation, and kept (N x D floats).
 // A key-matching join pairs each training epoch with the test set's message of that epoch.
 // It works on its own Model and Workspace, so it runs beside the next epoch's training.
-// YAML keys: normalize (id of the normalize node to apply; default: the only one), batch.
+// YAML keys: normalize (id of the normalize node to apply; default: the only one),
+// corrupt (id of the corrupt node; default: the only one, if any), batch.
 #include <omp.h>
 
 #include <chrono>
 
+#include "nodes/data/corrupt.hpp"
 #include "nodes/data/idx.hpp"
 #include "nodes/data/normalize.hpp"
 #include "nodes/nn/model.hpp"
+#include "nodes/nn/psnr.hpp"
 
 namespace aepipe {
 namespace {
@@ -34,6 +43,7 @@ public:
         else if (want.empty() && ids.size() != 1)
             d.error(params_.where(), params_.context() + ": the graph has " + std::to_string(ids.size()) +
                                          " normalize nodes; name one with 'normalize:'");
+        resolve_corrupt(p, d);
         if (params_.i("batch") < 1) d.error(params_.pos("batch"), params_.context() + ": 'batch' must be at least 1");
         int64_t train_dim = sample_dim(p), test_dim = 0;
         if (FlowNode *up = p.upstream(id_, "data")) test_dim = up->sample_dim(p);
@@ -66,49 +76,102 @@ public:
     Sender &out(const std::string &) override { return *node_; }
 
 private:
+    void resolve_corrupt(Pipeline &p, Diags &d) {
+        std::string want = params_.s("corrupt");
+        std::vector<std::string> ids;
+        for (const auto &n : p.nodes())
+            if (auto *c = dynamic_cast<CorruptNode *>(n.get())) {
+                ids.push_back(n->id());
+                if (want.empty() || want == n->id()) corrupt_ = &c->corruption();
+            }
+        if (!want.empty() && !corrupt_) {
+            std::string near = nearest(want, ids), all;
+            for (const auto &i : ids) all += (all.empty() ? "" : ", ") + i;
+            d.error(params_.pos("corrupt"), params_.context() + ": no corrupt node named '" + want + "'",
+                    ids.empty()      ? "the graph has no corrupt node"
+                    : near.empty() ? "corrupt nodes: " + all
+                                   : "did you mean '" + near + "'?");
+        } else if (want.empty() && ids.size() > 1) {
+            d.error(params_.where(), params_.context() + ": the graph has " + std::to_string(ids.size()) +
+                                         " corrupt nodes; name one with 'corrupt:'");
+        }
+    }
+
+    // The corrupted test set, made once (the same every epoch), and its PSNR.
+    void corrupt_test_set(const Dataset &ds) {
+        const Normalizer &norm = norm_->normalizer();
+        const int64_t dim = ds.dim();
+        test_in_.resize(size_t(ds.n * dim));
+        std::vector<float> clean(static_cast<size_t>(dim));
+        double sse = 0;
+        for (int64_t i = 0; i < ds.n; ++i) {
+            float *in = test_in_.data() + i * dim;
+            corrupt_->apply(ds.image(i), ds.h, ds.w, ds.c, corrupt_->key(Corruption::kTestEpoch, i), norm, in);
+            norm.apply(ds.image(i), dim, clean.data());
+            sse += unit_sse(dim, in, clean.data(), norm);
+        }
+        psnr_corrupt_db_ = psnr_db(sse / double(ds.n * dim));
+    }
+
     Msg evaluate(const Msg &ep, const Msg &test, int64_t batch) {
         auto t0 = std::chrono::steady_clock::now();
         omp_set_num_threads(threads_);  // this TBB thread's OpenMP team for oneDNN
         const Dataset &ds = *test.data;
         const int64_t dim = ds.dim();
+        const Normalizer &norm = norm_->normalizer();
         x_.resize(size_t(batch * dim));
         img_.resize(size_t(batch * dim));
+        if (corrupt_ && test_in_.empty()) corrupt_test_set(ds);
         const float *w = ep.report->params->data();
-        double loss = 0, sse = 0;
+        double loss = 0, sse = 0, sse_restored = 0;
         for (int64_t b = 0; b < ds.n; b += batch) {
             int64_t n = std::min(batch, ds.n - b);
-            norm_->normalizer().apply(ds.image(b), n * dim, x_.data());
+            norm.apply(ds.image(b), n * dim, x_.data());
+            const float *in = corrupt_ ? test_in_.data() + b * dim : x_.data();
             ws_->prepare(n);
-            const float *y = ws_->forward(n, x_.data(), w);
+            const float *y = ws_->forward(n, in, w);
             loss += model_->loss().value(n, dim, y, x_.data()) * double(n);
             model_->loss().to_image(n * dim, y, img_.data());
             sse += mse_per_element(n * dim, img_.data(), x_.data()) * double(n * dim);
+            if (corrupt_) sse_restored += unit_sse(n * dim, img_.data(), x_.data(), norm);
         }
         auto r = std::make_shared<EvalReport>();
         r->test_samples = ds.n;
         r->test_loss = loss / double(ds.n);
         r->test_mse_per_px = sse / double(ds.n * dim);
+        if (corrupt_) {
+            r->restoration = true;
+            r->psnr_corrupt_db = psnr_corrupt_db_;
+            r->psnr_restored_db = psnr_db(sse_restored / double(ds.n * dim));
+        }
         r->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         Msg o = ep;
         o.data = test.data;
         o.eval = r;
         o.norm = &norm_->normalizer();
+        o.corrupt = corrupt_;
         return o;
     }
 
     NormalizeNode *norm_ = nullptr;
+    const Corruption *corrupt_ = nullptr;  // null: plain reconstruction
     int threads_ = 1;
     std::unique_ptr<Model> model_;
     std::unique_ptr<Workspace> ws_;
-    std::vector<float> x_, img_;
+    std::vector<float> x_, img_;  // a batch: clean inputs, model output as image
+    std::vector<float> test_in_;  // denoising: the whole corrupted test set (made once)
+    double psnr_corrupt_db_ = 0;
     std::unique_ptr<Join> join_;
     std::unique_ptr<Fn> node_;
 };
 
 Registrar<FlowNodeRegistry> reg({"evaluate",
                                  Category::Compute,
-                                 "test-set loss and MSE per pixel of each epoch's parameters",
+                                 "test-set loss and MSE per pixel of each epoch's parameters (and PSNR when denoising)",
                                  {{"normalize", Kind::String, "", "id of the normalize node to apply (default: the only one)"},
+                                  {"corrupt", Kind::String, "",
+                                   "id of the corrupt node whose corruption the test inputs get (default: the only "
+                                   "one, if any)"},
                                   {"batch", Kind::Int, "1000", "evaluation batch size"}},
                                  {{"model", {"epoch"}, "the training node's epoch output"},
                                   {"data", {"dataset"}, "the test set (an idx_reader)"}},

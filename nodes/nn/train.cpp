@@ -120,6 +120,7 @@ private:
         }
         const int64_t d = model_->in_dim();
         const float *x = m.x + sh.begin * d;
+        const float *t = (m.target ? m.target : m.x) + sh.begin * d;  // clean originals when denoising
         if (!sh.ws) sh.ws = std::make_unique<Workspace>(*sh.model, sh.rows);
         Workspace &ws = *sh.ws;
         ws.prepare(sh.rows);
@@ -127,7 +128,7 @@ private:
         for (size_t l = 0; l < sh.model->num_layers(); ++l)
             p_->guard(fwd_probe_[l], m, [&] { ws.forward_layer(l, sh.rows, params_.data()); });
         p_->guard(loss_probe_, m, [&] {
-            sh.loss = sh.model->loss().forward_backward(sh.rows, d, ws.output(), x, ws.output_grad(),
+            sh.loss = sh.model->loss().forward_backward(sh.rows, d, ws.output(), t, ws.output_grad(),
                                                         double(sh.rows) / double(m.count));
         });
         for (size_t l = sh.model->num_layers(); l-- > 0;)
@@ -146,7 +147,7 @@ private:
         loss_sum_ += loss * double(m.count);
         samples_ += m.count;
         reduce_and_update();
-        m.pool->release(m.slot);
+        release_buffers(m);
         ++steps_;
         auto &times = p_->step_times();
         if (times.size() < times.capacity()) times.push_back(p_->now());  // never reallocates
@@ -237,7 +238,9 @@ Registrar<FlowNodeRegistry> reg({"train",
                                  "forward, loss, backward and update of the config's model (oneDNN), data parallel "
                                  "over row shards",
                                  {},
-                                 {{"in", {"tensor"}, "normalized training batches, in step order"}},
+                                 {{"in", {"tensor"},
+                                   "normalized training batches in step order (loss target: their clean originals if "
+                                   "corrupted)"}},
                                  {{"epoch", {"epoch"}, "after each epoch: train statistics and a parameter snapshot"}}},
                                 [](const Params &) { return std::make_unique<Train>(); });
 

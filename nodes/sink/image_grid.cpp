@@ -1,6 +1,8 @@
 // image_grid: eval -> PNG. `count` test images in the top row, the model's reconstructions
-// below, each cell `zoom` times enlarged: recon_epoch<E>.png every `every` epochs and
-// `file` (recon.png) after the last epoch.
+// below, each cell `zoom` times enlarged: NAME_epoch<E>.png every `every` epochs and
+// `file` (NAME.png, default recon.png) after the last epoch. When the evaluation corrupts
+// its inputs (denoising) there are three rows: original / corrupted / restored, with the test
+// set's fixed corruption (the images the PSNR columns measure).
 // YAML keys: count, seed (-1: the first `count` test images; else a seeded random pick),
 // every, zoom, file.
 #include <omp.h>
@@ -9,6 +11,7 @@
 #include <numeric>
 #include <random>
 
+#include "nodes/data/corrupt.hpp"
 #include "nodes/data/idx.hpp"
 #include "nodes/data/normalize.hpp"
 #include "nodes/nn/model.hpp"
@@ -77,19 +80,30 @@ private:
                 std::swap(pick[size_t(i)], pick[size_t(i + int64_t(rng() % uint64_t(ds.n - i)))]);
         }
         std::vector<float> x(size_t(count * dim)), img(size_t(count * dim));
-        for (int64_t k = 0; k < count; ++k) m.norm->apply(ds.image(pick[size_t(k)]), dim, x.data() + k * dim);
+        for (int64_t k = 0; k < count; ++k) {
+            const int64_t i = pick[size_t(k)];
+            if (m.corrupt)
+                m.corrupt->apply(ds.image(i), ds.h, ds.w, ds.c, m.corrupt->key(Corruption::kTestEpoch, i), *m.norm,
+                                 x.data() + k * dim);
+            else
+                m.norm->apply(ds.image(i), dim, x.data() + k * dim);
+        }
         ws_->prepare(count);
         const float *y = ws_->forward(count, x.data(), r.params->data());
         model_->loss().to_image(count * dim, y, img.data());
-        std::vector<uint8_t> recon(size_t(count * dim));
+        std::vector<uint8_t> recon(size_t(count * dim)), noisy(m.corrupt ? size_t(count * dim) : 0);
         for (int64_t i = 0; i < count * dim; ++i) recon[size_t(i)] = m.norm->to_byte(img[size_t(i)]);
-        std::vector<std::vector<const uint8_t *>> rows(2);
+        for (size_t i = 0; i < noisy.size(); ++i) noisy[i] = m.norm->to_byte(x[i]);
+        std::vector<std::vector<const uint8_t *>> rows(m.corrupt ? 3 : 2);
         for (int64_t k = 0; k < count; ++k) {
             rows[0].push_back(ds.image(pick[size_t(k)]));
-            rows[1].push_back(recon.data() + k * dim);
+            if (m.corrupt) rows[1].push_back(noisy.data() + k * dim);
+            rows.back().push_back(recon.data() + k * dim);
         }
         Image grid = tile_rows(rows, ds.h, ds.w, ds.c, params_.i("zoom"));
-        if (periodic) write_png(dir + "/recon_epoch" + std::to_string(e) + ".png", grid);
+        const std::string file = params_.s("file");
+        const std::string stem = file.ends_with(".png") ? file.substr(0, file.size() - 4) : file;
+        if (periodic) write_png(dir + "/" + stem + "_epoch" + std::to_string(e) + ".png", grid);
         if (r.last) {
             write_png(dir + "/" + params_.s("file"), grid);
             p.console().line("images: " + dir + "/" + params_.s("file"));
@@ -103,10 +117,12 @@ private:
 
 Registrar<FlowNodeRegistry> reg({"image_grid",
                                  Category::Sink,
-                                 "PNG of test originals (top row) and their reconstructions (below)",
+                                 "PNG of test originals (top row) and their reconstructions (below); when "
+                                 "denoising: original / corrupted / restored rows",
                                  {{"count", Kind::Int, "8", "images per row"},
                                   {"seed", Kind::Int, "-1", "-1: the first test images; else a seeded random pick"},
-                                  {"every", Kind::Int, "0", "also write recon_epoch<E>.png every N epochs (0: off)"},
+                                  {"every", Kind::Int, "0",
+                                   "also write NAME_epoch<E>.png (NAME: file without .png) every N epochs (0: off)"},
                                   {"zoom", Kind::Int, "2", "pixel enlargement"},
                                   {"file", Kind::String, "recon.png", "file name after the last epoch"}},
                                  {{"in", {"eval"}, "evaluated epochs (carry the test set)"}},

@@ -59,7 +59,7 @@ private:
         const EpochReport &r = *m.report;
         const EvalReport &e = *m.eval;
         rows_.push_back({r.epoch + 1, r.steps, r.train_loss, e.test_loss, e.test_mse_per_px, r.samples_per_s, r.seconds,
-                         e.seconds});
+                         e.seconds, e.restoration, e.psnr_corrupt_db, e.psnr_restored_db});
         std::sort(rows_.begin(), rows_.end(), [](const auto &a, const auto &b) { return a.epoch < b.epoch; });
         refresh();
     }

@@ -14,6 +14,7 @@
 #include "nodes/data/normalize.hpp"
 #include "nodes/data/shuffle.hpp"
 #include "pipeline/graph.hpp"
+#include "pipeline/slot_pool.hpp"
 #include "support/fixtures.hpp"
 
 namespace aepipe::test {
@@ -66,7 +67,7 @@ private:
         body(m);
         if (!params_.b("drive")) return;
         // Stand in for the training node: free the tensor's buffer and hand back the credits.
-        if (m.pool) m.pool->release(m.slot);
+        release_buffers(m);
         if (m.last_in_epoch) p.epoch_done().try_put(flow::continue_msg());
         p.step_done().try_put(flow::continue_msg());
     }

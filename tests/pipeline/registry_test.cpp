@@ -20,7 +20,7 @@ std::map<std::string, std::set<std::string>> registered() {
 
 TEST(Registry, ExactSetOfNodeTypes) {
     std::map<std::string, std::set<std::string>> want{
-        {"data", {"idx_reader", "shuffle", "batch", "normalize"}},
+        {"data", {"idx_reader", "shuffle", "batch", "normalize", "corrupt"}},
         {"compute", {"train", "evaluate"}},
         {"sink", {"metrics", "image_grid", "checkpoint", "report"}},
         {"layer", {"dense", "sigmoid", "relu", "tanh", "identity"}},
