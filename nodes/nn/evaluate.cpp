@@ -3,6 +3,9 @@
 // where x is the normalized test image and image(y) the model output in image space.
 // A key-matching join pairs each training epoch with the test set's message of that epoch.
 // It works on its own Model and Workspace, so it runs beside the next epoch's training.
+// Across processes each rank evaluates its share of the test set ([n*r/R, n*(r+1)/R)) and the
+// sums are added by an allreduce on the dist::Reducer's thread (an async_node hands the result
+// back to the graph), so this node never blocks a flow-graph thread on other ranks.
 // YAML keys: normalize (id of the normalize node to apply; default: the only one), batch.
 #include <omp.h>
 
@@ -11,13 +14,14 @@
 #include "nodes/data/idx.hpp"
 #include "nodes/data/normalize.hpp"
 #include "nodes/nn/model.hpp"
+#include "pipeline/dist.hpp"
 
 namespace aepipe {
 namespace {
 
 class Evaluate : public FlowNode {
     using Join = flow::join_node<std::tuple<Msg, Msg>, flow::key_matching<int64_t>>;
-    using Fn = flow::function_node<std::tuple<Msg, Msg>, Msg>;
+    using Fn = flow::async_node<std::tuple<Msg, Msg>, Msg>;
 
 public:
     void resolve(Pipeline &p, Diags &d) override {
@@ -54,9 +58,13 @@ public:
         ws_ = std::make_unique<Workspace>(*model_, batch);
         join_ = std::make_unique<Join>(p.graph(), [](const Msg &m) { return m.epoch; },
                                        [](const Msg &m) { return m.epoch; });
-        node_ = std::make_unique<Fn>(p.graph(), flow::serial, [this, &p, batch](const std::tuple<Msg, Msg> &in) {
-            return p.guard(*this, std::get<0>(in), [&] { return evaluate(std::get<0>(in), std::get<1>(in), batch); });
-        });
+        if (dist::parallel()) reducer_ = std::make_unique<dist::Reducer>();
+        node_ = std::make_unique<Fn>(p.graph(), flow::serial,
+                                     [this, &p, batch](const std::tuple<Msg, Msg> &in, Fn::gateway_type &gw) {
+                                         p.guard(*this, std::get<0>(in), [&] {
+                                             publish(evaluate(std::get<0>(in), std::get<1>(in), batch), gw);
+                                         });
+                                     });
         flow::make_edge(*join_, *node_);
     }
 
@@ -66,7 +74,14 @@ public:
     Sender &out(const std::string &) override { return *node_; }
 
 private:
-    Msg evaluate(const Msg &ep, const Msg &test, int64_t batch) {
+    struct Sums {
+        double v[2] = {0, 0};  // loss * rows, squared pixel errors
+        double seconds = 0;
+        Msg out;
+    };
+
+    // Sums of this rank's share of the test set.
+    Sums evaluate(const Msg &ep, const Msg &test, int64_t batch) {
         auto t0 = std::chrono::steady_clock::now();
         omp_set_num_threads(threads_);  // this TBB thread's OpenMP team for oneDNN
         const Dataset &ds = *test.data;
@@ -75,8 +90,9 @@ private:
         img_.resize(size_t(batch * dim));
         const float *w = ep.report->params->data();
         double loss = 0, sse = 0;
-        for (int64_t b = 0; b < ds.n; b += batch) {
-            int64_t n = std::min(batch, ds.n - b);
+        const int64_t r = dist::rank(), ranks = dist::size(), first = ds.n * r / ranks, end = ds.n * (r + 1) / ranks;
+        for (int64_t b = first; b < end; b += batch) {
+            int64_t n = std::min(batch, end - b);
             norm_->normalizer().apply(ds.image(b), n * dim, x_.data());
             ws_->prepare(n);
             const float *y = ws_->forward(n, x_.data(), w);
@@ -84,16 +100,36 @@ private:
             model_->loss().to_image(n * dim, y, img_.data());
             sse += mse_per_element(n * dim, img_.data(), x_.data()) * double(n * dim);
         }
-        auto r = std::make_shared<EvalReport>();
-        r->test_samples = ds.n;
-        r->test_loss = loss / double(ds.n);
-        r->test_mse_per_px = sse / double(ds.n * dim);
-        r->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        Msg o = ep;
-        o.data = test.data;
-        o.eval = r;
-        o.norm = &norm_->normalizer();
-        return o;
+        Sums s;
+        s.v[0] = loss, s.v[1] = sse;
+        s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        s.out = ep;
+        s.out.data = test.data;
+        s.out.norm = &norm_->normalizer();
+        return s;
+    }
+
+    // Divides the (summed over ranks) sums by the whole test set and sends the result on.
+    void publish(Sums s, Fn::gateway_type &gw) {
+        auto finish = [](Sums &s, Fn::gateway_type &gw) {
+            const Dataset &ds = *s.out.data;
+            auto r = std::make_shared<EvalReport>();
+            r->test_samples = ds.n;
+            r->test_loss = s.v[0] / double(ds.n);
+            r->test_mse_per_px = s.v[1] / double(ds.n * ds.dim());
+            r->seconds = s.seconds;
+            s.out.eval = r;
+            gw.try_put(s.out);
+        };
+        if (!reducer_) return finish(s, gw);
+        gw.reserve_wait();  // the graph is not done until the reduction has put its result
+        reducer_->post([s, &gw, finish]() mutable {
+            const auto t0 = std::chrono::steady_clock::now();
+            dist::allreduce_sum(s.v, 2, dist::Channel::Eval);
+            s.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            finish(s, gw);
+            gw.release_wait();
+        });
     }
 
     NormalizeNode *norm_ = nullptr;
@@ -103,6 +139,7 @@ private:
     std::vector<float> x_, img_;
     std::unique_ptr<Join> join_;
     std::unique_ptr<Fn> node_;
+    std::unique_ptr<dist::Reducer> reducer_;  // declared last: joined first, before the node dies
 };
 
 Registrar<FlowNodeRegistry> reg({"evaluate",
