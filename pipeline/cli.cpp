@@ -63,6 +63,7 @@ int cmd_run(std::vector<std::string> args, bool profile) {
     s.profile = writer && (profile || vm.count("profile") > 0);
     Pipeline p(cfg, s);  // validates everything before anything is created on disk
     p.preflight();       // and the data files exist
+    dist::barrier();     // on every rank (one that fails ends the job before rank 0 writes)
     const int threads = p.compute_threads();
     if (writer) {
         s.run_dir = make_run_dir(vm["out"].as<std::string>(), run_name(cfg, c.config));

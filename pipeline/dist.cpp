@@ -91,6 +91,13 @@ void init(int &argc, char **&argv) {
 void allreduce_sum(float *data, size_t n, Channel ch) { allreduce(data, n, MPI_FLOAT, ch); }
 void allreduce_sum(double *data, size_t n, Channel ch) { allreduce(data, n, MPI_DOUBLE, ch); }
 
+void barrier() {
+    if (g_size == 1) return;
+    MPI_Request req;
+    MPI_Ibarrier(g_comm[int(Channel::Train)], &req);
+    wait_bounded(req, "barrier");
+}
+
 void broadcast(void *data, size_t bytes, int root) {
     if (g_size == 1 || bytes == 0) return;
     MPI_Request req;
@@ -112,6 +119,7 @@ bool built_with_mpi() { return false; }
 void init(int &, char **&) {}
 void allreduce_sum(float *, size_t, Channel) {}
 void allreduce_sum(double *, size_t, Channel) {}
+void barrier() {}
 void broadcast(void *, size_t, int) {}
 void abort(const std::string &message, int code) {
     std::cout.flush();

@@ -37,6 +37,8 @@ double timeout_s();
 // In-place sum over all ranks (no-op with one rank).
 void allreduce_sum(float *data, size_t n, Channel ch);
 void allreduce_sum(double *data, size_t n, Channel ch);
+// Returns when every rank has called it.
+void barrier();
 // Copies root's bytes to every rank.
 void broadcast(void *data, size_t bytes, int root = 0);
 

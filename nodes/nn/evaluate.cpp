@@ -71,7 +71,7 @@ public:
     Receiver &in(const std::string &port) override {
         return port == "model" ? flow::input_port<0>(*join_) : flow::input_port<1>(*join_);
     }
-    Sender &out(const std::string &) override { return *node_; }
+    Sender &out(const std::string &) override { return flow::output_port<0>(*node_); }
 
 private:
     struct Sums {
