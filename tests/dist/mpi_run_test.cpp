@@ -85,15 +85,10 @@ int count_of(const std::string &s, const std::string &needle) {
     return n;
 }
 
-// Same seed and global batch: the weights after 3 epochs (48 Adam steps, each with a partial
-// last batch) agree to |a - b| <= 1e-5 + 1e-4 |a| (measured: 4.2e-7 at most); only the order of float additions differs
-// (the two ranks' gradient sums are added by the allreduce instead of one running sum).
-TEST_F(Mpi, TwoRanksTrainTheSameModelAsOneProcess) {
-    RunResult one = run_aepipe({"run", config(), "--out", tmp() / "one", "--threads", "1", "--quiet"});
-    ASSERT_EQ(one.exit_code, 0) << one.err;
-    RunResult two = mpirun("two", {});
-    ASSERT_EQ(two.exit_code, 0) << two.out << two.err;
-    const std::string a = only_run("one"), b = only_run("two");
+// Same seed and global batch: the weights after 3 epochs (48 Adam steps, each epoch with a
+// partial last batch) agree to |a - b| <= 1e-5 + 1e-4 |a| (measured: 4.2e-7 at most); only the
+// order of float additions differs (the ranks' gradient sums are added by the allreduce).
+void expect_same_weights(const std::string &a, const std::string &b) {
     StFile wa = read_safetensors(a + "/model.safetensors"), wb = read_safetensors(b + "/model.safetensors");
     ASSERT_EQ(wa.tensors.size(), wb.tensors.size());
     double worst = 0;
@@ -109,6 +104,15 @@ TEST_F(Mpi, TwoRanksTrainTheSameModelAsOneProcess) {
         }
     }
     std::cout << "largest weight difference, 1 process vs 2 ranks: " << worst << "\n";
+}
+
+TEST_F(Mpi, TwoRanksTrainTheSameModelAsOneProcess) {
+    RunResult one = run_aepipe({"run", config(), "--out", tmp() / "one", "--threads", "1", "--quiet"});
+    ASSERT_EQ(one.exit_code, 0) << one.err;
+    RunResult two = mpirun("two", {});
+    ASSERT_EQ(two.exit_code, 0) << two.out << two.err;
+    const std::string a = only_run("one"), b = only_run("two");
+    expect_same_weights(a, b);
     // Train loss (averaged over ranks) and the test figures (test set split across ranks).
     auto ma = metrics(a), mb = metrics(b);
     ASSERT_EQ(ma.size(), size_t(kEpochs));
@@ -119,6 +123,17 @@ TEST_F(Mpi, TwoRanksTrainTheSameModelAsOneProcess) {
             EXPECT_NEAR(mb[e][size_t(col)], ma[e][size_t(col)], 1e-3 * ma[e][size_t(col)])
                 << "column " << col << ", epoch " << e + 1;
     }
+}
+
+// Each rank cuts its rows into 2 shards (4 + 4 of a full batch; 2 + 2 and 2 + 3 of the last):
+// the shard sum on each rank, then the allreduce, still give one process's weights.
+TEST_F(Mpi, TwoRanksOfTwoShardsTrainTheSameModelAsOneProcess) {
+    RunResult one = run_aepipe({"run", config(), "--out", tmp() / "one1", "--threads", "1", "--quiet"});
+    ASSERT_EQ(one.exit_code, 0) << one.err;
+    RunResult two = mpirun("two2", {"train.shards=2"});
+    ASSERT_EQ(two.exit_code, 0) << two.out << two.err;
+    EXPECT_NE(two.out.find("2 shard(s) x 1 thread(s) per rank, 2 MPI ranks"), std::string::npos) << two.out;
+    expect_same_weights(only_run("one1"), only_run("two2"));
 }
 
 TEST_F(Mpi, OnlyRankZeroWritesAndTalks) {
