@@ -32,7 +32,7 @@ command -v mpirun >/dev/null || { echo "no mpirun (apt-get install openmpi-bin l
 OUT=$(mktemp -d /tmp/aepipe-mpi-bench.XXXXXX)
 trap 'rm -rf "$OUT"' EXIT
 MPIRUN=(mpirun --allow-run-as-root --oversubscribe --bind-to none)
-ARGS=(configs/fashion_mnist_ae.yaml train.epochs=1 "train.max_steps=$steps" "train.batch=$batch" --quiet)
+ARGS=(configs/fashion_mnist_ae.yaml train.epochs=1 "train.max_steps=$steps" "train.batch=$batch")
 
 # run LABEL THREADS [mpirun -np R]: prints the samples/s of one run; keeps its console output.
 run_once() {

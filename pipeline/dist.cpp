@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <vector>
 
 #include "pipeline/error.hpp"
 
@@ -34,6 +35,7 @@ double timeout_s() {
 
 namespace {
 MPI_Comm g_comm[2] = {MPI_COMM_NULL, MPI_COMM_NULL};
+std::vector<MPI_Request> g_started[2];
 
 void finalize_at_exit() {
     int done = 0;
@@ -89,6 +91,26 @@ void init(int &argc, char **&argv) {
 }
 
 void allreduce_sum(float *data, size_t n, Channel ch) { allreduce(data, n, MPI_FLOAT, ch); }
+
+void start_allreduce_sum(float *data, size_t n, Channel ch) {
+    if (g_size == 1 || n == 0) return;
+    MPI_Request req;
+    MPI_Iallreduce(MPI_IN_PLACE, data, int(n), MPI_FLOAT, MPI_SUM, g_comm[int(ch)], &req);
+    g_started[int(ch)].push_back(req);
+}
+
+void progress(Channel ch) {
+    auto &reqs = g_started[int(ch)];
+    if (reqs.empty()) return;
+    int done = 0;
+    MPI_Testall(int(reqs.size()), reqs.data(), &done, MPI_STATUSES_IGNORE);
+}
+
+void wait_started(Channel ch) {
+    for (MPI_Request &req : g_started[int(ch)])
+        if (req != MPI_REQUEST_NULL) wait_bounded(req, "gradient allreduce");
+    g_started[int(ch)].clear();
+}
 void allreduce_sum(double *data, size_t n, Channel ch) { allreduce(data, n, MPI_DOUBLE, ch); }
 
 void barrier() {
@@ -119,6 +141,9 @@ bool built_with_mpi() { return false; }
 void init(int &, char **&) {}
 void allreduce_sum(float *, size_t, Channel) {}
 void allreduce_sum(double *, size_t, Channel) {}
+void start_allreduce_sum(float *, size_t, Channel) {}
+void progress(Channel) {}
+void wait_started(Channel) {}
 void barrier() {}
 void broadcast(void *, size_t, int) {}
 void abort(const std::string &message, int code) {

@@ -37,6 +37,13 @@ double timeout_s();
 // In-place sum over all ranks (no-op with one rank).
 void allreduce_sum(float *data, size_t n, Channel ch);
 void allreduce_sum(double *data, size_t n, Channel ch);
+// Nonblocking sum: starts reducing `data` in place and returns; wait_started(ch) finishes
+// every reduction started on `ch` (in order; all ranks must start the same sequence).
+// progress(ch) lets them advance meanwhile: Open MPI moves them on only inside MPI calls.
+// One thread at a time per channel.
+void start_allreduce_sum(float *data, size_t n, Channel ch);
+void progress(Channel ch);
+void wait_started(Channel ch);
 // Returns when every rank has called it.
 void barrier();
 // Copies root's bytes to every rank.

@@ -19,14 +19,17 @@
 // shards of all ranks is the gradient of the global batch, whatever the split (also for the
 // last partial batch, where a rank may have no rows). `update` sums the local shards, then
 // one allreduce adds the ranks' sums (the loss rides along as one more value) and every rank
-// applies the same optimizer step to the same weights. Rank 0's initial weights are
-// broadcast (resuming from rank 0's checkpoint plugs in there).
+// applies the same optimizer step to the same weights. With one shard per rank the
+// reduction overlaps the backward pass instead: each layer's gradients start a nonblocking
+// allreduce as soon as its backward step has made them, and `update` waits for the rest.
+// Rank 0's initial weights are broadcast (resuming from rank 0's checkpoint plugs in there).
 // Uses the config's `model` section and train.optimizer; no keys of its own.
 #include <omp.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <oneapi/tbb/parallel_for.h>
 #include <thread>
 
@@ -68,6 +71,10 @@ public:
         p_ = &p;
         const int64_t s = p.shards();
         omp_per_shard_ = p.omp_per_shard();
+        // One shard per rank: each layer's gradients start their allreduce as soon as its
+        // backward step has made them (AEPIPE_DIST_OVERLAP=0 turns it off, for measurements).
+        const char *ov = std::getenv("AEPIPE_DIST_OVERLAP");
+        overlap_ = dist::parallel() && s == 1 && !(ov && std::string(ov) == "0");
 
         params_.assign(size_t(model_->num_params()), 0.f);
         model_->init_params(params_.data(), p.settings().seed);
@@ -120,8 +127,10 @@ public:
         const double bytes = double(model_->num_params() + 1) * sizeof(float), steps = double(steps_ - 1);
         char buf[240];
         std::snprintf(buf, sizeof buf,
-                      "allreduce: %d ranks, %.0f bytes per step; %.3f ms of %.3f ms per step in communication (%.1f%%)",
-                      dist::size(), bytes, 1e3 * comm_s_ / steps, 1e3 * step_s_ / steps, 100 * comm_s_ / step_s_);
+                      "allreduce: %d ranks, %.0f bytes per step%s; %.3f ms of %.3f ms per step in communication "
+                      "(%.1f%%)",
+                      dist::size(), bytes, overlap_ ? ", per layer during backward" : "", 1e3 * comm_s_ / steps,
+                      1e3 * step_s_ / steps, 100 * comm_s_ / step_s_);
         p_->console().line(buf);
     }
 
@@ -138,6 +147,8 @@ private:
         if (sh.rows == 0) {  // a batch smaller than the shard count (rare tail): contribute zero
             std::fill(sh.grads.begin(), sh.grads.end(), 0.f);
             sh.loss = 0;
+            if (overlap_)  // the other ranks' reductions need this rank's zeros, in the same order
+                for (size_t l = sh.model->num_layers(); l-- > 0;) start_layer_allreduce(sh, l);
             return;
         }
         const int64_t d = model_->in_dim();
@@ -151,9 +162,21 @@ private:
         p_->guard(loss_probe_, m, [&] {
             sh.loss = sh.model->loss().forward_backward(sh.rows, d, ws.output(), x, ws.output_grad(),
                                                         double(sh.rows) / double(total));
+            sh.grads.back() = float(sh.loss * double(sh.rows));  // reduced with the last layer (overlap)
         });
-        for (size_t l = sh.model->num_layers(); l-- > 0;)
+        for (size_t l = sh.model->num_layers(); l-- > 0;) {
             p_->guard(bwd_probe_[l], m, [&] { ws.backward_layer(l, sh.rows, params_.data(), sh.grads.data()); });
+            if (overlap_) start_layer_allreduce(sh, l);
+        }
+    }
+
+    // Starts summing layer l's gradients over the ranks (the last layer's range also holds the
+    // loss sum) and moves the reductions already started along.
+    void start_layer_allreduce(Shard &sh, size_t l) {
+        const size_t last = model_->num_layers() - 1;
+        const int64_t b = model_->offset(l), e = l == last ? model_->num_params() + 1 : model_->offset(l + 1);
+        dist::start_allreduce_sum(sh.grads.data() + b, size_t(e - b), dist::Channel::Train);
+        dist::progress(dist::Channel::Train);
     }
 
     // Called once per shard per step; the last arrival reduces, updates and moves on.
@@ -164,7 +187,10 @@ private:
         double loss = 0;
         for (const auto &sh : shards_) loss += sh->loss * double(sh->rows);
         m.pool->release(m.slot);
-        if (dist::parallel()) loss = reduce_across_ranks(loss);
+        if (overlap_)
+            loss = finish_overlapped();
+        else if (dist::parallel())
+            loss = reduce_across_ranks(loss);
         if (!std::isfinite(loss / double(total)))
             throw RuntimeError("the loss is " + std::to_string(loss / double(total)) +
                                " (diverged); lower the learning rate");
@@ -217,6 +243,21 @@ private:
 #pragma omp parallel for schedule(static)
             for (int64_t c = 0; c < chunks; ++c) body(c);
         }
+    }
+
+    // Waits for the per-layer reductions started during the backward pass; returns the
+    // batch's summed loss. Only the wait that the backward pass did not hide counts as
+    // communication time.
+    double finish_overlapped() {
+        const auto t1 = clk::now();
+        dist::wait_started(dist::Channel::Train);
+        const auto t2 = clk::now();
+        if (steps_ > 0) {
+            comm_s_ += std::chrono::duration<double>(t2 - t1).count();
+            step_s_ += std::chrono::duration<double>(t2 - last_update_).count();
+        }
+        last_update_ = t2;
+        return double(shards_[0]->grads.back());
     }
 
     // Sums this rank's shards, then allreduces gradients and the loss sum `local_loss` over the
@@ -288,6 +329,7 @@ private:
     // Across ranks, for the communication share: seconds in the gradient allreduce, and
     // seconds from one allreduce's end to the next's (whole steps; the first one excluded).
     double comm_s_ = 0, step_s_ = 0;
+    bool overlap_ = false;  // per-layer allreduce during the backward pass (one shard per rank)
     clk::time_point last_update_{};
     clk::time_point epoch_start_ = clk::now(), last_progress_{};
 };
