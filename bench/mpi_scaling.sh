@@ -7,7 +7,8 @@
 # global batch BATCH; samples/s is the training node's (the epoch's training time, without
 # the evaluation that follows). For R > 1 rank 0 also reports the bytes reduced per step and
 # the share of step time spent in the gradient allreduce (measured in the update node; that
-# includes waiting for the slowest rank).
+# includes waiting for the slowest rank), with the allreduce overlapping the backward pass
+# (the default with one shard per rank) and after it (AEPIPE_DIST_OVERLAP=0).
 #
 #   bench/mpi_scaling.sh [--batch 128] [--steps 300] [--repeats 3] [--cores N]
 set -euo pipefail
@@ -55,7 +56,7 @@ measure() {  # LABEL THREADS [launcher...]
   med=$(printf '%s\n' "${figures[@]}" | median)
   local comm
   comm=$(sed -n 's/^allreduce: //p' "$OUT/last.log" | head -n 1)
-  printf '%-24s %10.0f samples/s  (runs: %s)%s\n' "$label" "$med" "${figures[*]}" "${comm:+  [last run: $comm]}"
+  printf '%-30s %10.0f samples/s  (runs: %s)%s\n' "$label" "$med" "${figures[*]}" "${comm:+  [last run: $comm]}"
   echo "$med"> "$OUT/median"
 }
 
@@ -66,5 +67,7 @@ measure "1 rank x $cores threads" "$cores" "${MPIRUN[@]}" -np 1
 for ((r = 2; r <= cores; r *= 2)); do
   (( batch % r == 0 )) || { echo "skip $r ranks: batch $batch does not divide"; continue; }
   measure "$r ranks x $((cores / r)) thread(s)" "$((cores / r))" "${MPIRUN[@]}" -np "$r"
-  awk -v a="$(cat "$OUT/median")" -v b="$base" 'BEGIN {printf "%-24s %10.2fx of 1 process\n", "", a / b}'
+  awk -v a="$(cat "$OUT/median")" -v b="$base" 'BEGIN {printf "%-30s %10.2fx of 1 process\n", "", a / b}'
+  measure "  same, allreduce after bwd" "$((cores / r))" "${MPIRUN[@]}" -x AEPIPE_DIST_OVERLAP=0 -np "$r"
+  awk -v a="$(cat "$OUT/median")" -v b="$base" 'BEGIN {printf "%-30s %10.2fx of 1 process\n", "", a / b}'
 done
