@@ -207,10 +207,9 @@ private:
     }
 
     // g = sum_k g_k (each shard's loss gradient was scaled by rows_k / n), then the
-    // optimizer, chunk by chunk in parallel: on TBB's threads when there are several shards,
-    // else on the OpenMP team (TBB then has a single thread).
-    // With several ranks reduce_across_ranks has already replaced g_0 by the sum over the
-    // shards of all ranks, so only the optimizer runs here.
+    // optimizer, chunk by chunk in parallel. With several ranks g_0 already holds the sum
+    // over the shards of all ranks (reduce_across_ranks / finish_overlapped), so only the
+    // optimizer runs here.
     void reduce_and_update() {
         const bool summed = dist::parallel();
         opt_->begin_step();
