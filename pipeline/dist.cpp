@@ -16,11 +16,12 @@
 namespace aepipe::dist {
 
 namespace {
-int g_rank = 0, g_size = 1;
+int g_rank = 0, g_size = 1, g_local = 1;
 }
 
 int rank() { return g_rank; }
 int size() { return g_size; }
+int ranks_on_this_host() { return g_local; }
 
 double timeout_s() {
     static const double t = [] {
@@ -88,6 +89,10 @@ void init(int &argc, char **&argv) {
         abort("this MPI library does not provide MPI_THREAD_MULTIPLE (training and evaluation reduce on two threads)",
               1);
     for (MPI_Comm &c : g_comm) MPI_Comm_dup(MPI_COMM_WORLD, &c);
+    MPI_Comm host;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &host);
+    MPI_Comm_size(host, &g_local);
+    MPI_Comm_free(&host);
 }
 
 void allreduce_sum(float *data, size_t n, Channel ch) { allreduce(data, n, MPI_FLOAT, ch); }

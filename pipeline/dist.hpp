@@ -31,6 +31,7 @@ bool built_with_mpi();
 int rank();                // 0 without MPI
 int size();                // 1 without MPI
 inline bool parallel() { return size() > 1; }
+int ranks_on_this_host();  // 1 without MPI
 // Seconds a collective may wait for the other ranks (AEPIPE_DIST_TIMEOUT, default 600).
 double timeout_s();
 

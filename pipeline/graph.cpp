@@ -349,7 +349,9 @@ std::vector<ProbeInfo> Pipeline::probe_infos() const {
 }
 
 int Pipeline::compute_threads() const {
-    return settings_.threads > 0 ? settings_.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    if (settings_.threads > 0) return settings_.threads;
+    // All cores, shared by the MPI ranks on this host (one rank without mpirun).
+    return std::max(1, int(std::thread::hardware_concurrency()) / dist::ranks_on_this_host());
 }
 
 int Pipeline::shards() const {

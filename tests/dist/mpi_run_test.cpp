@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <thread>
 
 #include "nodes/sink/safetensors.hpp"
 #include "support/fixtures.hpp"
@@ -35,13 +36,15 @@ protected:
     }
     static const std::string &config() { return tmp(), config_; }
 
-    // mpirun [env] -np 2 aepipe run CONFIG --out OUT --threads 1 [extra...]; `rank1` replaces
-    // the arguments of rank 1 (an MPMD launch) when not empty.
+    // mpirun [env] -np 2 aepipe run CONFIG --out OUT --threads T [extra...]; `rank1` replaces
+    // the arguments of rank 1 (an MPMD launch) when not empty; T "" leaves --threads out.
     static RunResult mpirun(const std::string &out, const std::vector<std::string> &extra,
-                            const std::vector<std::string> &rank1 = {}, const std::vector<std::string> &env = {}) {
+                            const std::vector<std::string> &rank1 = {}, const std::vector<std::string> &env = {},
+                            const std::string &threads = "1") {
         std::vector<std::string> argv{AEPIPE_MPIEXEC, "--allow-run-as-root", "--oversubscribe", "--bind-to", "none"};
         for (const auto &e : env) argv.insert(argv.end(), {"-x", e});
-        std::vector<std::string> run{AEPIPE_BINARY, "run", config(), "--out", tmp() / out, "--threads", "1"};
+        std::vector<std::string> run{AEPIPE_BINARY, "run", config(), "--out", tmp() / out};
+        if (!threads.empty()) run.insert(run.end(), {"--threads", threads});
         std::vector<std::string> r0 = run;
         r0.insert(r0.end(), extra.begin(), extra.end());
         if (rank1.empty()) {
@@ -146,6 +149,14 @@ TEST_F(Mpi, OnlyRankZeroWritesAndTalks) {
     EXPECT_EQ(count_of(two.out, "2 MPI ranks"), 2) << two.out;  // the run and model lines, rank 0's
     EXPECT_NE(two.out.find("allreduce: 2 ranks, "), std::string::npos) << two.out;
     EXPECT_EQ(two.err, "");
+}
+
+// Without --threads the two ranks on this host share its cores instead of each taking all.
+TEST_F(Mpi, RanksShareTheHostsCoresByDefault) {
+    RunResult r = mpirun("share", {"train.epochs=1"}, {}, {}, "");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const int each = std::max(1, int(std::thread::hardware_concurrency()) / 2);
+    EXPECT_NE(r.out.find("(" + std::to_string(each) + " threads x 2 MPI ranks)"), std::string::npos) << r.out;
 }
 
 TEST_F(Mpi, BatchThatDoesNotDivideAmongRanksIsAConfigError) {
