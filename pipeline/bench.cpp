@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "pipeline/cli.hpp"
+#include "pipeline/dist.hpp"
 #include "pipeline/file_io.hpp"
 #include "pipeline/svg_plot.hpp"
 
@@ -54,6 +55,9 @@ static double bench_once(const ConfigFile &base, int threads, int64_t warmup, in
 }
 
 int cmd_bench(const std::vector<std::string> &args) {
+    if (dist::parallel())  // every rank would write its own bench folder
+        throw ConfigError({"command line", 0, 0}, "aepipe bench measures one process; run it without mpirun",
+                          "bench/mpi_scaling.sh measures training across MPI ranks");
     Common c;
     po::options_description opts("aepipe bench CONFIG [key=value ...] [options]");
     opts.add_options()("help,h", "show this help")("threads", po::value<std::string>()->default_value("1,2"),

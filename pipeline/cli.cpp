@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "pipeline/cli.hpp"
+#include "pipeline/dist.hpp"
 #include "pipeline/file_io.hpp"
 #include "pipeline/report.hpp"
 
@@ -59,18 +60,23 @@ int cmd_run(std::vector<std::string> args, bool profile) {
     ConfigFile cfg = load(c, vm);
     RunSettings s;
     s.tty = ::isatty(STDOUT_FILENO);
-    s.quiet = vm.count("quiet") > 0;
-    s.profile = profile || vm.count("profile") > 0;
+    const bool writer = dist::rank() == 0;  // under mpirun only rank 0 writes and talks
+    s.quiet = vm.count("quiet") > 0 || !writer;
+    s.profile = writer && (profile || vm.count("profile") > 0);
     Pipeline p(cfg, s);  // validates everything before anything is created on disk
     p.preflight();       // and the data files exist
-    s.run_dir = make_run_dir(vm["out"].as<std::string>(), run_name(cfg, c.config));
-    p.set_run_dir(s.run_dir);
+    dist::barrier();     // on every rank (one that fails ends the job before rank 0 writes)
     const int threads = p.compute_threads();
+    if (writer) {
+        s.run_dir = make_run_dir(vm["out"].as<std::string>(), run_name(cfg, c.config));
+        p.set_run_dir(s.run_dir);
+        save_resolved(cfg, s.run_dir);
+    }
     // oneDNN runs each primitive on the OpenMP team of the calling thread; TBB runs the graph.
     // Both get `threads`: compute nodes are serial, so one OpenMP team is busy at a time,
     // and the data nodes' TBB work is small next to it.
-    save_resolved(cfg, s.run_dir);
-    p.console().line("run: " + s.run_dir + " (" + std::to_string(threads) + " threads)");
+    p.console().line("run: " + s.run_dir + " (" + std::to_string(threads) + " threads" +
+                     (dist::parallel() ? " x " + std::to_string(dist::size()) + " MPI ranks" : "") + ")");
     auto t0 = std::chrono::steady_clock::now();
     p.run();
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -128,7 +134,17 @@ int cmd_list_nodes() {
 
 }  // namespace
 
+// Under mpirun every rank reports its own error and ends the whole job (the others would
+// wait for it in a collective); alone, main returns the exit code.
+int fail(int code, const std::string &message) {
+    if (dist::parallel()) dist::abort(message, code);
+    std::cout.flush();
+    std::cerr << message << "\n";
+    return code;
+}
+
 int main(int argc, char **argv) {
+    dist::init(argc, argv);
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         std::cout << kUsage;
@@ -150,18 +166,12 @@ int main(int argc, char **argv) {
         std::cerr << "aepipe: unknown command '" << cmd << "'\n" << kUsage;
         return 2;
     } catch (const ConfigError &e) {
-        std::cerr << e.what() << "\n";
-        return 2;
+        return fail(2, e.what());
     } catch (const po::error &e) {
-        std::cerr << "aepipe " << cmd << ": " << e.what() << " (see aepipe " << cmd << " --help)\n";
-        return 2;
+        return fail(2, "aepipe " + cmd + ": " + e.what() + " (see aepipe " + cmd + " --help)");
     } catch (const DataError &e) {  // already "PATH: byte N: error: ..."
-        std::cout.flush();
-        std::cerr << e.what() << "\n";
-        return 1;
+        return fail(1, e.what());
     } catch (const std::exception &e) {
-        std::cout.flush();
-        std::cerr << "error: " << e.what() << "\n";
-        return 1;
+        return fail(1, std::string("error: ") + e.what());
     }
 }

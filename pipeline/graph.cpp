@@ -10,6 +10,8 @@
 #include <set>
 #include <thread>
 
+#include "pipeline/dist.hpp"
+
 namespace aepipe {
 
 std::string FlowNode::where() const {
@@ -317,6 +319,17 @@ void Pipeline::check_cycles(Diags &diags) {
 }
 
 void Pipeline::rethrow_named(const FlowNode &n, int64_t step, const std::exception &e) {
+    if (dist::parallel()) {  // the other ranks wait for this one in a collective: end the job now
+        try {
+            throw_named(n, step, e);
+        } catch (const std::exception &named) {
+            dist::abort(std::string(dynamic_cast<const DataError *>(&named) ? "" : "error: ") + named.what(), 1);
+        }
+    }
+    throw_named(n, step, e);
+}
+
+void Pipeline::throw_named(const FlowNode &n, int64_t step, const std::exception &e) {
     std::string msg = e.what();
     if (msg.rfind("node '", 0) == 0) throw RuntimeError(msg);  // already named upstream
     std::string at = step >= 0 ? " at step " + std::to_string(step) : "";
@@ -336,7 +349,9 @@ std::vector<ProbeInfo> Pipeline::probe_infos() const {
 }
 
 int Pipeline::compute_threads() const {
-    return settings_.threads > 0 ? settings_.threads : int(std::max(1u, std::thread::hardware_concurrency()));
+    if (settings_.threads > 0) return settings_.threads;
+    // All cores, shared by the MPI ranks on this host (one rank without mpirun).
+    return std::max(1, int(std::thread::hardware_concurrency()) / dist::ranks_on_this_host());
 }
 
 int Pipeline::shards() const {

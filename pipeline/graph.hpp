@@ -159,6 +159,7 @@ private:
         profiler_.record({probe, 0, t0, profiler_.now(), m.t_ready, m.step, m.count > 0 ? m.count : 1});
     }
     [[noreturn]] void rethrow_named(const FlowNode &n, int64_t step, const std::exception &e);
+    [[noreturn]] void throw_named(const FlowNode &n, int64_t step, const std::exception &e);
     void parse_nodes(Diags &diags);
     void parse_edges(Diags &diags);
     void check_cycles(Diags &diags);

@@ -48,7 +48,8 @@ struct Msg {
     int64_t step = 0;   // global step of a batch; the sequence number for reordering
     const Dataset *data = nullptr;
     std::shared_ptr<const std::vector<int32_t>> order;  // epoch order (null = natural order)
-    int64_t begin = 0, count = 0;                        // slice of the order
+    int64_t begin = 0, count = 0;                        // slice of the order (this rank's rows)
+    int64_t total = 0;  // rows of the whole batch over all ranks (pipeline/dist.hpp); = count with one
     bool last_in_epoch = false;
     float *x = nullptr;  // tensor: count x dim floats in a pool slot
     int slot = -1;

@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libpng-dev zlib1g-dev nlohmann-json3-dev
   dataset-fashion-mnist nodejs gzip
   chromium graphviz   # the browser test of report.html; graph.svg / aepipe graph --svg
+  openmpi-bin libopenmpi-dev   # training across processes (mpirun); AEPIPE_MPI
 )
 
 is_installed() {

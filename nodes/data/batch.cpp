@@ -4,8 +4,12 @@
 //   stream ends after that many steps (the last one closes a shortened epoch).
 // The batches of an epoch wait in a queue; a limiter lets `train.in_flight` of them go on
 // to normalisation and compute, and gets a credit back after each training step.
+// Across processes (mpirun -np R) `size` is the global batch: rank r takes rows
+// [c*r/R, c*(r+1)/R) of each batch of c rows (an even share; a partial last batch may give a
+// rank fewer rows, or none), so R ranks see exactly the samples one process would.
 // YAML keys: size (default: train.batch), drop_last.
 #include "nodes/data/idx.hpp"
+#include "pipeline/dist.hpp"
 #include "pipeline/graph.hpp"
 
 namespace aepipe {
@@ -18,6 +22,15 @@ public:
     void resolve(Pipeline &p, Diags &d) override {
         size_ = params_.has("size") ? params_.i("size") : p.settings().batch;
         if (size_ < 1) d.error(params_.pos("size"), params_.context() + ": 'size' must be at least 1");
+        const int64_t ranks = dist::size();
+        if (size_ >= 1 && size_ % ranks != 0)
+            d.error(params_.has("size") ? params_.pos("size") : p.train_params().pos("batch"),
+                    params_.context() + ": the batch of " + std::to_string(size_) + " samples does not divide among " +
+                        std::to_string(ranks) + " MPI ranks (" + std::to_string(size_) + " = " +
+                        std::to_string(ranks) + " x " + std::to_string(size_ / ranks) + " + " +
+                        std::to_string(size_ % ranks) + ")",
+                    "make the batch a multiple of " + std::to_string(ranks) + ", e.g. " +
+                        std::to_string(std::max<int64_t>(ranks, size_ / ranks * ranks)) + ", or run another number of ranks");
     }
     void build(Pipeline &p) override {
         split_ = std::make_unique<Split>(p.graph(), flow::serial, [this, &p](const Msg &m, Split::output_ports_type &out) {
@@ -32,8 +45,10 @@ public:
                     Msg o = m;
                     o.step = m.epoch * per_epoch + b;
                     if (max_steps && o.step >= max_steps) break;
-                    o.begin = b * size_;
-                    o.count = std::min(size_, n - o.begin);
+                    o.total = std::min(size_, n - b * size_);
+                    const int64_t r = dist::rank(), ranks = dist::size();
+                    o.begin = b * size_ + o.total * r / ranks;
+                    o.count = o.total * (r + 1) / ranks - o.total * r / ranks;
                     o.last_in_epoch = b + 1 == per_epoch || o.step + 1 == max_steps;
                     o.t_ready = p.now();
                     std::get<0>(out).try_put(o);

@@ -9,6 +9,9 @@
 // The corrupted test set is made once, at the first evaluation, and kept (N x D floats).
 // A key-matching join pairs each training epoch with the test set's message of that epoch.
 // It works on its own Model and Workspace, so it runs beside the next epoch's training.
+// Across processes each rank evaluates its share of the test set ([n*r/R, n*(r+1)/R)) and the
+// sums are added by an allreduce on the dist::Reducer's thread (an async_node hands the result
+// back to the graph), so this node never blocks a flow-graph thread on other ranks.
 // YAML keys: normalize (id of the normalize node to apply; default: the only one),
 // corrupt (id of the corrupt node; default: the only one, if any), batch.
 #include <omp.h>
@@ -20,13 +23,14 @@
 #include "nodes/data/normalize.hpp"
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/psnr.hpp"
+#include "pipeline/dist.hpp"
 
 namespace aepipe {
 namespace {
 
 class Evaluate : public FlowNode {
     using Join = flow::join_node<std::tuple<Msg, Msg>, flow::key_matching<int64_t>>;
-    using Fn = flow::function_node<std::tuple<Msg, Msg>, Msg>;
+    using Fn = flow::async_node<std::tuple<Msg, Msg>, Msg>;
 
 public:
     void resolve(Pipeline &p, Diags &d) override {
@@ -64,16 +68,20 @@ public:
         ws_ = std::make_unique<Workspace>(*model_, batch);
         join_ = std::make_unique<Join>(p.graph(), [](const Msg &m) { return m.epoch; },
                                        [](const Msg &m) { return m.epoch; });
-        node_ = std::make_unique<Fn>(p.graph(), flow::serial, [this, &p, batch](const std::tuple<Msg, Msg> &in) {
-            return p.guard(*this, std::get<0>(in), [&] { return evaluate(std::get<0>(in), std::get<1>(in), batch); });
-        });
+        if (dist::parallel()) reducer_ = std::make_unique<dist::Reducer>();
+        node_ = std::make_unique<Fn>(p.graph(), flow::serial,
+                                     [this, &p, batch](const std::tuple<Msg, Msg> &in, Fn::gateway_type &gw) {
+                                         p.guard(*this, std::get<0>(in), [&] {
+                                             publish(evaluate(std::get<0>(in), std::get<1>(in), batch), gw);
+                                         });
+                                     });
         flow::make_edge(*join_, *node_);
     }
 
     Receiver &in(const std::string &port) override {
         return port == "model" ? flow::input_port<0>(*join_) : flow::input_port<1>(*join_);
     }
-    Sender &out(const std::string &) override { return *node_; }
+    Sender &out(const std::string &) override { return flow::output_port<0>(*node_); }
 
 private:
     void resolve_corrupt(Pipeline &p, Diags &d) {
@@ -113,7 +121,14 @@ private:
         psnr_corrupt_db_ = psnr_db(sse / double(ds.n * dim));
     }
 
-    Msg evaluate(const Msg &ep, const Msg &test, int64_t batch) {
+    struct Sums {
+        double v[3] = {0, 0, 0};  // loss * rows, squared pixel errors, squared errors in [0, 1] (denoising)
+        double seconds = 0;
+        Msg out;
+    };
+
+    // Sums of this rank's share of the test set.
+    Sums evaluate(const Msg &ep, const Msg &test, int64_t batch) {
         auto t0 = std::chrono::steady_clock::now();
         omp_set_num_threads(threads_);  // this TBB thread's OpenMP team for oneDNN
         const Dataset &ds = *test.data;
@@ -124,8 +139,9 @@ private:
         if (corrupt_ && test_in_.empty()) corrupt_test_set(ds);
         const float *w = ep.report->params->data();
         double loss = 0, sse = 0, sse_restored = 0;
-        for (int64_t b = 0; b < ds.n; b += batch) {
-            int64_t n = std::min(batch, ds.n - b);
+        const int64_t r = dist::rank(), ranks = dist::size(), first = ds.n * r / ranks, end = ds.n * (r + 1) / ranks;
+        for (int64_t b = first; b < end; b += batch) {
+            int64_t n = std::min(batch, end - b);
             norm.apply(ds.image(b), n * dim, x_.data());
             const float *in = corrupt_ ? test_in_.data() + b * dim : x_.data();
             ws_->prepare(n);
@@ -135,22 +151,42 @@ private:
             sse += mse_per_element(n * dim, img_.data(), x_.data()) * double(n * dim);
             if (corrupt_) sse_restored += unit_sse(n * dim, img_.data(), x_.data(), norm);
         }
-        auto r = std::make_shared<EvalReport>();
-        r->test_samples = ds.n;
-        r->test_loss = loss / double(ds.n);
-        r->test_mse_per_px = sse / double(ds.n * dim);
-        if (corrupt_) {
-            r->restoration = true;
-            r->psnr_corrupt_db = psnr_corrupt_db_;
-            r->psnr_restored_db = psnr_db(sse_restored / double(ds.n * dim));
-        }
-        r->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        Msg o = ep;
-        o.data = test.data;
-        o.eval = r;
-        o.norm = &norm_->normalizer();
-        o.corrupt = corrupt_;
-        return o;
+        Sums s;
+        s.v[0] = loss, s.v[1] = sse, s.v[2] = sse_restored;
+        s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        s.out = ep;
+        s.out.data = test.data;
+        s.out.norm = &norm;
+        s.out.corrupt = corrupt_;
+        return s;
+    }
+
+    // Divides the (summed over ranks) sums by the whole test set and sends the result on.
+    void publish(Sums s, Fn::gateway_type &gw) {
+        auto finish = [this](Sums &s, Fn::gateway_type &gw) {
+            const Dataset &ds = *s.out.data;
+            auto r = std::make_shared<EvalReport>();
+            r->test_samples = ds.n;
+            r->test_loss = s.v[0] / double(ds.n);
+            r->test_mse_per_px = s.v[1] / double(ds.n * ds.dim());
+            if (corrupt_) {
+                r->restoration = true;
+                r->psnr_corrupt_db = psnr_corrupt_db_;
+                r->psnr_restored_db = psnr_db(s.v[2] / double(ds.n * ds.dim()));
+            }
+            r->seconds = s.seconds;
+            s.out.eval = r;
+            gw.try_put(s.out);
+        };
+        if (!reducer_) return finish(s, gw);
+        gw.reserve_wait();  // the graph is not done until the reduction has put its result
+        reducer_->post([s, &gw, finish]() mutable {
+            const auto t0 = std::chrono::steady_clock::now();
+            dist::allreduce_sum(s.v, 3, dist::Channel::Eval);
+            s.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            finish(s, gw);
+            gw.release_wait();
+        });
     }
 
     NormalizeNode *norm_ = nullptr;
@@ -163,6 +199,7 @@ private:
     double psnr_corrupt_db_ = 0;
     std::unique_ptr<Join> join_;
     std::unique_ptr<Fn> node_;
+    std::unique_ptr<dist::Reducer> reducer_;  // declared last: joined first, before the node dies
 };
 
 Registrar<FlowNodeRegistry> reg({"evaluate",

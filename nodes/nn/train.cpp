@@ -11,19 +11,31 @@
 // S = train.shards (0 = auto: one per 64 rows, at most one per thread). TBB runs the graph
 // on S threads and each shard's oneDNN primitives run on an OpenMP team of threads/S, so
 // OpenMP never spins against TBB: small batches use one shard with oneDNN's own threads
-// (TBB then has one thread), large batches one single-threaded shard per core. The gradient reduction in `update` is the seam where a cross-process
-// allreduce plugs in. A gate admits one step at a time: the next step needs these weights.
+// (TBB then has one thread), large batches one single-threaded shard per core. A gate admits
+// one step at a time: the next step needs these weights.
+//
+// Across processes (mpirun, pipeline/dist.hpp) each rank gets its rows of the global batch of
+// `total` rows; every shard's loss gradient is scaled by rows / total, so the sum over the
+// shards of all ranks is the gradient of the global batch, whatever the split (also for the
+// last partial batch, where a rank may have no rows). `update` sums the local shards, then
+// one allreduce adds the ranks' sums (the loss rides along as one more value) and every rank
+// applies the same optimizer step to the same weights. With one shard per rank the
+// reduction overlaps the backward pass instead: each layer's gradients start a nonblocking
+// allreduce as soon as its backward step has made them, and `update` waits for the rest.
+// Rank 0's initial weights are broadcast (resuming from rank 0's checkpoint plugs in there).
 // Uses the config's `model` section and train.optimizer; no keys of its own.
 #include <omp.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <oneapi/tbb/parallel_for.h>
 #include <thread>
 
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/optimizer.hpp"
+#include "pipeline/dist.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/slot_pool.hpp"
 
@@ -59,12 +71,18 @@ public:
         p_ = &p;
         const int64_t s = p.shards();
         omp_per_shard_ = p.omp_per_shard();
+        // One shard per rank: each layer's gradients start their allreduce as soon as its
+        // backward step has made them (AEPIPE_DIST_OVERLAP=0 turns it off, for measurements).
+        const char *ov = std::getenv("AEPIPE_DIST_OVERLAP");
+        overlap_ = dist::parallel() && s == 1 && !(ov && std::string(ov) == "0");
 
         params_.assign(size_t(model_->num_params()), 0.f);
         model_->init_params(params_.data(), p.settings().seed);
+        dist::broadcast(params_.data(), params_.size() * sizeof(float));  // every rank starts from rank 0's
         opt_->init(model_->num_params());
         p.console().line("model: " + model_->summary() + "; " + std::to_string(s) + " shard(s) x " +
-                         std::to_string(omp_per_shard_) + " thread(s)");
+                         std::to_string(omp_per_shard_) + " thread(s)" +
+                         (dist::parallel() ? " per rank, " + std::to_string(dist::size()) + " MPI ranks" : ""));
 
         auto &g = p.graph();
         gate_ = std::make_unique<flow::limiter_node<Msg>>(g, 1);
@@ -88,7 +106,7 @@ public:
         for (int64_t k = 0; k < s; ++k) {
             auto sh = std::make_unique<Shard>();
             sh->model = std::make_unique<Model>(p.config(), p.section("model"), model_->in_dim());
-            sh->grads.assign(params_.size(), 0.f);
+            sh->grads.assign(params_.size() + 1, 0.f);  // + 1: the loss sum, reduced with the gradients
             Shard *raw = sh.get();
             int probe = p.add_probe(*this, "shard" + std::to_string(k));
             sh->node = std::make_unique<Fn>(g, flow::serial, [this, raw, probe, k, s](Msg m) {
@@ -104,6 +122,18 @@ public:
         }
     }
 
+    void finish() override {
+        if (!dist::parallel() || step_s_ <= 0) return;
+        const double bytes = double(model_->num_params() + 1) * sizeof(float), steps = double(steps_ - 1);
+        char buf[240];
+        std::snprintf(buf, sizeof buf,
+                      "allreduce: %d ranks, %.0f bytes per step%s; %.3f ms of %.3f ms per step in communication "
+                      "(%.1f%%)",
+                      dist::size(), bytes, overlap_ ? ", per layer during backward" : "", 1e3 * comm_s_ / steps,
+                      1e3 * step_s_ / steps, 100 * comm_s_ / step_s_);
+        p_->console().line(buf);
+    }
+
     Receiver &in(const std::string &) override { return *gate_; }
     Sender &out(const std::string &) override { return flow::output_port<0>(*update_); }
 
@@ -113,9 +143,12 @@ private:
         omp_set_num_threads(omp_per_shard_);  // per-thread ICV: this TBB thread's OpenMP team
         sh.begin = m.count * k / s;
         sh.rows = m.count * (k + 1) / s - sh.begin;
+        const int64_t total = m.total > 0 ? m.total : m.count;
         if (sh.rows == 0) {  // a batch smaller than the shard count (rare tail): contribute zero
             std::fill(sh.grads.begin(), sh.grads.end(), 0.f);
             sh.loss = 0;
+            if (overlap_)  // the other ranks' reductions need this rank's zeros, in the same order
+                for (size_t l = sh.model->num_layers(); l-- > 0;) start_layer_allreduce(sh, l);
             return;
         }
         const int64_t d = model_->in_dim();
@@ -129,25 +162,42 @@ private:
             p_->guard(fwd_probe_[l], m, [&] { ws.forward_layer(l, sh.rows, params_.data()); });
         p_->guard(loss_probe_, m, [&] {
             sh.loss = sh.model->loss().forward_backward(sh.rows, d, ws.output(), t, ws.output_grad(),
-                                                        double(sh.rows) / double(m.count));
+                                                        double(sh.rows) / double(total));
+            sh.grads.back() = float(sh.loss * double(sh.rows));  // reduced with the last layer (overlap)
         });
-        for (size_t l = sh.model->num_layers(); l-- > 0;)
+        for (size_t l = sh.model->num_layers(); l-- > 0;) {
             p_->guard(bwd_probe_[l], m, [&] { ws.backward_layer(l, sh.rows, params_.data(), sh.grads.data()); });
+            if (overlap_) start_layer_allreduce(sh, l);
+        }
+    }
+
+    // Starts summing layer l's gradients over the ranks (the last layer's range also holds the
+    // loss sum) and moves the reductions already started along.
+    void start_layer_allreduce(Shard &sh, size_t l) {
+        const size_t last = model_->num_layers() - 1;
+        const int64_t b = model_->offset(l), e = l == last ? model_->num_params() + 1 : model_->offset(l + 1);
+        dist::start_allreduce_sum(sh.grads.data() + b, size_t(e - b), dist::Channel::Train);
+        dist::progress(dist::Channel::Train);
     }
 
     // Called once per shard per step; the last arrival reduces, updates and moves on.
     void arrive(const Msg &m, Update::output_ports_type &out) {
         if (++arrived_ < int64_t(shards_.size())) return;
         arrived_ = 0;
+        const int64_t total = m.total > 0 ? m.total : m.count;
         double loss = 0;
         for (const auto &sh : shards_) loss += sh->loss * double(sh->rows);
-        loss /= double(m.count);
-        if (!std::isfinite(loss))
-            throw RuntimeError("the loss is " + std::to_string(loss) + " (diverged); lower the learning rate");
-        loss_sum_ += loss * double(m.count);
-        samples_ += m.count;
-        reduce_and_update();
         release_buffers(m);
+        if (overlap_)
+            loss = finish_overlapped();
+        else if (dist::parallel())
+            loss = reduce_across_ranks(loss);
+        if (!std::isfinite(loss / double(total)))
+            throw RuntimeError("the loss is " + std::to_string(loss / double(total)) +
+                               " (diverged); lower the learning rate");
+        loss_sum_ += loss;
+        samples_ += total;
+        reduce_and_update();
         ++steps_;
         auto &times = p_->step_times();
         if (times.size() < times.capacity()) times.push_back(p_->now());  // never reallocates
@@ -158,21 +208,34 @@ private:
     }
 
     // g = sum_k g_k (each shard's loss gradient was scaled by rows_k / n), then the
-    // optimizer, chunk by chunk in parallel: on TBB's threads when there are several shards,
-    // else on the OpenMP team (TBB then has a single thread).
+    // optimizer, chunk by chunk in parallel. With several ranks g_0 already holds the sum
+    // over the shards of all ranks (reduce_across_ranks / finish_overlapped), so only the
+    // optimizer runs here.
     void reduce_and_update() {
-        const int64_t total = model_->num_params(), chunk = 1 << 14, chunks = (total + chunk - 1) / chunk;
+        const bool summed = dist::parallel();
         opt_->begin_step();
-        auto body = [&](int64_t c) {
-            const int64_t b = c * chunk, e = std::min(total, b + chunk);
-            float *g = shards_[0]->grads.data();
-            for (size_t k = 1; k < shards_.size(); ++k) {
-                const float *gk = shards_[k]->grads.data();
+        for_chunks([&](int64_t b, int64_t e) {
+            if (!summed) add_shards(b, e);
+            opt_->update_range(params_.data(), shards_[0]->grads.data(), b, e);
+        });
+    }
+
+    // g_0 += g_k for k = 1..S-1 over parameters [b, e).
+    void add_shards(int64_t b, int64_t e) {
+        float *g = shards_[0]->grads.data();
+        for (size_t k = 1; k < shards_.size(); ++k) {
+            const float *gk = shards_[k]->grads.data();
 #pragma omp simd
-                for (int64_t i = b; i < e; ++i) g[i] += gk[i];
-            }
-            opt_->update_range(params_.data(), g, b, e);
-        };
+            for (int64_t i = b; i < e; ++i) g[i] += gk[i];
+        }
+    }
+
+    // fn(begin, end) over chunks of the parameters in parallel: on TBB's threads when there
+    // are several shards, else on the OpenMP team (TBB then has a single thread).
+    template <class F>
+    void for_chunks(F &&fn) {
+        const int64_t total = model_->num_params(), chunk = 1 << 14, chunks = (total + chunk - 1) / chunk;
+        auto body = [&](int64_t c) { fn(c * chunk, std::min(total, c * chunk + chunk)); };
         if (shards_.size() > 1) {
             tbb::parallel_for(int64_t(0), chunks, body);
         } else {
@@ -180,6 +243,39 @@ private:
 #pragma omp parallel for schedule(static)
             for (int64_t c = 0; c < chunks; ++c) body(c);
         }
+    }
+
+    // Waits for the per-layer reductions started during the backward pass; returns the
+    // batch's summed loss. Only the wait that the backward pass did not hide counts as
+    // communication time.
+    double finish_overlapped() {
+        const auto t1 = clk::now();
+        dist::wait_started(dist::Channel::Train);
+        const auto t2 = clk::now();
+        if (steps_ > 0) {
+            comm_s_ += std::chrono::duration<double>(t2 - t1).count();
+            step_s_ += std::chrono::duration<double>(t2 - last_update_).count();
+        }
+        last_update_ = t2;
+        return double(shards_[0]->grads.back());
+    }
+
+    // Sums this rank's shards, then allreduces gradients and the loss sum `local_loss` over the
+    // ranks (one message of num_params + 1 floats); returns the batch's summed loss.
+    double reduce_across_ranks(double local_loss) {
+        for_chunks([&](int64_t b, int64_t e) { add_shards(b, e); });
+        float *g = shards_[0]->grads.data();
+        const size_t n = size_t(model_->num_params());
+        g[n] = float(local_loss);
+        const auto t1 = clk::now();
+        dist::allreduce_sum(g, n + 1, dist::Channel::Train);
+        const auto t2 = clk::now();
+        if (steps_ > 0) {  // the first step's wait includes the other ranks' start-up
+            comm_s_ += std::chrono::duration<double>(t2 - t1).count();
+            step_s_ += std::chrono::duration<double>(t2 - last_update_).count();
+        }
+        last_update_ = t2;
+        return double(g[n]);
     }
 
     void end_epoch(const Msg &m, Update::output_ports_type &out) {
@@ -230,6 +326,11 @@ private:
     std::unique_ptr<Update> update_;
     int64_t steps_ = 0, samples_ = 0, first_step_of_epoch_ = 0, arrived_ = 0;
     double loss_sum_ = 0;
+    // Across ranks, for the communication share: seconds in the gradient allreduce, and
+    // seconds from one allreduce's end to the next's (whole steps; the first one excluded).
+    double comm_s_ = 0, step_s_ = 0;
+    bool overlap_ = false;  // per-layer allreduce during the backward pass (one shard per rank)
+    clk::time_point last_update_{};
     clk::time_point epoch_start_ = clk::now(), last_progress_{};
 };
 

@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <thread>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -172,12 +175,17 @@ std::string write_tiny_config(const std::string &dir, const TinyData &d, int64_t
 }
 
 RunResult run_aepipe(const std::vector<std::string> &args, const std::string &cwd) {
+    std::vector<std::string> argv_s{AEPIPE_BINARY};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    return run_program(argv_s, cwd);
+}
+
+RunResult run_program(const std::vector<std::string> &argv_in, const std::string &cwd, int timeout_s) {
     TempDir io("aepipe-run");
     const std::string out_path = io / "stdout", err_path = io / "stderr";
     // Everything the child needs is prepared before fork: between fork and exec only
     // async-signal-safe calls (the test process has TBB and OpenMP threads).
-    std::vector<std::string> argv_s{AEPIPE_BINARY};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<std::string> argv_s = argv_in;
     std::vector<char *> argv;
     for (auto &a : argv_s) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -189,12 +197,27 @@ RunResult run_aepipe(const std::vector<std::string> &args, const std::string &cw
         int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (in < 0 || out < 0 || err < 0 || ::chdir(cwd.c_str()) != 0) ::_exit(127);
         ::dup2(in, 0), ::dup2(out, 1), ::dup2(err, 2);
+        ::setpgid(0, 0);  // its own process group, so a timeout can kill what it started
         ::execv(argv[0], argv.data());
         ::_exit(127);
     }
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR) throw std::runtime_error("run_aepipe: waitpid failed");
+    if (timeout_s > 0) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+        for (;;) {
+            pid_t w = ::waitpid(pid, &status, WNOHANG);
+            if (w == pid) break;
+            if (w < 0 && errno != EINTR) throw std::runtime_error("run_program: waitpid failed");
+            if (std::chrono::steady_clock::now() > deadline) {
+                ::kill(-pid, SIGKILL);
+                ::kill(pid, SIGKILL);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    } else {
+        while (::waitpid(pid, &status, 0) < 0)
+            if (errno != EINTR) throw std::runtime_error("run_aepipe: waitpid failed");
+    }
     RunResult r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     r.out = read_bytes(out_path);

@@ -64,6 +64,10 @@ struct RunResult {
     std::string out, err;
 };
 RunResult run_aepipe(const std::vector<std::string> &args, const std::string &cwd = AEPIPE_SOURCE_DIR);
+// Runs any program (argv[0] is a path) the same way; after `timeout_s` seconds (0: none) its
+// whole process group is killed and exit_code is 128 + SIGKILL.
+RunResult run_program(const std::vector<std::string> &argv, const std::string &cwd = AEPIPE_SOURCE_DIR,
+                      int timeout_s = 0);
 
 // Splits text into lines (no trailing empty line).
 std::vector<std::string> lines_of(const std::string &text);
