@@ -32,6 +32,7 @@ usage:
   aepipe graph CONFIG [key=value ...] [--svg FILE]   (Graphviz DOT of the flow graph)
   aepipe report RUN_DIR [--log-scale] [--bench BENCH_DIR]   (rebuild RUN_DIR/report.html)
   aepipe compare RUN_A RUN_B ... [--out FILE] [--log-scale]
+  aepipe generate --checkpoint FILE [--n 64] [--seed S] [--interpolate A,B] [--manifold N]   (VAE)
   aepipe list-nodes
   aepipe COMMAND --help
 
@@ -143,6 +144,7 @@ int main(int argc, char **argv) {
         if (cmd == "graph") return cmd_graph(args);
         if (cmd == "report") return cmd_report(args);
         if (cmd == "compare") return cmd_compare(args);
+        if (cmd == "generate") return cmd_generate(args);
         std::cerr << "aepipe: unknown command '" << cmd << "'\n" << kUsage;
         return 2;
     } catch (const ConfigError &e) {

@@ -36,5 +36,6 @@ int cmd_bench(const std::vector<std::string> &args);
 int cmd_graph(const std::vector<std::string> &args);    // pipeline/report_cli.cpp
 int cmd_report(const std::vector<std::string> &args);
 int cmd_compare(const std::vector<std::string> &args);
+int cmd_generate(const std::vector<std::string> &args);  // pipeline/generate_cli.cpp
 
 }  // namespace aepipe::cli

@@ -1,6 +1,8 @@
 // evaluate: (epoch, dataset) -> eval. Runs the epoch's parameter snapshot over the test set:
 //   test_loss = the model's loss, test_mse_per_px = mean((image(y) - x)^2) over all pixels,
 // where x is the normalized test image and image(y) the model output in image space.
+// A VAE's test loss adds beta * KL and reports both parts; its sample layer draws from the
+// evaluation stream (step -1, row = test index: the same noise every epoch) unless eval: mean.
 // A key-matching join pairs each training epoch with the test set's message of that epoch.
 // It works on its own Model and Workspace, so it runs beside the next epoch's training.
 // YAML keys: normalize (id of the normalize node to apply; default: the only one), batch.
@@ -50,6 +52,7 @@ public:
 
     void build(Pipeline &p) override {
         threads_ = p.omp_per_shard();  // runs beside the training shards
+        seed_ = p.settings().seed;
         const int64_t batch = params_.i("batch");
         ws_ = std::make_unique<Workspace>(*model_, batch);
         join_ = std::make_unique<Join>(p.graph(), [](const Msg &m) { return m.epoch; },
@@ -74,19 +77,25 @@ private:
         x_.resize(size_t(batch * dim));
         img_.resize(size_t(batch * dim));
         const float *w = ep.report->params->data();
-        double loss = 0, sse = 0;
+        double loss = 0, sse = 0, recon = 0, kl = 0;
         for (int64_t b = 0; b < ds.n; b += batch) {
             int64_t n = std::min(batch, ds.n - b);
             norm_->normalizer().apply(ds.image(b), n * dim, x_.data());
             ws_->prepare(n);
+            ws_->begin_pass({seed_, -1, b, 1.0, false});
             const float *y = ws_->forward(n, x_.data(), w);
-            loss += model_->loss().value(n, dim, y, x_.data()) * double(n);
+            const double r = model_->loss().value(n, dim, y, x_.data()) * double(n);
+            loss += r + ws_->weighted_penalty_sum();
+            recon += r;
+            kl += ws_->penalty_sum();
             model_->loss().to_image(n * dim, y, img_.data());
             sse += mse_per_element(n * dim, img_.data(), x_.data()) * double(n * dim);
         }
         auto r = std::make_shared<EvalReport>();
         r->test_samples = ds.n;
         r->test_loss = loss / double(ds.n);
+        r->test_recon = recon / double(ds.n);
+        r->test_kl = kl / double(ds.n);
         r->test_mse_per_px = sse / double(ds.n * dim);
         r->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         Msg o = ep;
@@ -98,6 +107,7 @@ private:
 
     NormalizeNode *norm_ = nullptr;
     int threads_ = 1;
+    uint64_t seed_ = 0;
     std::unique_ptr<Model> model_;
     std::unique_ptr<Workspace> ws_;
     std::vector<float> x_, img_;

@@ -41,7 +41,7 @@ class Train : public FlowNode {
         std::unique_ptr<Workspace> ws;
         std::vector<float> grads;
         int64_t begin = 0, rows = 0;
-        double loss = 0;
+        double loss = 0, recon = 0, kl = 0;  // means over the shard's rows
         std::unique_ptr<Fn> node;
     };
 
@@ -115,7 +115,7 @@ private:
         sh.rows = m.count * (k + 1) / s - sh.begin;
         if (sh.rows == 0) {  // a batch smaller than the shard count (rare tail): contribute zero
             std::fill(sh.grads.begin(), sh.grads.end(), 0.f);
-            sh.loss = 0;
+            sh.loss = sh.recon = sh.kl = 0;
             return;
         }
         const int64_t d = model_->in_dim();
@@ -124,11 +124,15 @@ private:
         Workspace &ws = *sh.ws;
         ws.prepare(sh.rows);
         ws.set_input(x);
+        // Noise of stochastic layers: a function of (seed, step, row in the batch) only.
+        ws.begin_pass({p_->settings().seed, m.step, sh.begin, 1.0 / double(m.count), true});
         for (size_t l = 0; l < sh.model->num_layers(); ++l)
             p_->guard(fwd_probe_[l], m, [&] { ws.forward_layer(l, sh.rows, params_.data()); });
         p_->guard(loss_probe_, m, [&] {
-            sh.loss = sh.model->loss().forward_backward(sh.rows, d, ws.output(), x, ws.output_grad(),
-                                                        double(sh.rows) / double(m.count));
+            sh.recon = sh.model->loss().forward_backward(sh.rows, d, ws.output(), x, ws.output_grad(),
+                                                         double(sh.rows) / double(m.count));
+            sh.kl = ws.penalty_sum() / double(sh.rows);
+            sh.loss = sh.recon + ws.weighted_penalty_sum() / double(sh.rows);
         });
         for (size_t l = sh.model->num_layers(); l-- > 0;)
             p_->guard(bwd_probe_[l], m, [&] { ws.backward_layer(l, sh.rows, params_.data(), sh.grads.data()); });
@@ -138,12 +142,17 @@ private:
     void arrive(const Msg &m, Update::output_ports_type &out) {
         if (++arrived_ < int64_t(shards_.size())) return;
         arrived_ = 0;
-        double loss = 0;
-        for (const auto &sh : shards_) loss += sh->loss * double(sh->rows);
+        double loss = 0, recon = 0, kl = 0;
+        for (const auto &sh : shards_) {
+            loss += sh->loss * double(sh->rows);
+            recon += sh->recon * double(sh->rows);
+            kl += sh->kl * double(sh->rows);
+        }
         loss /= double(m.count);
         if (!std::isfinite(loss))
             throw RuntimeError("the loss is " + std::to_string(loss) + " (diverged); lower the learning rate");
         loss_sum_ += loss * double(m.count);
+        recon_sum_ += recon, kl_sum_ += kl;
         samples_ += m.count;
         reduce_and_update();
         m.pool->release(m.slot);
@@ -188,12 +197,14 @@ private:
         r->steps = steps_;
         r->samples = samples_;
         r->train_loss = samples_ ? loss_sum_ / double(samples_) : 0.0;
+        r->train_recon = samples_ ? recon_sum_ / double(samples_) : 0.0;
+        r->train_kl = samples_ ? kl_sum_ / double(samples_) : 0.0;
         r->seconds = secs;
         r->samples_per_s = secs > 0 ? double(samples_) / secs : 0.0;
         r->params = std::make_shared<const std::vector<float>>(params_);
         r->model = model_.get();
         r->last = m.epoch + 1 == p_->settings().epochs || m.step + 1 == p_->settings().max_steps;
-        loss_sum_ = 0, samples_ = 0;
+        loss_sum_ = recon_sum_ = kl_sum_ = 0, samples_ = 0;
         first_step_of_epoch_ = m.step + 1;
         Msg o;
         o.epoch = m.epoch;
@@ -228,7 +239,7 @@ private:
     std::unique_ptr<Fn> split_;
     std::unique_ptr<Update> update_;
     int64_t steps_ = 0, samples_ = 0, first_step_of_epoch_ = 0, arrived_ = 0;
-    double loss_sum_ = 0;
+    double loss_sum_ = 0, recon_sum_ = 0, kl_sum_ = 0;
     clk::time_point epoch_start_ = clk::now(), last_progress_{};
 };
 
