@@ -85,9 +85,10 @@ private:
     // Loss of one element; *g = dL/dy of that element (unscaled) when g is not null.
     double term(float yf, float tf, double *g) const {
         double y = yf, t = tf;
-        if (logits_) {
-            if (g) *g = 1.0 / (1.0 + std::exp(-y)) - t;
-            return std::max(y, 0.0) - y * t + std::log1p(std::exp(-std::abs(y)));
+        if (logits_) {  // one exp serves both: sigmoid(y) = 1/(1+e) (y >= 0) or e/(1+e), e = exp(-|y|)
+            const double e = std::exp(-std::abs(y));
+            if (g) *g = (y >= 0 ? 1.0 : e) / (1.0 + e) - t;
+            return std::max(y, 0.0) - y * t + std::log1p(e);
         }
         double p = std::clamp(y, eps_, 1.0 - eps_);
         if (g) *g = (p - t) / (p * (1.0 - p));
