@@ -35,6 +35,7 @@ usage:
   aepipe compare RUN_A RUN_B ... [--out FILE] [--log-scale]
   aepipe reconstruct --checkpoint RUN/model.safetensors IMAGE.png ... [--config FILE] [--out DIR]
   aepipe data pack DIR --out NAME [--size HxW] [--gray|--rgb] [--test-split F]   (PNG folder -> IDX)
+  aepipe generate --checkpoint FILE [--n 64] [--seed S] [--interpolate A,B] [--manifold N]   (VAE)
   aepipe list-nodes
   aepipe COMMAND --help
 
@@ -163,6 +164,7 @@ int main(int argc, char **argv) {
         if (cmd == "compare") return cmd_compare(args);
         if (cmd == "reconstruct") return cmd_reconstruct(args);
         if (cmd == "data") return cmd_data(args);
+        if (cmd == "generate") return cmd_generate(args);
         std::cerr << "aepipe: unknown command '" << cmd << "'\n" << kUsage;
         return 2;
     } catch (const ConfigError &e) {

@@ -38,5 +38,6 @@ int cmd_report(const std::vector<std::string> &args);
 int cmd_compare(const std::vector<std::string> &args);
 int cmd_reconstruct(const std::vector<std::string> &args);  // pipeline/reconstruct_cli.cpp
 int cmd_data(const std::vector<std::string> &args);         // pipeline/data_cli.cpp
+int cmd_generate(const std::vector<std::string> &args);  // pipeline/generate_cli.cpp
 
 }  // namespace aepipe::cli

@@ -27,6 +27,7 @@ struct EpochReport {
     int64_t steps = 0;  // global steps done so far
     int64_t samples = 0;
     double train_loss = 0, seconds = 0, samples_per_s = 0;
+    double train_recon = 0, train_kl = 0;  // VAE: reconstruction and KL (nats) parts of train_loss
     std::shared_ptr<const std::vector<float>> params;  // snapshot after the epoch's last step
     const Model *model = nullptr;                      // layout of `params` (read-only)
     bool last = false;                                 // the run's final epoch
@@ -37,6 +38,7 @@ inline bool periodic_epoch(int64_t every, const EpochReport &r) { return every >
 
 struct EvalReport {
     double test_loss = 0, test_mse_per_px = 0, seconds = 0;
+    double test_recon = 0, test_kl = 0;  // VAE: reconstruction and KL (nats) parts of test_loss
     int64_t test_samples = 0;
     // Restoration (the test inputs were corrupted): PSNR against the clean originals.
     bool restoration = false;

@@ -7,6 +7,8 @@
 //   psnr_corrupt_db = psnr(corrupted, x), psnr_restored_db = psnr(clip(image(y)), x),
 //   psnr(a, b) = 10 log10(1 / mean((a - b)^2)) over all test pixels (capped at 100 dB).
 // The corrupted test set is made once, at the first evaluation, and kept (N x D floats).
+// A VAE's test loss adds beta * KL and reports both parts; its sample layer draws from the
+// evaluation stream (step -1, row = test index: the same noise every epoch) unless eval: mean.
 // A key-matching join pairs each training epoch with the test set's message of that epoch.
 // It works on its own Model and Workspace, so it runs beside the next epoch's training.
 // Across processes each rank evaluates its share of the test set ([n*r/R, n*(r+1)/R)) and the
@@ -64,6 +66,7 @@ public:
 
     void build(Pipeline &p) override {
         threads_ = p.omp_per_shard();  // runs beside the training shards
+        seed_ = p.settings().seed;
         const int64_t batch = params_.i("batch");
         ws_ = std::make_unique<Workspace>(*model_, batch);
         join_ = std::make_unique<Join>(p.graph(), [](const Msg &m) { return m.epoch; },
@@ -122,7 +125,8 @@ private:
     }
 
     struct Sums {
-        double v[3] = {0, 0, 0};  // loss * rows, squared pixel errors, squared errors in [0, 1] (denoising)
+        double v[5] = {0, 0, 0, 0, 0};  // loss * rows, squared pixel errors, squared errors in [0, 1]
+        // (denoising), reconstruction and KL parts of the loss * rows (a VAE)
         double seconds = 0;
         Msg out;
     };
@@ -138,21 +142,25 @@ private:
         img_.resize(size_t(batch * dim));
         if (corrupt_ && test_in_.empty()) corrupt_test_set(ds);
         const float *w = ep.report->params->data();
-        double loss = 0, sse = 0, sse_restored = 0;
+        double loss = 0, sse = 0, sse_restored = 0, recon = 0, kl = 0;
         const int64_t r = dist::rank(), ranks = dist::size(), first = ds.n * r / ranks, end = ds.n * (r + 1) / ranks;
         for (int64_t b = first; b < end; b += batch) {
             int64_t n = std::min(batch, end - b);
             norm.apply(ds.image(b), n * dim, x_.data());
             const float *in = corrupt_ ? test_in_.data() + b * dim : x_.data();
             ws_->prepare(n);
+            ws_->begin_pass({seed_, -1, b, 1.0, false});
             const float *y = ws_->forward(n, in, w);
-            loss += model_->loss().value(n, dim, y, x_.data()) * double(n);
+            const double rl = model_->loss().value(n, dim, y, x_.data()) * double(n);
+            loss += rl + ws_->weighted_penalty_sum();
+            recon += rl;
+            kl += ws_->penalty_sum();
             model_->loss().to_image(n * dim, y, img_.data());
             sse += mse_per_element(n * dim, img_.data(), x_.data()) * double(n * dim);
             if (corrupt_) sse_restored += unit_sse(n * dim, img_.data(), x_.data(), norm);
         }
         Sums s;
-        s.v[0] = loss, s.v[1] = sse, s.v[2] = sse_restored;
+        s.v[0] = loss, s.v[1] = sse, s.v[2] = sse_restored, s.v[3] = recon, s.v[4] = kl;
         s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         s.out = ep;
         s.out.data = test.data;
@@ -169,6 +177,8 @@ private:
             r->test_samples = ds.n;
             r->test_loss = s.v[0] / double(ds.n);
             r->test_mse_per_px = s.v[1] / double(ds.n * ds.dim());
+            r->test_recon = s.v[3] / double(ds.n);
+            r->test_kl = s.v[4] / double(ds.n);
             if (corrupt_) {
                 r->restoration = true;
                 r->psnr_corrupt_db = psnr_corrupt_db_;
@@ -182,7 +192,7 @@ private:
         gw.reserve_wait();  // the graph is not done until the reduction has put its result
         reducer_->post([s, &gw, finish]() mutable {
             const auto t0 = std::chrono::steady_clock::now();
-            dist::allreduce_sum(s.v, 3, dist::Channel::Eval);
+            dist::allreduce_sum(s.v, 5, dist::Channel::Eval);
             s.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             finish(s, gw);
             gw.release_wait();
@@ -192,6 +202,7 @@ private:
     NormalizeNode *norm_ = nullptr;
     const Corruption *corrupt_ = nullptr;  // null: plain reconstruction
     int threads_ = 1;
+    uint64_t seed_ = 0;
     std::unique_ptr<Model> model_;
     std::unique_ptr<Workspace> ws_;
     std::vector<float> x_, img_;  // a batch: clean inputs, model output as image

@@ -26,6 +26,18 @@ struct ParamView {
     }
 };
 
+// What a stochastic layer's next forward passes draw from: its noise is a pure function of
+// (seed, step, row), row = row0 + the row within the pass, so it never depends on threads,
+// shards or timing. row_weight is the weight of one row's loss in the objective (1 / batch),
+// which scales the gradient of a term the layer adds to the loss itself (the VAE's KL).
+struct PassInfo {
+    uint64_t seed = 0;
+    int64_t step = -1;  // training step; negative: an evaluation stream
+    int64_t row0 = 0;
+    double row_weight = 1.0;
+    bool train = false;
+};
+
 class Layer {
 public:
     virtual ~Layer() = default;
@@ -45,6 +57,13 @@ public:
     virtual void backward(int64_t n, const float *x, const float *y, float *dy, float *dx, const float *w,
                           float *g, void *scratch) = 0;
     virtual std::string summary() const = 0;
+
+    // Stochastic layers (sample) keep `p` for the following passes; others ignore it.
+    virtual void begin_pass(const PassInfo & /*p*/) {}
+    // A term the layer adds to the loss (the KL divergence of `sample`), summed over the
+    // rows of the last forward pass, in nats, before its weight; and that weight (beta).
+    virtual double penalty_sum() const { return 0; }
+    virtual double penalty_weight() const { return 0; }
 };
 
 // What a layer factory knows besides its params: the width of its input.

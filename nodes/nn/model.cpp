@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "nodes/nn/sample.hpp"
+
 namespace aepipe {
 
 int64_t Layer::num_params() const {
@@ -69,6 +71,13 @@ Model::Model(const ConfigFile &cfg, const YAML::Node &section, int64_t data_dim)
                                  "model.loss (" + le->spec.type + ")", diags, {"type"});
         if (diags.empty()) loss_ = le->make(lp);
     }
+    for (size_t i = 0; i < layers_.size() && sample_layer_ < 0; ++i)
+        if (dynamic_cast<SampleLayer *>(layers_[i].get())) sample_layer_ = int64_t(i);
+    if (loss_ && sample_layer_ >= 0 && !loss_->sums_per_sample())
+        diags.error(pos_of(cfg, lnode),
+                    "model.loss: a model with a sample layer adds its KL term per image, so the reconstruction "
+                    "loss must be per image too",
+                    "set the loss's 'reduction: sum' (e.g. {type: bce, from_logits: true, reduction: sum})");
     diags.throw_if_any();
 
     for (size_t i = 0; i < layers_.size(); ++i) {
@@ -120,6 +129,22 @@ void Workspace::backward_layer(size_t i, int64_t n, const float *params, float *
     float *dx = i == 0 ? nullptr : grad(i);
     model_.layer(i).backward(n, act(i), act(i + 1), grad(i + 1), dx, params + model_.offset(i),
                              param_grads + model_.offset(i), scratch_.data());
+}
+
+void Workspace::begin_pass(const PassInfo &p) {
+    for (size_t i = 0; i < model_.num_layers(); ++i) model_.layer(i).begin_pass(p);
+}
+
+double Workspace::penalty_sum() const {
+    double s = 0;
+    for (size_t i = 0; i < model_.num_layers(); ++i) s += model_.layer(i).penalty_sum();
+    return s;
+}
+
+double Workspace::weighted_penalty_sum() const {
+    double s = 0;
+    for (size_t i = 0; i < model_.num_layers(); ++i) s += model_.layer(i).penalty_weight() * model_.layer(i).penalty_sum();
+    return s;
 }
 
 const float *Workspace::forward(int64_t n, const float *x, const float *params) {

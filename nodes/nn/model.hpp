@@ -37,11 +37,13 @@ public:
     int64_t offset(size_t i) const { return offsets_[i]; }
     const std::vector<NamedParam> &named_params() const { return named_; }
     std::string summary() const;
+    // Index of the VAE's `sample` layer (layers after it are the decoder), or -1.
+    int64_t sample_layer() const { return sample_layer_; }
 
     void init_params(float *slab, uint64_t seed) const;
 
 private:
-    int64_t in_dim_ = 0, num_params_ = 0;
+    int64_t in_dim_ = 0, num_params_ = 0, sample_layer_ = -1;
     std::vector<std::unique_ptr<Layer>> layers_;
     std::vector<int64_t> offsets_;
     std::vector<NamedParam> named_;
@@ -64,6 +66,13 @@ public:
     void set_input(const float *x) { input_ = x; }
     void forward_layer(size_t i, int64_t n, const float *params);
     void backward_layer(size_t i, int64_t n, const float *params, float *param_grads);
+
+    // Hands `p` to every layer (stochastic layers draw their noise from it).
+    void begin_pass(const PassInfo &p);
+    // The loss terms layers added in the last forward (the VAE's KL), summed over its rows:
+    // as they are (nats), and times their weights (beta).
+    double penalty_sum() const;
+    double weighted_penalty_sum() const;
 
     // Whole passes (used by evaluation and tests).
     const float *forward(int64_t n, const float *x, const float *params);

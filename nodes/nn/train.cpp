@@ -48,12 +48,19 @@ class Train : public FlowNode {
     using Fn = flow::function_node<Msg, Msg>;
     using Update = flow::multifunction_node<Msg, std::tuple<Msg>>;
 
+    // A step's loss sums (rows-weighted): loss, reconstruction part, KL part (a VAE). Across
+    // ranks they travel as kSums extra floats after the gradients, in the same allreduce.
+    static constexpr int kSums = 3;
+    struct Sums {
+        double v[kSums] = {0, 0, 0};
+    };
+
     struct Shard {
         std::unique_ptr<Model> model;
         std::unique_ptr<Workspace> ws;
         std::vector<float> grads;
         int64_t begin = 0, rows = 0;
-        double loss = 0;
+        double loss = 0, recon = 0, kl = 0;  // means over the shard's rows
         std::unique_ptr<Fn> node;
     };
 
@@ -106,7 +113,7 @@ public:
         for (int64_t k = 0; k < s; ++k) {
             auto sh = std::make_unique<Shard>();
             sh->model = std::make_unique<Model>(p.config(), p.section("model"), model_->in_dim());
-            sh->grads.assign(params_.size() + 1, 0.f);  // + 1: the loss sum, reduced with the gradients
+            sh->grads.assign(params_.size() + kSums, 0.f);  // + the step's sums (Sums), reduced with the gradients
             Shard *raw = sh.get();
             int probe = p.add_probe(*this, "shard" + std::to_string(k));
             sh->node = std::make_unique<Fn>(g, flow::serial, [this, raw, probe, k, s](Msg m) {
@@ -124,7 +131,7 @@ public:
 
     void finish() override {
         if (!dist::parallel() || step_s_ <= 0) return;
-        const double bytes = double(model_->num_params() + 1) * sizeof(float), steps = double(steps_ - 1);
+        const double bytes = double(model_->num_params() + kSums) * sizeof(float), steps = double(steps_ - 1);
         char buf[240];
         std::snprintf(buf, sizeof buf,
                       "allreduce: %d ranks, %.0f bytes per step%s; %.3f ms of %.3f ms per step in communication "
@@ -146,7 +153,7 @@ private:
         const int64_t total = m.total > 0 ? m.total : m.count;
         if (sh.rows == 0) {  // a batch smaller than the shard count (rare tail): contribute zero
             std::fill(sh.grads.begin(), sh.grads.end(), 0.f);
-            sh.loss = 0;
+            sh.loss = sh.recon = sh.kl = 0;
             if (overlap_)  // the other ranks' reductions need this rank's zeros, in the same order
                 for (size_t l = sh.model->num_layers(); l-- > 0;) start_layer_allreduce(sh, l);
             return;
@@ -158,12 +165,23 @@ private:
         Workspace &ws = *sh.ws;
         ws.prepare(sh.rows);
         ws.set_input(x);
+        // Noise of stochastic layers: a function of (seed, step, row in the batch) only.
+        // Rows are numbered within the global batch (this rank's rows start at total*r/R), so a
+        // stochastic layer draws the same noise for a row under any number of ranks and shards.
+        const int64_t row0 = (m.total > 0 ? m.total * dist::rank() / dist::size() : 0) + sh.begin;
+        ws.begin_pass({p_->settings().seed, m.step, row0, 1.0 / double(total), true});
         for (size_t l = 0; l < sh.model->num_layers(); ++l)
             p_->guard(fwd_probe_[l], m, [&] { ws.forward_layer(l, sh.rows, params_.data()); });
         p_->guard(loss_probe_, m, [&] {
-            sh.loss = sh.model->loss().forward_backward(sh.rows, d, ws.output(), t, ws.output_grad(),
-                                                        double(sh.rows) / double(total));
-            sh.grads.back() = float(sh.loss * double(sh.rows));  // reduced with the last layer (overlap)
+            sh.recon = sh.model->loss().forward_backward(sh.rows, d, ws.output(), t, ws.output_grad(),
+                                                         double(sh.rows) / double(total));
+            sh.kl = ws.penalty_sum() / double(sh.rows);
+            sh.loss = sh.recon + ws.weighted_penalty_sum() / double(sh.rows);
+            // The sums reduced with the last layer's gradients (overlap): loss, recon, kl.
+            float *extra = sh.grads.data() + model_->num_params();
+            extra[0] = float(sh.loss * double(sh.rows));
+            extra[1] = float(sh.recon * double(sh.rows));
+            extra[2] = float(sh.kl * double(sh.rows));
         });
         for (size_t l = sh.model->num_layers(); l-- > 0;) {
             p_->guard(bwd_probe_[l], m, [&] { ws.backward_layer(l, sh.rows, params_.data(), sh.grads.data()); });
@@ -175,7 +193,7 @@ private:
     // loss sum) and moves the reductions already started along.
     void start_layer_allreduce(Shard &sh, size_t l) {
         const size_t last = model_->num_layers() - 1;
-        const int64_t b = model_->offset(l), e = l == last ? model_->num_params() + 1 : model_->offset(l + 1);
+        const int64_t b = model_->offset(l), e = l == last ? model_->num_params() + kSums : model_->offset(l + 1);
         dist::start_allreduce_sum(sh.grads.data() + b, size_t(e - b), dist::Channel::Train);
         dist::progress(dist::Channel::Train);
     }
@@ -185,17 +203,23 @@ private:
         if (++arrived_ < int64_t(shards_.size())) return;
         arrived_ = 0;
         const int64_t total = m.total > 0 ? m.total : m.count;
-        double loss = 0;
-        for (const auto &sh : shards_) loss += sh->loss * double(sh->rows);
+        Sums s;
+        for (const auto &sh : shards_) {
+            s.v[0] += sh->loss * double(sh->rows);
+            s.v[1] += sh->recon * double(sh->rows);
+            s.v[2] += sh->kl * double(sh->rows);
+        }
         release_buffers(m);
         if (overlap_)
-            loss = finish_overlapped();
+            s = finish_overlapped();
         else if (dist::parallel())
-            loss = reduce_across_ranks(loss);
+            s = reduce_across_ranks(s);
+        const double loss = s.v[0];
         if (!std::isfinite(loss / double(total)))
             throw RuntimeError("the loss is " + std::to_string(loss / double(total)) +
                                " (diverged); lower the learning rate");
         loss_sum_ += loss;
+        recon_sum_ += s.v[1], kl_sum_ += s.v[2];
         samples_ += total;
         reduce_and_update();
         ++steps_;
@@ -248,7 +272,7 @@ private:
     // Waits for the per-layer reductions started during the backward pass; returns the
     // batch's summed loss. Only the wait that the backward pass did not hide counts as
     // communication time.
-    double finish_overlapped() {
+    Sums finish_overlapped() {
         const auto t1 = clk::now();
         dist::wait_started(dist::Channel::Train);
         const auto t2 = clk::now();
@@ -257,25 +281,31 @@ private:
             step_s_ += std::chrono::duration<double>(t2 - last_update_).count();
         }
         last_update_ = t2;
-        return double(shards_[0]->grads.back());
+        return sums_after(shards_[0]->grads.data() + model_->num_params());
     }
 
-    // Sums this rank's shards, then allreduces gradients and the loss sum `local_loss` over the
-    // ranks (one message of num_params + 1 floats); returns the batch's summed loss.
-    double reduce_across_ranks(double local_loss) {
+    // Sums this rank's shards, then allreduces gradients and the step's sums `local` over the
+    // ranks (one message of num_params + kSums floats); returns the batch's summed sums.
+    Sums reduce_across_ranks(const Sums &local) {
         for_chunks([&](int64_t b, int64_t e) { add_shards(b, e); });
         float *g = shards_[0]->grads.data();
         const size_t n = size_t(model_->num_params());
-        g[n] = float(local_loss);
+        for (int i = 0; i < kSums; ++i) g[n + size_t(i)] = float(local.v[i]);
         const auto t1 = clk::now();
-        dist::allreduce_sum(g, n + 1, dist::Channel::Train);
+        dist::allreduce_sum(g, n + kSums, dist::Channel::Train);
         const auto t2 = clk::now();
         if (steps_ > 0) {  // the first step's wait includes the other ranks' start-up
             comm_s_ += std::chrono::duration<double>(t2 - t1).count();
             step_s_ += std::chrono::duration<double>(t2 - last_update_).count();
         }
         last_update_ = t2;
-        return double(g[n]);
+        return sums_after(g + n);
+    }
+
+    static Sums sums_after(const float *extra) {
+        Sums s;
+        for (int i = 0; i < kSums; ++i) s.v[i] = double(extra[i]);
+        return s;
     }
 
     void end_epoch(const Msg &m, Update::output_ports_type &out) {
@@ -285,12 +315,14 @@ private:
         r->steps = steps_;
         r->samples = samples_;
         r->train_loss = samples_ ? loss_sum_ / double(samples_) : 0.0;
+        r->train_recon = samples_ ? recon_sum_ / double(samples_) : 0.0;
+        r->train_kl = samples_ ? kl_sum_ / double(samples_) : 0.0;
         r->seconds = secs;
         r->samples_per_s = secs > 0 ? double(samples_) / secs : 0.0;
         r->params = std::make_shared<const std::vector<float>>(params_);
         r->model = model_.get();
         r->last = m.epoch + 1 == p_->settings().epochs || m.step + 1 == p_->settings().max_steps;
-        loss_sum_ = 0, samples_ = 0;
+        loss_sum_ = recon_sum_ = kl_sum_ = 0, samples_ = 0;
         first_step_of_epoch_ = m.step + 1;
         Msg o;
         o.epoch = m.epoch;
@@ -325,7 +357,7 @@ private:
     std::unique_ptr<Fn> split_;
     std::unique_ptr<Update> update_;
     int64_t steps_ = 0, samples_ = 0, first_step_of_epoch_ = 0, arrived_ = 0;
-    double loss_sum_ = 0;
+    double loss_sum_ = 0, recon_sum_ = 0, kl_sum_ = 0;
     // Across ranks, for the communication share: seconds in the gradient allreduce, and
     // seconds from one allreduce's end to the next's (whole steps; the first one excluded).
     double comm_s_ = 0, step_s_ = 0;

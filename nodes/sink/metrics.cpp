@@ -1,13 +1,18 @@
 // metrics: eval -> files. One row per epoch in CSV and JSON Lines (units in the names):
 //   epoch, steps, train_loss, test_loss, test_mse_per_px, train_samples_per_s, epoch_s, eval_s
 // and, when the graph has a corrupt node (denoising), psnr_corrupt_db, psnr_restored_db
-// (test PSNR of the corrupted inputs and of their reconstructions against the originals);
-// one line per epoch on the console.
+// (test PSNR of the corrupted inputs and of their reconstructions against the originals).
+// A VAE (a model with a sample layer) appends its losses with units, total and parts
+// (U = the loss's unit, nats_per_img for bce summed per image):
+//   train_U, train_recon_U, train_kl_nats_per_img, test_U, test_recon_U, test_kl_nats_per_img
+// One line per epoch on the console.
 // YAML keys: csv, jsonl (file names in the run folder; "" turns one off).
 #include <cstdio>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "nodes/data/corrupt.hpp"
+#include "nodes/nn/model.hpp"
 #include "pipeline/file_io.hpp"
 #include "pipeline/graph.hpp"
 
@@ -16,14 +21,26 @@ namespace {
 
 class Metrics : public FlowNode {
 public:
+    void resolve(Pipeline &p, Diags &) override {
+        try {
+            Model m(p.config(), p.section("model"), sample_dim(p));
+            if (m.sample_layer() >= 0) vae_unit_ = m.loss().unit();
+        } catch (const ConfigError &) {
+            // reported by the training node
+        }
+    }
     void build(Pipeline &p) override {
         const std::string &dir = p.settings().run_dir;
         psnr_ = has_corruption(p);
         if (!dir.empty() && !params_.s("csv").empty()) {
             csv_ = dir + "/" + params_.s("csv");
-            write_file_atomic(csv_, std::string("epoch,steps,train_loss,test_loss,test_mse_per_px,train_samples_per_s,"
-                                                "epoch_s,eval_s") +
-                                        (psnr_ ? ",psnr_corrupt_db,psnr_restored_db\n" : "\n"));
+            std::string head = "epoch,steps,train_loss,test_loss,test_mse_per_px,train_samples_per_s,epoch_s,eval_s";
+            if (psnr_) head += ",psnr_corrupt_db,psnr_restored_db";
+            if (!vae_unit_.empty())
+                for (const char *set : {"train", "test"})
+                    head += std::string(",") + set + "_" + vae_unit_ + "," + set + "_recon_" + vae_unit_ + "," + set +
+                            "_kl_nats_per_img";
+            write_file_atomic(csv_, head + "\n");
         }
         if (!dir.empty() && !params_.s("jsonl").empty()) {
             jsonl_ = dir + "/" + params_.s("jsonl");
@@ -45,14 +62,25 @@ private:
                                 (long long)r.steps, r.train_loss, e.test_loss, e.test_mse_per_px, r.samples_per_s,
                                 r.seconds, e.seconds);
         if (psnr_)
-            std::snprintf(line + len, sizeof line - size_t(len), ",%.4f,%.4f", e.psnr_corrupt_db, e.psnr_restored_db);
-        if (!csv_.empty()) append_file(csv_, line + std::string("\n"));
+            len += std::snprintf(line + len, sizeof line - size_t(len), ",%.4f,%.4f", e.psnr_corrupt_db,
+                                 e.psnr_restored_db);
+        if (!vae_unit_.empty())
+            std::snprintf(line + len, sizeof line - size_t(len), ",%.8g,%.8g,%.8g,%.8g,%.8g,%.8g", r.train_loss,
+                          r.train_recon, r.train_kl, e.test_loss, e.test_recon, e.test_kl);
+        std::strcat(line, "\n");
+        if (!csv_.empty()) append_file(csv_, line);
         if (!jsonl_.empty()) {
             nlohmann::json j{{"epoch", r.epoch + 1},          {"steps", r.steps},
                              {"train_loss", r.train_loss},    {"test_loss", e.test_loss},
                              {"test_mse_per_px", e.test_mse_per_px}, {"train_samples_per_s", r.samples_per_s},
                              {"epoch_s", r.seconds},          {"eval_s", e.seconds}};
             if (psnr_) j["psnr_corrupt_db"] = e.psnr_corrupt_db, j["psnr_restored_db"] = e.psnr_restored_db;
+            if (!vae_unit_.empty()) {
+                j["train_" + vae_unit_] = r.train_loss, j["train_recon_" + vae_unit_] = r.train_recon;
+                j["train_kl_nats_per_img"] = r.train_kl;
+                j["test_" + vae_unit_] = e.test_loss, j["test_recon_" + vae_unit_] = e.test_recon;
+                j["test_kl_nats_per_img"] = e.test_kl;
+            }
             append_file(jsonl_, j.dump() + "\n");
         }
         std::snprintf(line, sizeof line,
@@ -64,9 +92,14 @@ private:
             std::snprintf(line, sizeof line, "  psnr %.2f -> %.2f dB", e.psnr_corrupt_db, e.psnr_restored_db);
             text += line;
         }
+        if (!vae_unit_.empty()) {
+            std::snprintf(line, sizeof line, "  test %.3f %s (recon %.3f + KL %.3f)", e.test_loss, vae_unit_.c_str(),
+                          e.test_recon, e.test_kl);
+            text += line;
+        }
         p.console().line(text);
     }
-    std::string csv_, jsonl_;
+    std::string csv_, jsonl_, vae_unit_;
     bool psnr_ = false;  // denoising: the PSNR columns
     std::unique_ptr<flow::function_node<Msg>> node_;
 };

@@ -23,7 +23,7 @@ TEST(Registry, ExactSetOfNodeTypes) {
         {"data", {"idx_reader", "shuffle", "batch", "normalize", "corrupt"}},
         {"compute", {"train", "evaluate"}},
         {"sink", {"metrics", "image_grid", "checkpoint", "report"}},
-        {"layer", {"dense", "sigmoid", "relu", "tanh", "identity"}},
+        {"layer", {"dense", "sigmoid", "relu", "tanh", "identity", "sample"}},
         {"loss", {"mse", "bce"}},
         {"optimizer", {"sgd", "rmsprop", "adam", "adagrad"}},
     };
