@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libpng-dev zlib1g-dev nlohmann-json3-dev
   dataset-fashion-mnist nodejs gzip
   chromium graphviz   # the browser test of report.html; graph.svg / aepipe graph --svg
+  python3-numpy       # bench/pca_baseline.py
 )
 
 is_installed() {
