@@ -23,7 +23,8 @@ TEST(Registry, ExactSetOfNodeTypes) {
         {"data", {"idx_reader", "shuffle", "batch", "normalize"}},
         {"compute", {"train", "evaluate"}},
         {"sink", {"metrics", "image_grid", "checkpoint", "report"}},
-        {"layer", {"dense", "sigmoid", "relu", "tanh", "identity"}},
+        {"layer", {"dense", "sigmoid", "relu", "tanh", "identity", "conv2d", "deconv2d", "maxpool", "upsample",
+                   "reshape", "flatten"}},
         {"loss", {"mse", "bce"}},
         {"optimizer", {"sgd", "rmsprop", "adam", "adagrad"}},
     };
