@@ -24,6 +24,16 @@ int64_t FlowNode::sample_dim(const Pipeline &p) const {
     return up ? up->sample_dim(p) : 0;
 }
 
+Shape FlowNode::sample_shape(const Pipeline &p) const {
+    int64_t d = sample_dim(p);
+    if (!spec().inputs.empty())
+        if (FlowNode *up = p.upstream(id_, spec().inputs.front().name)) {
+            Shape s = up->sample_shape(p);
+            if (s.size() == d) return s;  // a node that changes the width says so in sample_dim
+        }
+    return Shape{d, 1, 1};
+}
+
 Receiver &FlowNode::in(const std::string &port) {
     throw RuntimeError("internal: " + where() + " has no input port '" + port + "'");
 }

@@ -23,6 +23,7 @@
 #include "pipeline/message.hpp"
 #include "pipeline/profile.hpp"
 #include "pipeline/registry.hpp"
+#include "pipeline/shape.hpp"
 
 namespace aepipe {
 
@@ -56,6 +57,8 @@ public:
     virtual void resolve(Pipeline &, Diags &) {}
     // Values per sample flowing out of this node (0 = unknown); data nodes pass it on.
     virtual int64_t sample_dim(const Pipeline &p) const;
+    // The same as a {c, h, w} shape (images: from the reader; flat {sample_dim, 1, 1} otherwise).
+    virtual Shape sample_shape(const Pipeline &p) const;
     // Checks what the run needs from outside (data files exist) before anything is written.
     virtual void preflight(Pipeline &) {}
     // Creates the tbb nodes (heavy one-time work: loading data, building primitives).

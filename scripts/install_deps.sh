@@ -11,6 +11,7 @@ PACKAGES=(
   dataset-fashion-mnist nodejs gzip
   chromium graphviz   # the browser test of report.html; graph.svg / aepipe graph --svg
   openmpi-bin libopenmpi-dev   # training across processes (mpirun); AEPIPE_MPI
+  python3-numpy       # bench/pca_baseline.py
 )
 
 is_installed() {

@@ -23,8 +23,10 @@ public:
         int64_t n, hh, w, c;
         image_dims(params_.path("images"), h, n, hh, w, c);
         dim_ = hh * w * c;
+        shape_ = Shape{c, hh, w};
     }
     int64_t sample_dim(const Pipeline &) const override { return dim_; }
+    Shape sample_shape(const Pipeline &) const override { return shape_; }
 
     void preflight(Pipeline &) override {
         for (const auto &f : {params_.path("images"), params_.path("labels")}) {
@@ -64,6 +66,7 @@ public:
 
 private:
     int64_t epochs_ = 1, next_ = 0, dim_ = 0;
+    Shape shape_;
     bool paced_ = false;
     Dataset data_;
     std::unique_ptr<flow::input_node<Msg>> source_;

@@ -31,6 +31,33 @@ void dense_forward(int64_t n, int64_t in, int64_t out, Act a, const float *x, co
 void dense_backward(int64_t n, int64_t in, int64_t out, Act a, const float *x, const float *w, const float *b,
                     const float *dy, double *dx, double *dw, double *db);
 
+// ---- spatial layers: rows NHWC, s = stride, p = padding, square kernels K ----
+// conv2d: z[o, i, j] = b[o] + sum_{c, u, v} x[i s - p + u, j s - p + v, c] W[o, c, u, v], y = act(z)
+//   x (n, in.h, in.w, in.c), W (filters, in.c, K, K), b (filters) or null, y (n, out.h, out.w, filters).
+// deconv2d (transposed): z[i s - p + u, j s - p + v, o] += x[i, j, c] W[c, o, u, v], plus b[o]
+//   W (in.c, filters, K, K): the adjoint of conv2d's sum, as torch's ConvTranspose2d.
+struct ConvCase {
+    Shape in, out;
+    int64_t kernel, stride, padding;
+    bool transposed;
+    Act act;
+};
+void conv_forward(int64_t n, const ConvCase &c, const float *x, const float *w, const float *b, double *y);
+// dz = dy * act'(z); dW, db (null: skipped) and dx (null: skipped) from dz.
+void conv_backward(int64_t n, const ConvCase &c, const float *x, const float *w, const float *b, const float *dy,
+                   double *dx, double *dw, double *db);
+
+// maxpool over K x K windows (padding never wins); backward sends dy to each window's argmax.
+void maxpool_forward(int64_t n, Shape in, Shape out, int64_t kernel, int64_t stride, int64_t padding, const float *x,
+                     double *y);
+void maxpool_backward(int64_t n, Shape in, Shape out, int64_t kernel, int64_t stride, int64_t padding,
+                      const float *x, const float *dy, double *dx);
+
+// upsample by an integer factor f: nearest y[i, j] = x[i / f, j / f]; bilinear samples x at
+// (i + 0.5) / f - 0.5 (clamped at 0 and the last row/column), as torch with align_corners false.
+void upsample_forward(int64_t n, Shape in, int64_t f, bool bilinear, const float *x, double *y);
+void upsample_backward(int64_t n, Shape in, int64_t f, bool bilinear, const float *dy, double *dx);
+
 // ---- losses: mean over count elements; dy (nullable) receives dL/dy ----
 // L = mean((y - t)^2)
 double mse(int64_t count, const float *y, const float *t, double *dy);

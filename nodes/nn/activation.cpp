@@ -101,7 +101,7 @@ static NodeSpec act_spec(const char *type, const char *doc) {
 
 template <Act A>
 static std::unique_ptr<Layer> make_act(const Params &, const LayerInput &in) {
-    return std::make_unique<ActivationLayer>(A, in.in_dim);
+    return std::make_unique<ActivationLayer>(A, in.in_dim, in.shape);
 }
 
 static Registrar<LayerRegistry> reg_sigmoid(act_spec("sigmoid", "y = 1 / (1 + exp(-x)), element-wise"),

@@ -27,9 +27,12 @@ private:
 
 class ActivationLayer : public Layer {
 public:
-    ActivationLayer(Act act, int64_t d) : act_(act), d_(d), bwd_(act, d) {}
+    ActivationLayer(Act act, int64_t d, Shape shape = {}) : act_(act), d_(d), shape_(shape), bwd_(act, d) {
+        if (shape_.size() != d_) shape_ = Shape{d_, 1, 1};
+    }
     int64_t in_dim() const override { return d_; }
     int64_t out_dim() const override { return d_; }
+    Shape out_shape() const override { return shape_; }  // element-wise: the input's shape
     size_t prepare(int64_t n) override;
     void forward(int64_t n, const float *x, float *y, const float *w, void *scratch) override;
     void backward(int64_t n, const float *x, const float *y, float *dy, float *dx, const float *w, float *g,
@@ -39,6 +42,7 @@ public:
 private:
     Act act_;
     int64_t d_;
+    Shape shape_;
     std::map<int64_t, Exec> fwd_;
     ActBackward bwd_;
 };

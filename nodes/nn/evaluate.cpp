@@ -58,7 +58,7 @@ public:
                                          " values each, training images " + std::to_string(train_dim));
         if (!d.empty()) return;
         try {
-            model_ = std::make_unique<Model>(p.config(), p.section("model"), train_dim);
+            model_ = std::make_unique<Model>(p.config(), p.section("model"), sample_shape(p));
         } catch (const ConfigError &) {
             // reported by the training node
         }

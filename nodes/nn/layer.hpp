@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pipeline/registry.hpp"
+#include "pipeline/shape.hpp"
 
 namespace aepipe {
 
@@ -43,6 +44,8 @@ public:
     virtual ~Layer() = default;
     virtual int64_t in_dim() const = 0;
     virtual int64_t out_dim() const = 0;
+    // Per-sample shape of the output (NHWC rows); flat layers keep the default {out_dim, 1, 1}.
+    virtual Shape out_shape() const { return Shape{out_dim(), 1, 1}; }
     virtual std::vector<ParamView> params() const { return {}; }
     int64_t num_params() const;
     // Fills this layer's slice of the slab.
@@ -66,9 +69,11 @@ public:
     virtual double penalty_weight() const { return 0; }
 };
 
-// What a layer factory knows besides its params: the width of its input.
+// What a layer factory knows besides its params: the width of its input and its per-sample
+// shape (flat {in_dim, 1, 1} unless the data or a spatial layer gave it height and width).
 struct LayerInput {
     int64_t in_dim;
+    Shape shape = Shape{in_dim, 1, 1};
 };
 
 using LayerRegistry = Registry<Layer, const LayerInput &>;

@@ -27,7 +27,9 @@ static const NodeSpec kModelSpec{
         {"loss", Kind::Map, "{type: mse}", "loss: a name (mse) or a map {type: bce, from_logits: true}"},
     }};
 
-Model::Model(const ConfigFile &cfg, const YAML::Node &section, int64_t data_dim) : in_dim_(data_dim) {
+Model::Model(const ConfigFile &cfg, const YAML::Node &section, Shape data_shape)
+    : in_dim_(data_shape.size()), in_shape_(data_shape) {
+    const int64_t data_dim = in_dim_;
     Diags diags;
     Params mp = check_params(kModelSpec, cfg, section, "model", diags, {});
     diags.throw_if_any();
@@ -35,6 +37,7 @@ Model::Model(const ConfigFile &cfg, const YAML::Node &section, int64_t data_dim)
     YAML::Node list = mp.raw("layers");
     if (list.size() == 0) mp.fail("layers", "the model needs at least one layer");
     int64_t width = data_dim;
+    Shape shape = data_shape;
     YAML::Node last_units;
     for (size_t i = 0; i < list.size(); ++i) {
         YAML::Node item = list[i];
@@ -50,12 +53,13 @@ Model::Model(const ConfigFile &cfg, const YAML::Node &section, int64_t data_dim)
             continue;
         }
         try {
-            layers_.push_back(e->make(p, LayerInput{width}));
+            layers_.push_back(e->make(p, LayerInput{width, shape}));
         } catch (const ConfigError &err) {
             diags.add(err);
             continue;
         }
         width = layers_.back()->out_dim();
+        shape = layers_.back()->out_shape();
         // reset() rebinds the handle; operator= would write into the config tree.
         last_units.reset(item.IsMap() && item["units"].IsDefined() ? item["units"] : item);
     }
@@ -64,6 +68,11 @@ Model::Model(const ConfigFile &cfg, const YAML::Node &section, int64_t data_dim)
                     "model.layers[" + std::to_string(list.size() - 1) + "]: the last layer outputs " +
                         std::to_string(width) + " values per sample, but the data has " + std::to_string(data_dim),
                     "an autoencoder reconstructs its input: make the last layer's units " + std::to_string(data_dim));
+    else if (diags.empty() && data_dim > 0 && shape.spatial() && data_shape.spatial() && shape != data_shape)
+        diags.error(pos_of(cfg, last_units),
+                    "model.layers[" + std::to_string(list.size() - 1) + "]: the last layer outputs " + shape.str() +
+                        " (HxWxC) per sample, but the data is " + data_shape.str(),
+                    "an autoencoder reconstructs its input: the output shape must be the data's");
 
     YAML::Node lnode = mp.raw("loss");
     if (const auto *le = lookup_type<LossRegistry>(cfg, lnode, "model.loss", "loss", diags)) {

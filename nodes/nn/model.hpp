@@ -27,9 +27,14 @@ class Model {
 public:
     // Builds every layer; config mistakes are collected and thrown as one ConfigError.
     // data_dim is the number of values per input sample (C*H*W); the last layer must match it.
-    Model(const ConfigFile &cfg, const YAML::Node &section, int64_t data_dim);
+    Model(const ConfigFile &cfg, const YAML::Node &section, int64_t data_dim)
+        : Model(cfg, section, Shape{data_dim, 1, 1}) {}
+    // data_shape: the per-sample shape (NHWC rows) that spatial layers (conv2d, ...) need; the
+    // last layer must output it again (or the same number of values, if it is flat).
+    Model(const ConfigFile &cfg, const YAML::Node &section, Shape data_shape);
 
     int64_t in_dim() const { return in_dim_; }
+    Shape in_shape() const { return in_shape_; }
     int64_t num_params() const { return num_params_; }
     size_t num_layers() const { return layers_.size(); }
     Layer &layer(size_t i) { return *layers_[i]; }
@@ -44,6 +49,7 @@ public:
 
 private:
     int64_t in_dim_ = 0, num_params_ = 0, sample_layer_ = -1;
+    Shape in_shape_;
     std::vector<std::unique_ptr<Layer>> layers_;
     std::vector<int64_t> offsets_;
     std::vector<NamedParam> named_;

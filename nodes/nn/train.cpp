@@ -67,7 +67,7 @@ class Train : public FlowNode {
 public:
     void resolve(Pipeline &p, Diags &d) override {
         try {
-            model_ = std::make_unique<Model>(p.config(), p.section("model"), sample_dim(p));
+            model_ = std::make_unique<Model>(p.config(), p.section("model"), sample_shape(p));
             opt_ = make_optimizer(p.config(), p.train_params(), d);
         } catch (const ConfigError &err) {
             d.add(err);
@@ -112,7 +112,7 @@ public:
         for (size_t l = 0; l < model_->num_layers(); ++l) bwd_probe_.push_back(p.add_probe(*this, "bwd" + std::to_string(l)));
         for (int64_t k = 0; k < s; ++k) {
             auto sh = std::make_unique<Shard>();
-            sh->model = std::make_unique<Model>(p.config(), p.section("model"), model_->in_dim());
+            sh->model = std::make_unique<Model>(p.config(), p.section("model"), model_->in_shape());
             sh->grads.assign(params_.size() + kSums, 0.f);  // + the step's sums (Sums), reduced with the gradients
             Shard *raw = sh.get();
             int probe = p.add_probe(*this, "shard" + std::to_string(k));

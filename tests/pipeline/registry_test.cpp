@@ -23,7 +23,8 @@ TEST(Registry, ExactSetOfNodeTypes) {
         {"data", {"idx_reader", "shuffle", "batch", "normalize", "corrupt"}},
         {"compute", {"train", "evaluate"}},
         {"sink", {"metrics", "image_grid", "checkpoint", "report"}},
-        {"layer", {"dense", "sigmoid", "relu", "tanh", "identity", "sample"}},
+        {"layer", {"dense", "sigmoid", "relu", "tanh", "identity", "sample", "conv2d", "deconv2d", "maxpool",
+                   "upsample", "reshape", "flatten"}},
         {"loss", {"mse", "bce"}},
         {"optimizer", {"sgd", "rmsprop", "adam", "adagrad"}},
     };

@@ -1,0 +1,65 @@
+// 2-D convolution and transposed convolution layers on oneDNN, rows stored NHWC.
+#pragma once
+
+#include <map>
+
+#include "nodes/nn/activation.hpp"
+#include "nodes/nn/dense.hpp"
+
+namespace aepipe {
+
+struct ConvGeom {
+    Shape in, out;
+    int64_t filters = 0, kernel = 0, stride = 1, padding = 0;
+    bool transposed = false;  // deconv2d
+};
+
+// conv2d (transposed = false) or deconv2d (transposed = true) with an optional fused activation.
+// Parameters in the slab, fixed plain layouts (the same as PyTorch's, so checkpoints are stable):
+//   conv2d   weight (filters, C_in, K, K)  [OIHW], bias (filters)
+//   deconv2d weight (C_in, filters, K, K)  [IOHW], bias (filters)
+// oneDNN's fast kernels want blocked weights; prepare() lets oneDNN choose and builds reorders
+// from and to the slab layout once, so a step only runs them.
+class ConvLayer : public Layer {
+public:
+    ConvLayer(const ConvGeom &g, Act act, Init init, float std, bool bias);
+    int64_t in_dim() const override { return g_.in.size(); }
+    int64_t out_dim() const override { return g_.out.size(); }
+    Shape out_shape() const override { return g_.out; }
+    std::vector<ParamView> params() const override;
+    void init(float *w, std::mt19937_64 &rng) const override;
+    size_t prepare(int64_t n) override;
+    void forward(int64_t n, const float *x, float *y, const float *w, void *scratch) override;
+    void backward(int64_t n, const float *x, const float *y, float *dy, float *dx, const float *w, float *g,
+                  void *scratch) override;
+    std::string summary() const override;
+
+    // Output size along one axis of a convolution (or of a transposed one); <= 0 when impossible.
+    static int64_t out_size(int64_t in, int64_t kernel, int64_t stride, int64_t padding, bool transposed);
+
+private:
+    // A weight buffer as a primitive wants it, and the reorder between it and the slab.
+    struct Staged {
+        bool reorder = false;
+        Exec exec;
+        std::vector<float> buf;
+        size_t scratch() const { return reorder ? exec.scratch_bytes : 0; }
+    };
+    struct Execs {
+        Exec fwd, act_fwd, bwd_data, bwd_weights;
+        Staged w_fwd, w_bwd, dw;
+    };
+    int64_t weight_size() const { return g_.filters * g_.in.c * g_.kernel * g_.kernel; }
+
+    ConvGeom g_;
+    Act act_;
+    bool fused_act_ = true;  // false when the primitive refuses the eltwise post-op
+    Init init_;
+    float std_;
+    bool bias_;
+    std::vector<float> zero_bias_;  // bias argument when the layer has none
+    ActBackward act_bwd_;
+    std::map<int64_t, Execs> execs_;
+};
+
+}  // namespace aepipe
