@@ -10,6 +10,7 @@ PACKAGES=(
   libgtest-dev libpng-dev zlib1g-dev nlohmann-json3-dev
   dataset-fashion-mnist nodejs gzip
   chromium graphviz   # the browser test of report.html; graph.svg / aepipe graph --svg
+  clang-14 libclang-rt-14-dev libomp-14-dev   # scripts/sanitize.sh: ASan/UBSan/TSan builds, libFuzzer
 )
 
 is_installed() {
