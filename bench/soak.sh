@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Soak test (not in CI): many epochs of a tiny config, the process's resident memory (VmRSS)
 # sampled from outside every 50 ms and reduced to the peak of each epoch (the epoch a sample
-# belongs to is the number of rows metrics.csv has when it is taken). Prints the per-epoch
+# belongs to is the number of checkpoint_epoch<E> files the training node's epochs have
+# written when it is taken; metrics rows would follow the evaluation, which may lag). Prints the per-epoch
 # figures and whether memory grows after warm-up: the peak of the last tenth of the epochs
 # against the peak of the second tenth, and the least-squares slope over the second half.
 #
@@ -60,7 +61,7 @@ graph:
     - {id: eval, type: evaluate}
     - {id: metrics, type: metrics}
     - {id: recon, type: image_grid, count: 8, every: 10}
-    - {id: ckpt, type: checkpoint, every: 10}
+    - {id: ckpt, type: checkpoint, every: 1}
     - {id: report, type: report}
   edges:
     - train_set -> shuffle
@@ -82,16 +83,13 @@ PID=$!
 declare -A peak
 while kill -0 "${PID}" 2>/dev/null; do
   rss="$(awk '/^VmRSS:/ {print $2}' "/proc/${PID}/status" 2>/dev/null || true)"
-  csv="$(ls "${SOAK_DIR}"/runs/*/metrics.csv 2>/dev/null | head -1 || true)"
-  epoch=0
-  [[ -n "${csv}" ]] && epoch=$(( $(wc -l < "${csv}") - 1 ))
-  (( epoch < 0 )) && epoch=0
+  epoch="$( (find "${SOAK_DIR}/runs" -name 'checkpoint_epoch*.safetensors' 2>/dev/null || true) | wc -l)"
   if [[ -n "${rss}" ]] && (( rss > ${peak[${epoch}]:-0} )); then peak[${epoch}]="${rss}"; fi
   sleep 0.05
 done
 wait "${PID}" || { echo "soak.sh: aepipe failed:" >&2; cat "${SOAK_DIR}/stderr.txt" >&2; exit 1; }
 
-# Row e: peak RSS while epoch e+1 ran (epoch 0 = start-up, before the first metrics row).
+# Row e: peak RSS while epoch e+1 ran (epoch 0 = start-up and the first epoch).
 { echo "epoch,rss_kib"; for e in $(seq 0 "${EPOCHS}"); do [[ -n "${peak[$e]:-}" ]] && echo "${e},${peak[$e]}"; done; } \
   > "${SOAK_DIR}/soak.csv"
 python3 - "${SOAK_DIR}/soak.csv" <<'PY'
@@ -115,4 +113,6 @@ grow = late - early > 2048 and (late - early) > 0.02 * early
 print("verdict: " + ("GROWTH" if grow else "no growth"))
 sys.exit(1 if grow else 0)
 PY
+rows="$(($(wc -l < "$(ls "${SOAK_DIR}"/runs/*/metrics.csv)") - 1))"
+echo "metrics rows (evaluated epochs) at the end: ${rows} of ${EPOCHS}"
 echo "soak.sh: figures in ${SOAK_DIR}/soak.csv"
