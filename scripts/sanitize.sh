@@ -39,7 +39,7 @@ if [[ " ${STEPS} " == *" fuzz "* ]]; then
     # most 4 KiB; the most such a file justifies is a PNG: 1032:1 for deflate, times 32 for
     # 1-bit palette pixels expanded to RGBA (135 MiB). An allocation over 256 MiB is a finding.
     rc=0
-    "${ASAN_DIR}/tests/fuzz/${target}" -max_total_time="${FUZZ_SECONDS}" -max_len=4096 -timeout=10 \
+    "${ASAN_DIR}/tests/fuzz/${target}" -max_total_time="${FUZZ_SECONDS}" -max_len=4096 -timeout=30 \
       -rss_limit_mb=2048 -malloc_limit_mb=256 -print_final_stats=1 -artifact_prefix="${work}/${name}-" \
       "${work}/${name}" "tests/fuzz/corpus/${name}" > "${work}/${name}.log" 2>&1 || rc=$?
     grep -E "^#[0-9]+ +DONE|^stat::(number_of_executed_units|peak_rss_mb)" "${work}/${name}.log" || true
