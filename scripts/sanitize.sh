@@ -38,11 +38,13 @@ if [[ " ${STEPS} " == *" fuzz "* ]]; then
     # New inputs go to the scratch corpus (first dir); the seeds are only read. Inputs are at
     # most 4 KiB; the most such a file justifies is a PNG: 1032:1 for deflate, times 32 for
     # 1-bit palette pixels expanded to RGBA (135 MiB). An allocation over 256 MiB is a finding.
+    seeds=("tests/fuzz/corpus/${name}")
+    [[ -d "tests/fuzz/regressions/${name}" ]] && seeds+=("tests/fuzz/regressions/${name}")
     rc=0
     "${ASAN_DIR}/tests/fuzz/${target}" -max_total_time="${FUZZ_SECONDS}" -max_len=4096 -timeout=30 \
       -rss_limit_mb=2048 -malloc_limit_mb=256 -print_final_stats=1 -artifact_prefix="${work}/${name}-" \
-      "${work}/${name}" "tests/fuzz/corpus/${name}" > "${work}/${name}.log" 2>&1 || rc=$?
-    grep -E "^#[0-9]+ +DONE|^stat::(number_of_executed_units|peak_rss_mb)" "${work}/${name}.log" || true
+      "${work}/${name}" "${seeds[@]}" > "${work}/${name}.log" 2>&1 || rc=$?
+    grep -E "^#[0-9]+[[:space:]]+DONE|^stat::(number_of_executed_units|peak_rss_mb)" "${work}/${name}.log" || true
     if [[ ${rc} -ne 0 ]]; then
       tail -n 60 "${work}/${name}.log" >&2
       echo "fuzz ${name}: failed (exit ${rc}); the input is in ${work}/${name}-*" >&2
