@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace aepipe {
@@ -11,23 +12,42 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Containers already checked, and those on the current path, by byte offset: an alias
+// (*name) is the very node its anchor names, so a shared node is checked once (a "billion
+// laughs" file stays linear) and an alias inside its own anchor is a cycle, not a stack overflow.
+struct Walk {
+    std::set<size_t> done, path;
+};
+
 // yaml-cpp keeps both entries of a repeated key and lookups see only one of them, so a
 // repeated key would silently lose a value: it is an error at the second occurrence.
-void check_duplicate_keys(const ConfigFile &cfg, const YAML::Node &node, Diags &diags) {
-    if (node.IsSequence())
-        for (const auto &item : node) check_duplicate_keys(cfg, item, diags);
-    if (!node.IsMap()) return;
-    std::map<std::string, SourcePos> seen;
-    for (auto it = node.begin(); it != node.end(); ++it) {
-        if (it->first.IsScalar()) {
-            auto [first, fresh] = seen.emplace(it->first.Scalar(), pos_of(cfg, it->first));
-            if (!fresh)
-                diags.error(pos_of(cfg, it->first), "duplicate key '" + it->first.Scalar() + "'",
-                            "it is already set at line " + std::to_string(first->second.line) +
-                                "; a key may appear once in a map");
-        }
-        check_duplicate_keys(cfg, it->second, diags);
+void check_duplicate_keys(const ConfigFile &cfg, const YAML::Node &node, Diags &diags, Walk &walk) {
+    if (!node.IsMap() && !node.IsSequence()) return;
+    const size_t at = size_t(node.Mark().pos);
+    if (walk.path.count(at)) {
+        diags.error(pos_of(cfg, node), "this " + std::string(node.IsMap() ? "map" : "list") +
+                                           " contains an alias to itself",
+                    "an alias (*name) must not refer to an anchor (&name) that encloses it");
+        return;
     }
+    if (!walk.done.insert(at).second) return;
+    walk.path.insert(at);
+    if (node.IsSequence())
+        for (const auto &item : node) check_duplicate_keys(cfg, item, diags, walk);
+    if (node.IsMap()) {
+        std::map<std::string, SourcePos> seen;
+        for (auto it = node.begin(); it != node.end(); ++it) {
+            if (it->first.IsScalar()) {
+                auto [first, fresh] = seen.emplace(it->first.Scalar(), pos_of(cfg, it->first));
+                if (!fresh)
+                    diags.error(pos_of(cfg, it->first), "duplicate key '" + it->first.Scalar() + "'",
+                                "it is already set at line " + std::to_string(first->second.line) +
+                                    "; a key may appear once in a map");
+            }
+            check_duplicate_keys(cfg, it->second, diags, walk);
+        }
+    }
+    walk.path.erase(at);
 }
 
 }  // namespace
@@ -45,7 +65,8 @@ ConfigFile parse_config(const std::string &text, const std::string &name) {
         throw ConfigError({name, 1, 1}, "a config must be a YAML map with sections model, train and graph, got " +
                                             describe(cfg.root));
     Diags diags;
-    check_duplicate_keys(cfg, cfg.root, diags);
+    Walk walk;
+    check_duplicate_keys(cfg, cfg.root, diags, walk);
     diags.throw_if_any();
     return cfg;
 }

@@ -41,6 +41,10 @@ Sender &FlowNode::out(const std::string &port) {
     throw RuntimeError("internal: " + where() + " has no output port '" + port + "'");
 }
 
+// std::regex matches recursively, one stack frame per character: a name or edge of 200,000
+// characters overflowed the stack. Anything longer than this is refused before matching.
+static bool short_text(const std::string &s) { return s.size() <= 1000; }
+
 static const NodeSpec kTopSpec{"config",
                                Category::Section,
                                "top level of a config file",
@@ -82,7 +86,8 @@ Pipeline::Pipeline(const ConfigFile &cfg, RunSettings settings)
     check_params(kTopSpec, cfg_, cfg_.root, "config", diags, {});
     train_ = check_params(kTrainSpec, cfg_, cfg_.root["train"], "train", diags, {});
     static const std::regex name_re("[A-Za-z0-9_][A-Za-z0-9_.-]*");
-    if (const YAML::Node name = cfg_.root["name"]; name && name.IsScalar() && !std::regex_match(name.Scalar(), name_re))
+    if (const YAML::Node name = cfg_.root["name"];
+        name && name.IsScalar() && !(short_text(name.Scalar()) && std::regex_match(name.Scalar(), name_re)))
         diags.error(pos_of(cfg_, name), "config: 'name' must be a plain name (letters, digits, _ . -), got '" +
                                             name.Scalar() + "'",
                     "it names the run folder inside --out");
@@ -131,7 +136,7 @@ void Pipeline::parse_nodes(Diags &diags) {
             continue;
         }
         std::string id = idn.Scalar();
-        if (!std::regex_match(id, id_re)) {
+        if (!short_text(id) || !std::regex_match(id, id_re)) {
             diags.error(pos_of(cfg_, idn), ctx + ": id '" + id + "' must be a name (letters, digits, _)");
             continue;
         }
@@ -221,7 +226,7 @@ void Pipeline::parse_edges(Diags &diags) {
         std::string ctx = "graph.edges[" + std::to_string(i) + "]";
         std::smatch m;
         std::string text = item.IsScalar() ? item.Scalar() : "";
-        if (!item.IsScalar() || !std::regex_match(text, m, edge_re)) {
+        if (!item.IsScalar() || !short_text(text) || !std::regex_match(text, m, edge_re)) {
             diags.error(pos, ctx + ": expected 'from[.port] -> to[.port]', got " + describe(item),
                         "for example: model.epoch -> eval.model");
             continue;

@@ -146,7 +146,13 @@ Params check_params(const NodeSpec &spec, const ConfigFile &cfg, const YAML::Nod
     for (const auto &k : spec.keys) names.push_back(k.name);
     if (is_map) {
         for (auto it = map.begin(); it != map.end(); ++it) {
-            std::string key = it->first.as<std::string>();
+            // A complex key (`? [a, b]`, `{a: 1}: x`) has no name: as<string>() would throw
+            // yaml-cpp's bare "bad conversion" (found by tests/fuzz/fuzz_config).
+            if (!it->first.IsScalar()) {
+                diags.error(pos_of(cfg, it->first), context + ": a key must be a name, got " + describe(it->first));
+                continue;
+            }
+            std::string key = it->first.Scalar();
             if (skip.count(key)) continue;
             const KeySpec *ks = spec.key(key);
             if (!ks) {

@@ -12,6 +12,7 @@ PACKAGES=(
   chromium graphviz   # the browser test of report.html; graph.svg / aepipe graph --svg
   openmpi-bin libopenmpi-dev   # training across processes (mpirun); AEPIPE_MPI
   python3-numpy       # bench/pca_baseline.py
+  clang-14 libclang-rt-14-dev libomp-14-dev   # scripts/sanitize.sh: ASan/UBSan/TSan builds, libFuzzer
 )
 
 is_installed() {

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The project's single test command: install deps, build Release, run ctest.
+# The project's single test command: install deps, build Release, run ctest, then the
+# sanitizer builds and short fuzz runs (scripts/sanitize.sh).
 # Exit code is ctest's (or that of the first failing step).
 set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -10,3 +11,4 @@ bash "${SCRIPT_DIR}/install_deps.sh"
 build_release
 cd "${REPO_ROOT}"
 ctest --test-dir "${BUILD_DIR}" --output-on-failure -j"$(nproc)"
+bash "${SCRIPT_DIR}/sanitize.sh"   # ASan+UBSan suite, short fuzz runs, TSan graph tests

@@ -60,6 +60,18 @@ Image read_png(const std::string &path) {
     // 16-bit files without gamma chunks hold sRGB-encoded values in practice (GIMP, ImageMagick);
     // libpng would otherwise take them as linear and brighten them when it makes 8-bit.
     pi.flags |= PNG_IMAGE_FLAG_16BIT_sRGB;
+    // A PNG's pixels are one zlib stream, which expands at most 1032:1: a header claiming more
+    // raw pixel data than that is rejected before the output buffer is allocated.
+    const uint8_t *ihdr = reinterpret_cast<const uint8_t *>(bytes.data()) + 16;  // libpng checked it
+    static const int kSamples[7] = {1, 0, 3, 1, 2, 0, 4};                     // per color type
+    const uint64_t bits = uint64_t(pi.width) * kSamples[ihdr[9] % 7] * ihdr[8];
+    const uint64_t raw = uint64_t(pi.height) * (1 + (bits + 7) / 8);
+    if (raw > uint64_t(bytes.size()) * 1032) {
+        png_image_free(&pi);
+        throw DataError(path, 16, "PNG header claims " + std::to_string(pi.width) + "x" + std::to_string(pi.height) +
+                                      " pixels (" + std::to_string(raw) + " bytes of image data), more than a file of " +
+                                      std::to_string(bytes.size()) + " bytes can hold");
+    }
     Image img;
     bool alpha = pi.format & PNG_FORMAT_FLAG_ALPHA, color = pi.format & PNG_FORMAT_FLAG_COLOR;
     pi.format = color ? (alpha ? PNG_FORMAT_RGBA : PNG_FORMAT_RGB) : (alpha ? PNG_FORMAT_GA : PNG_FORMAT_GRAY);

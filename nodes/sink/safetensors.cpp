@@ -64,9 +64,11 @@ StFile read_safetensors(const std::string &path) {
         if (!t["shape"].is_array()) bad("shape must be a list");
         for (const auto &d : t["shape"]) {
             if (!d.is_number_unsigned() || d.get<uint64_t>() > (uint64_t(1) << 32)) bad("bad dimension " + d.dump());
-            st.shape.push_back(d.get<int64_t>());
-            count *= d.get<uint64_t>();
-            if (count > data_size) bad("shape is larger than the file's data");
+            const uint64_t dim = d.get<uint64_t>();
+            st.shape.push_back(int64_t(dim));
+            // Checked before multiplying, so the product cannot wrap round to a small number.
+            if (dim != 0 && count > data_size / sizeof(float) / dim) bad("shape is larger than the file's data");
+            count *= dim;
         }
         const json &o = t["data_offsets"];
         if (!o.is_array() || o.size() != 2 || !o[0].is_number_unsigned() || !o[1].is_number_unsigned())
