@@ -52,6 +52,7 @@ static const NodeSpec kTrainSpec{
         {"in_flight", Kind::Int, "4", "batches prepared ahead of the compute nodes"},
         {"max_steps", Kind::Int, "0", "stop after this many steps (0: run all epochs)"},
         {"shards", Kind::Int, "0", "row shards per batch run in parallel (0: auto, one per 64 rows, at most one per thread)"},
+        {"clip_grad_norm", Kind::Float, "0", "scale gradients so their global L2 norm is at most this (0: off)"},
     }};
 
 static const NodeSpec kGraphSpec{"graph",

@@ -13,18 +13,28 @@
 // OpenMP never spins against TBB: small batches use one shard with oneDNN's own threads
 // (TBB then has one thread), large batches one single-threaded shard per core. The gradient reduction in `update` is the seam where a cross-process
 // allreduce plugs in. A gate admits one step at a time: the next step needs these weights.
-// Uses the config's `model` section and train.optimizer; no keys of its own.
+// Uses the config's `model` section and train.optimizer / train.clip_grad_norm; no keys of
+// its own. After the update of a step it writes the training checkpoint when the graph's
+// checkpoint node says one is due, or when SIGINT/SIGTERM arrived (then it stops the run).
+// Resuming (RunSettings::resume) restores weights, optimizer state and counters in build().
 #include <omp.h>
 
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <oneapi/tbb/parallel_for.h>
 #include <thread>
 
+#include "nodes/nn/grad_norm.hpp"
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/optimizer.hpp"
+#include "nodes/nn/train_state.hpp"
+#include "nodes/sink/checkpoint.hpp"
+#include "pipeline/fingerprint.hpp"
 #include "pipeline/graph.hpp"
+#include "pipeline/signals.hpp"
 #include "pipeline/slot_pool.hpp"
 
 namespace aepipe {
@@ -53,6 +63,11 @@ public:
         } catch (const ConfigError &err) {
             d.add(err);
         }
+        clip_ = p.train_params().f("clip_grad_norm");
+        if (clip_ < 0)
+            d.error(p.train_params().pos("clip_grad_norm"), "train: 'clip_grad_norm' must be 0 (off) or positive");
+        for (const auto &n : p.nodes())
+            if (auto *c = dynamic_cast<CheckpointSink *>(n.get())) ckpt_ = c;
     }
 
     void build(Pipeline &p) override {
@@ -63,6 +78,8 @@ public:
         params_.assign(size_t(model_->num_params()), 0.f);
         model_->init_params(params_.data(), p.settings().seed);
         opt_->init(model_->num_params());
+        restore(p);
+        chunk_sq_.assign(size_t((model_->num_params() + kChunk - 1) / kChunk), 0.0);
         p.console().line("model: " + model_->summary() + "; " + std::to_string(s) + " shard(s) x " +
                          std::to_string(omp_per_shard_) + " thread(s)");
 
@@ -107,7 +124,61 @@ public:
     Receiver &in(const std::string &) override { return *gate_; }
     Sender &out(const std::string &) override { return flow::output_port<0>(*update_); }
 
+    // A resumed run sends its checkpoint's last finished epoch once more: if the run was
+    // killed before that epoch's evaluation was written, the sinks get it now (metrics skips
+    // rows it already has).
+    void activate() override {
+        if (!p_->settings().resume || !last_report_) return;
+        auto r = std::make_shared<EpochReport>(*last_report_);
+        r->last = r->epoch + 1 == p_->settings().epochs || r->steps == p_->settings().max_steps;
+        Msg o;
+        o.epoch = r->epoch;
+        o.step = r->steps - 1;
+        o.report = r;
+        std::get<0>(update_->output_ports()).try_put(o);
+    }
+
 private:
+    static constexpr int64_t kChunk = 1 << 14;
+
+    void restore(Pipeline &p) {
+        const RunSettings &s = p.settings();
+        if (s.resume) {
+            TrainProgress pr;
+            std::shared_ptr<EpochReport> last;
+            restore_train_checkpoint(*s.resume, s.resume_path, *model_, params_.data(), *opt_, pr, last);
+            steps_ = pr.steps, epochs_done_ = pr.epochs_done, first_step_of_epoch_ = pr.first_step_of_epoch;
+            samples_ = pr.samples, loss_sum_ = pr.loss_sum;
+            last_report_ = last;
+            p.console().line("resumed from " + s.resume_path + " (step " + std::to_string(steps_) + ", epoch " +
+                             std::to_string(epochs_done_ + 1) + ")");
+        } else if (!s.init_from.empty()) {
+            load_weights(s.init_from, *model_, params_.data());
+            p.console().line("weights from " + s.init_from + " (fine-tuning: optimizer and counters start fresh)");
+        }
+        if (ckpt_ && !s.run_dir.empty()) fingerprint_ = config_fingerprint(p.config());
+        // Test hook: raise signal SIG right after the update of step N ("N:SIG").
+        if (const char *h = std::getenv("AEPIPE_TEST_RAISE_AT_STEP"))
+            std::sscanf(h, "%lld:%d", &hook_step_, &hook_sig_);
+    }
+
+    // After the update of a step: the test hook, the checkpoint if due, and a stop request.
+    void after_step(const Msg &m) {
+        const bool run_end = m.last_in_epoch && (m.epoch + 1 == p_->settings().epochs ||
+                                                 m.step + 1 == p_->settings().max_steps);
+        if (hook_sig_ && steps_ == hook_step_) std::raise(hook_sig_);
+        const int sig = stop_signal();
+        if (ckpt_ && !p_->settings().run_dir.empty() &&
+            (sig || ckpt_->state_due(steps_, m.last_in_epoch, epochs_done_, run_end))) {
+            TrainProgress pr{steps_, epochs_done_, first_step_of_epoch_, samples_, loss_sum_};
+            last_ckpt_ = ckpt_->save_state(p_->settings().run_dir, steps_,
+                                           make_train_checkpoint(*model_, params_.data(), *opt_, pr,
+                                                                 last_report_.get(), p_->settings().seed,
+                                                                 fingerprint_));
+        }
+        if (sig && !run_end) throw Interrupted{sig, steps_, ckpt_ ? last_ckpt_ : ""};
+    }
+
     // Forward, loss and backward of rows [begin, begin + rows) of the batch.
     void run_shard(Shard &sh, const Msg &m, int64_t k, int64_t s) {
         omp_set_num_threads(omp_per_shard_);  // per-thread ICV: this TBB thread's OpenMP team
@@ -152,26 +223,47 @@ private:
         if (times.size() < times.capacity()) times.push_back(p_->now());  // never reallocates
         show_progress(m);
         if (m.last_in_epoch) end_epoch(m, out);
+        after_step(m);
         p_->step_done().try_put(flow::continue_msg());
         gate_->decrementer().try_put(flow::continue_msg());
     }
 
-    // g = sum_k g_k (each shard's loss gradient was scaled by rows_k / n), then the
-    // optimizer, chunk by chunk in parallel: on TBB's threads when there are several shards,
-    // else on the OpenMP team (TBB then has a single thread).
+    // g = sum_k g_k (each shard's loss gradient was scaled by rows_k / n) and each chunk's
+    // sum of squares; the global norm (summed in chunk order: deterministic) finds non-finite
+    // gradients and gives the clipping factor; then the optimizer. Chunks run in parallel: on
+    // TBB's threads when there are several shards, else on the OpenMP team (TBB then has one).
     void reduce_and_update() {
-        const int64_t total = model_->num_params(), chunk = 1 << 14, chunks = (total + chunk - 1) / chunk;
-        opt_->begin_step();
-        auto body = [&](int64_t c) {
-            const int64_t b = c * chunk, e = std::min(total, b + chunk);
-            float *g = shards_[0]->grads.data();
+        const int64_t total = model_->num_params(), chunks = int64_t(chunk_sq_.size());
+        float *g = shards_[0]->grads.data();
+        for_chunks(chunks, [&](int64_t c) {
+            const int64_t b = c * kChunk, e = std::min(total, b + kChunk);
             for (size_t k = 1; k < shards_.size(); ++k) {
                 const float *gk = shards_[k]->grads.data();
 #pragma omp simd
                 for (int64_t i = b; i < e; ++i) g[i] += gk[i];
             }
+            chunk_sq_[size_t(c)] = sum_squares(g, b, e);
+        });
+        double sq = 0;
+        for (double v : chunk_sq_) sq += v;
+        if (!std::isfinite(sq))
+            throw RuntimeError(first_non_finite(model_->named_params(), g, total) + "; training stopped before this "
+                               "update" + (last_ckpt_.empty() ? "" : "; the last good checkpoint is " + last_ckpt_) +
+                               "\nhint: lower the learning rate or set train.clip_grad_norm");
+        const float scale = float(clip_coef(std::sqrt(sq), clip_));
+        opt_->begin_step();
+        for_chunks(chunks, [&](int64_t c) {
+            const int64_t b = c * kChunk, e = std::min(total, b + kChunk);
+            if (scale < 1.f) {
+#pragma omp simd
+                for (int64_t i = b; i < e; ++i) g[i] *= scale;
+            }
             opt_->update_range(params_.data(), g, b, e);
-        };
+        });
+    }
+
+    template <class F>
+    void for_chunks(int64_t chunks, F &&body) {
         if (shards_.size() > 1) {
             tbb::parallel_for(int64_t(0), chunks, body);
         } else {
@@ -193,6 +285,8 @@ private:
         r->params = std::make_shared<const std::vector<float>>(params_);
         r->model = model_.get();
         r->last = m.epoch + 1 == p_->settings().epochs || m.step + 1 == p_->settings().max_steps;
+        last_report_ = r;
+        ++epochs_done_;
         loss_sum_ = 0, samples_ = 0;
         first_step_of_epoch_ = m.step + 1;
         Msg o;
@@ -227,8 +321,15 @@ private:
     std::unique_ptr<flow::limiter_node<Msg>> gate_;
     std::unique_ptr<Fn> split_;
     std::unique_ptr<Update> update_;
-    int64_t steps_ = 0, samples_ = 0, first_step_of_epoch_ = 0, arrived_ = 0;
-    double loss_sum_ = 0;
+    int64_t steps_ = 0, samples_ = 0, first_step_of_epoch_ = 0, arrived_ = 0, epochs_done_ = 0;
+    double loss_sum_ = 0, clip_ = 0;
+    std::vector<double> chunk_sq_;                     // per-chunk sums of squared gradients
+    std::shared_ptr<const EpochReport> last_report_;  // the last finished epoch (checkpoints keep it)
+    CheckpointSink *ckpt_ = nullptr;                  // null: the graph writes no checkpoints
+    nlohmann::json fingerprint_;
+    std::string last_ckpt_;
+    long long hook_step_ = -1;
+    int hook_sig_ = 0;
     clk::time_point epoch_start_ = clk::now(), last_progress_{};
 };
 

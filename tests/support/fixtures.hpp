@@ -64,6 +64,10 @@ struct RunResult {
     std::string out, err;
 };
 RunResult run_aepipe(const std::vector<std::string> &args, const std::string &cwd = AEPIPE_SOURCE_DIR);
+// The same with extra environment entries ("NAME=value") and, when fsize_limit > 0, an
+// RLIMIT_FSIZE of that many bytes in the child (a file-size limit: writes past it fail EFBIG).
+RunResult run_aepipe_with(const std::vector<std::string> &args, const std::vector<std::string> &env,
+                          long long fsize_limit = 0, const std::string &cwd = AEPIPE_SOURCE_DIR);
 
 // Splits text into lines (no trailing empty line).
 std::vector<std::string> lines_of(const std::string &text);
