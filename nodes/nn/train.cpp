@@ -213,7 +213,8 @@ private:
         for (const auto &sh : shards_) loss += sh->loss * double(sh->rows);
         loss /= double(m.count);
         if (!std::isfinite(loss))
-            throw RuntimeError("the loss is " + std::to_string(loss) + " (diverged); lower the learning rate");
+            throw RuntimeError("the loss is " + std::to_string(loss) + " (diverged); lower the learning rate" +
+                               (last_ckpt_.empty() ? "" : "; the last good checkpoint is " + last_ckpt_));
         loss_sum_ += loss * double(m.count);
         samples_ += m.count;
         reduce_and_update();
