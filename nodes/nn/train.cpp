@@ -160,6 +160,11 @@ private:
         // Test hook: raise signal SIG right after the update of step N ("N:SIG").
         if (const char *h = std::getenv("AEPIPE_TEST_RAISE_AT_STEP"))
             std::sscanf(h, "%lld:%d", &hook_step_, &hook_sig_);
+        // Test hook: a NaN in the gradient slab at element K during step N ("N:K").
+        if (const char *h = std::getenv("AEPIPE_TEST_NAN_GRAD"))
+            if (std::sscanf(h, "%lld:%lld", &nan_step_, &nan_index_) != 2 || nan_index_ < 0 ||
+                nan_index_ >= model_->num_params())
+                nan_step_ = -1;
     }
 
     // After the update of a step: the test hook, the checkpoint if due, and a stop request.
@@ -236,6 +241,7 @@ private:
     void reduce_and_update() {
         const int64_t total = model_->num_params(), chunks = int64_t(chunk_sq_.size());
         float *g = shards_[0]->grads.data();
+        if (steps_ + 1 == nan_step_) g[nan_index_] = std::nanf("");
         for_chunks(chunks, [&](int64_t c) {
             const int64_t b = c * kChunk, e = std::min(total, b + kChunk);
             for (size_t k = 1; k < shards_.size(); ++k) {
@@ -329,7 +335,7 @@ private:
     CheckpointSink *ckpt_ = nullptr;                  // null: the graph writes no checkpoints
     nlohmann::json fingerprint_;
     std::string last_ckpt_;
-    long long hook_step_ = -1;
+    long long hook_step_ = -1, nan_step_ = -1, nan_index_ = 0;
     int hook_sig_ = 0;
     clk::time_point epoch_start_ = clk::now(), last_progress_{};
 };

@@ -41,3 +41,31 @@ TEST(ClipGradNorm, NegativeBoundIsAConfigError) {
 
 }  // namespace
 }  // namespace aepipe::test
+
+namespace aepipe::test {
+namespace {
+
+// A NaN planted in the gradient of step 7 (the test hook AEPIPE_TEST_NAN_GRAD=STEP:ELEMENT;
+// element 2100 is in layers.1.weight, which starts at 64*32 + 32 = 2080) stops the run there.
+TEST(NonFiniteGradient, StopsAtTheStepNamingNodeTensorAndTheLastGoodCheckpoint) {
+    TempDir tmp;
+    TinyData d = write_tiny_data(tmp.path(), 64, 16);  // 4 steps per epoch
+    std::string config = write_tiny_config(tmp.path(), d, 3);
+    RunResult r = run_aepipe_with({"run", config, "--out", tmp / "runs", "--threads", "1", "--quiet"},
+                                  {"AEPIPE_TEST_NAN_GRAD=7:2100"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    auto runs = list_dir(tmp / "runs");
+    ASSERT_EQ(runs.size(), 1u);
+    const std::string dir = tmp / "runs" + "/" + runs[0];
+    EXPECT_NE(r.err.find("node 'model' (train, " + config + ":"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(" at step 6: gradient of 'layers.1.weight' is nan at element 20 (of 512); training stopped "
+                         "before this update; the last good checkpoint is " +
+                         dir + "/checkpoints/step-00000004.ckpt"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(list_dir(dir + "/checkpoints"), std::vector<std::string>{"step-00000004.ckpt"});
+    EXPECT_NO_THROW(read_ckpt(dir + "/checkpoints/step-00000004.ckpt"));
+}
+
+}  // namespace
+}  // namespace aepipe::test
