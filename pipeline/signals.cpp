@@ -7,7 +7,13 @@ namespace aepipe {
 
 static std::atomic<int> g_signal{0};
 
-static void on_stop(int sig) { g_signal.store(sig, std::memory_order_relaxed); }
+// A second signal stops at once (default action), for a run stuck outside the training steps.
+static void on_stop(int sig) {
+    if (g_signal.exchange(sig, std::memory_order_relaxed) != 0) {
+        std::signal(sig, SIG_DFL);
+        std::raise(sig);
+    }
+}
 
 void install_stop_handlers() {
     struct sigaction sa {};
