@@ -19,6 +19,7 @@
 // Resuming (RunSettings::resume) restores weights, optimizer state and counters in build().
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -124,18 +125,16 @@ public:
     Receiver &in(const std::string &) override { return *gate_; }
     Sender &out(const std::string &) override { return flow::output_port<0>(*update_); }
 
-    // A resumed run sends its checkpoint's last finished epoch once more: if the run was
-    // killed before that epoch's evaluation was written, the sinks get it now (metrics skips
-    // rows it already has).
+    // A resumed run sends the finished epochs its checkpoint had not seen recorded once more
+    // (killed before their evaluation was written); metrics skips rows it already has.
     void activate() override {
-        if (!p_->settings().resume || !last_report_) return;
-        auto r = std::make_shared<EpochReport>(*last_report_);
-        r->last = r->epoch + 1 == p_->settings().epochs || r->steps == p_->settings().max_steps;
-        Msg o;
-        o.epoch = r->epoch;
-        o.step = r->steps - 1;
-        o.report = r;
-        std::get<0>(update_->output_ports()).try_put(o);
+        for (const auto &r : pending_) {
+            Msg o;
+            o.epoch = r->epoch;
+            o.step = r->steps - 1;
+            o.report = r;
+            std::get<0>(update_->output_ports()).try_put(o);
+        }
     }
 
 private:
@@ -145,11 +144,14 @@ private:
         const RunSettings &s = p.settings();
         if (s.resume) {
             TrainProgress pr;
-            std::shared_ptr<EpochReport> last;
-            restore_train_checkpoint(*s.resume, s.resume_path, *model_, params_.data(), *opt_, pr, last);
+            std::vector<std::shared_ptr<EpochReport>> pending;
+            restore_train_checkpoint(*s.resume, s.resume_path, *model_, params_.data(), *opt_, pr, pending);
             steps_ = pr.steps, epochs_done_ = pr.epochs_done, first_step_of_epoch_ = pr.first_step_of_epoch;
             samples_ = pr.samples, loss_sum_ = pr.loss_sum;
-            last_report_ = last;
+            for (auto &r : pending) {
+                r->last = r->epoch + 1 == s.epochs || r->steps == s.max_steps;
+                pending_.push_back(r);
+            }
             p.console().line("resumed from " + s.resume_path + " (step " + std::to_string(steps_) + ", epoch " +
                              std::to_string(epochs_done_ + 1) + ")");
         } else if (!s.init_from.empty()) {
@@ -176,12 +178,21 @@ private:
         if (ckpt_ && !p_->settings().run_dir.empty() &&
             (sig || ckpt_->state_due(steps_, m.last_in_epoch, epochs_done_, run_end))) {
             TrainProgress pr{steps_, epochs_done_, first_step_of_epoch_, samples_, loss_sum_};
+            prune_pending();
+            std::vector<const EpochReport *> pending;
+            for (const auto &r : pending_) pending.push_back(r.get());
             last_ckpt_ = ckpt_->save_state(p_->settings().run_dir, steps_,
-                                           make_train_checkpoint(*model_, params_.data(), *opt_, pr,
-                                                                 last_report_.get(), p_->settings().seed,
-                                                                 fingerprint_));
+                                           make_train_checkpoint(*model_, params_.data(), *opt_, pr, pending,
+                                                                 p_->settings().seed, fingerprint_));
         }
         if (sig && !run_end) throw Interrupted{sig, steps_, ckpt_ ? last_ckpt_ : ""};
+    }
+
+    // Epoch reports every sink has finished with (only this node still holds them: their
+    // metrics rows are written) need no place in a checkpoint.
+    void prune_pending() {
+        pending_.erase(std::remove_if(pending_.begin(), pending_.end(), [](const auto &r) { return r.use_count() == 1; }),
+                       pending_.end());
     }
 
     // Forward, loss and backward of rows [begin, begin + rows) of the batch.
@@ -292,7 +303,8 @@ private:
         r->params = std::make_shared<const std::vector<float>>(params_);
         r->model = model_.get();
         r->last = m.epoch + 1 == p_->settings().epochs || m.step + 1 == p_->settings().max_steps;
-        last_report_ = r;
+        prune_pending();
+        pending_.push_back(r);
         ++epochs_done_;
         loss_sum_ = 0, samples_ = 0;
         first_step_of_epoch_ = m.step + 1;
@@ -331,7 +343,8 @@ private:
     int64_t steps_ = 0, samples_ = 0, first_step_of_epoch_ = 0, arrived_ = 0, epochs_done_ = 0;
     double loss_sum_ = 0, clip_ = 0;
     std::vector<double> chunk_sq_;                     // per-chunk sums of squared gradients
-    std::shared_ptr<const EpochReport> last_report_;  // the last finished epoch (checkpoints keep it)
+    // Finished epochs whose reports are still in flight to the sinks (checkpoints keep them).
+    std::vector<std::shared_ptr<const EpochReport>> pending_;
     CheckpointSink *ckpt_ = nullptr;                  // null: the graph writes no checkpoints
     nlohmann::json fingerprint_;
     std::string last_ckpt_;

@@ -21,7 +21,8 @@ static double from_bits(uint64_t u) {
 }
 
 CkptFile make_train_checkpoint(const Model &m, const float *params, Optimizer &opt, const TrainProgress &pr,
-                               const EpochReport *last, uint64_t seed, const json &fingerprint) {
+                               const std::vector<const EpochReport *> &pending, uint64_t seed,
+                               const json &fingerprint) {
     CkptFile f;
     for (const auto &p : m.named_params()) f.add(p.name, p.shape, params + p.offset);
     for (auto &[name, buf] : opt.state()) f.add("optimizer." + name, {int64_t(buf->size())}, buf->data());
@@ -37,16 +38,16 @@ CkptFile make_train_checkpoint(const Model &m, const float *params, Optimizer &o
             {"optimizer_steps", opt.steps()},
             {"model", m.summary()},
             {"fingerprint", fingerprint},
-            {"last_epoch", nullptr}};
-    if (last) {
-        st["last_epoch"] = {{"epoch", last->epoch},
-                            {"steps", last->steps},
-                            {"samples", last->samples},
-                            {"train_loss_bits", bits_of(last->train_loss)},
-                            {"seconds", last->seconds},
-                            {"samples_per_s", last->samples_per_s}};
-        // Inside an epoch the current params are no longer the last epoch's: keep those too.
-        if (last->steps != pr.steps) f.add("epoch_end.params", {int64_t(last->params->size())}, last->params->data());
+            {"pending_epochs", json::array()}};
+    for (const EpochReport *r : pending) {
+        st["pending_epochs"].push_back({{"epoch", r->epoch},
+                                        {"steps", r->steps},
+                                        {"samples", r->samples},
+                                        {"train_loss_bits", bits_of(r->train_loss)},
+                                        {"seconds", r->seconds},
+                                        {"samples_per_s", r->samples_per_s}});
+        if (r->steps != pr.steps)  // else they are the current params
+            f.add("epoch_end." + std::to_string(r->epoch) + ".params", {int64_t(r->params->size())}, r->params->data());
     }
     f.state = std::move(st);
     return f;
@@ -72,7 +73,7 @@ static T field(const json &j, const char *key, const std::string &path) {
 }
 
 void restore_train_checkpoint(const CkptFile &f, const std::string &path, const Model &m, float *params,
-                              Optimizer &opt, TrainProgress &pr, std::shared_ptr<EpochReport> &last) {
+                              Optimizer &opt, TrainProgress &pr, std::vector<std::shared_ptr<EpochReport>> &pending) {
     const json &st = f.state;
     for (const auto &p : m.named_params()) {
         const CkptTensor &t = need(f, path, p.name, p.size());
@@ -88,24 +89,26 @@ void restore_train_checkpoint(const CkptFile &f, const std::string &path, const 
     pr.first_step_of_epoch = field<int64_t>(st, "first_step_of_epoch", path);
     pr.samples = field<int64_t>(st, "epoch_samples", path);
     pr.loss_sum = from_bits(field<uint64_t>(st, "epoch_loss_sum_bits", path));
-    last.reset();
-    if (!st.contains("last_epoch") || st["last_epoch"].is_null()) return;
-    const json &le = st["last_epoch"];
-    auto r = std::make_shared<EpochReport>();
-    r->epoch = field<int64_t>(le, "epoch", path);
-    r->steps = field<int64_t>(le, "steps", path);
-    r->samples = field<int64_t>(le, "samples", path);
-    r->train_loss = from_bits(field<uint64_t>(le, "train_loss_bits", path));
-    r->seconds = field<double>(le, "seconds", path);
-    r->samples_per_s = field<double>(le, "samples_per_s", path);
-    r->model = &m;
-    if (r->steps == pr.steps) {
-        r->params = std::make_shared<const std::vector<float>>(params, params + m.num_params());
-    } else {
-        const CkptTensor &t = need(f, path, "epoch_end.params", m.num_params());
-        r->params = std::make_shared<const std::vector<float>>(t.data);
+    pending.clear();
+    if (!st.contains("pending_epochs") || !st["pending_epochs"].is_array())
+        throw DataError(path, "state has no 'pending_epochs' list");
+    for (const json &le : st["pending_epochs"]) {
+        auto r = std::make_shared<EpochReport>();
+        r->epoch = field<int64_t>(le, "epoch", path);
+        r->steps = field<int64_t>(le, "steps", path);
+        r->samples = field<int64_t>(le, "samples", path);
+        r->train_loss = from_bits(field<uint64_t>(le, "train_loss_bits", path));
+        r->seconds = field<double>(le, "seconds", path);
+        r->samples_per_s = field<double>(le, "samples_per_s", path);
+        r->model = &m;
+        if (r->steps == pr.steps) {
+            r->params = std::make_shared<const std::vector<float>>(params, params + m.num_params());
+        } else {
+            const CkptTensor &t = need(f, path, "epoch_end." + std::to_string(r->epoch) + ".params", m.num_params());
+            r->params = std::make_shared<const std::vector<float>>(t.data);
+        }
+        pending.push_back(r);
     }
-    last = r;
 }
 
 void load_weights(const std::string &path, const Model &m, float *params) {

@@ -1,16 +1,17 @@
 // The training node's state <-> a checkpoint file (pipeline/ckpt_file.hpp).
 //
 // Tensors: every parameter by name in its storage layout ("layers.0.weight", dense weights
-// (in, out)), every optimizer buffer over the whole slab ("optimizer.exp_avg", ...), and, for
-// a checkpoint taken inside an epoch, the parameters at the end of the previous epoch
-// ("epoch_end.params"), so a resumed run can still evaluate that epoch if it was killed
-// before its metrics row was written. State: counters only: randomness in aepipe is a pure
+// (in, out)), every optimizer buffer over the whole slab ("optimizer.exp_avg", ...), and the
+// parameters at the end of each finished epoch whose report the sinks had not finished with
+// yet ("epoch_end.<E>.params", E 0-based; omitted when they equal the current ones), so a
+// run killed before an epoch's metrics row was written evaluates that epoch when resumed. State: counters only: randomness in aepipe is a pure
 // function of (seed, epoch, step, sample), so the step count restores the generators.
 #pragma once
 
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/optimizer.hpp"
@@ -28,12 +29,13 @@ struct TrainProgress {
 };
 
 CkptFile make_train_checkpoint(const Model &m, const float *params, Optimizer &opt, const TrainProgress &pr,
-                               const EpochReport *last_epoch, uint64_t seed, const nlohmann::json &fingerprint);
+                               const std::vector<const EpochReport *> &pending, uint64_t seed,
+                               const nlohmann::json &fingerprint);
 
-// Restores params, optimizer state and progress; `last_epoch` gets the report of the last
-// finished epoch (params included) or null. DataError (path) when it does not fit the model.
+// Restores params, optimizer state and progress; `pending` gets the reports (params included)
+// of the finished epochs the sinks had not recorded. DataError (path) when it does not fit.
 void restore_train_checkpoint(const CkptFile &f, const std::string &path, const Model &m, float *params,
-                              Optimizer &opt, TrainProgress &pr, std::shared_ptr<EpochReport> &last_epoch);
+                              Optimizer &opt, TrainProgress &pr, std::vector<std::shared_ptr<EpochReport>> &pending);
 
 // --init-from: only the weights, from a .ckpt or a .safetensors; shapes must match.
 void load_weights(const std::string &path, const Model &m, float *params);

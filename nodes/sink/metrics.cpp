@@ -3,6 +3,8 @@
 // and one line per epoch on the console.
 // A resumed run keeps the rows of the epochs its checkpoint had finished and appends after them.
 // YAML keys: csv, jsonl (file names in the run folder; "" turns one off).
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -30,9 +32,11 @@ public:
             jsonl_rows_ = resume ? cut_rows(jsonl_, "", p.settings().start_epoch) : 0;
             if (!resume) write_file_atomic(jsonl_, "");
         }
-        if (resume && std::min(csv_rows_, jsonl_rows_) + 1 < p.settings().start_epoch)
-            p.console().line("warning: metrics rows of epochs " + std::to_string(std::min(csv_rows_, jsonl_rows_) + 1) +
-                             ".." + std::to_string(p.settings().start_epoch - 1) +
+        // Rows the resumed run cannot write again (only the last finished epoch is re-evaluated).
+        const int64_t have = std::min(csv_.empty() ? INT64_MAX : csv_rows_, jsonl_.empty() ? INT64_MAX : jsonl_rows_);
+        if (resume && have + 1 < p.settings().start_epoch)
+            p.console().line("warning: metrics rows of epochs " + std::to_string(have + 1) + ".." +
+                             std::to_string(p.settings().start_epoch - 1) +
                              " are missing: the run was killed before they were evaluated");
         node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
             p.guard(*this, m, [&] { record(p, m); });

@@ -86,12 +86,22 @@ void expect_same_run(const std::string &a, const std::string &b) {
     ASSERT_FALSE(ca.empty());
     ASSERT_FALSE(cb.empty());
     EXPECT_EQ(fs::path(ca.back()).filename(), fs::path(cb.back()).filename());
-    CkptFile fa = read_ckpt(ca.back()), fb = read_ckpt(cb.back());
-    ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
-    for (size_t i = 0; i < fa.tensors.size(); ++i) {
-        EXPECT_EQ(fa.tensors[i].first, fb.tensors[i].first);
-        EXPECT_TRUE(fa.tensors[i].second.data == fb.tensors[i].second.data) << fa.tensors[i].first;
+    // Weights and optimizer state; epoch_end.<E>.params (epochs still in flight to the sinks
+    // when the checkpoint was taken) depend on thread timing, not on the training.
+    auto trained = [](const CkptFile &f) {
+        std::vector<std::pair<std::string, std::vector<float>>> v;
+        for (const auto &[name, t] : f.tensors)
+            if (name.rfind("epoch_end.", 0) != 0) v.emplace_back(name, t.data);
+        return v;
+    };
+    auto ta = trained(read_ckpt(ca.back())), tb = trained(read_ckpt(cb.back()));
+    ASSERT_EQ(ta.size(), 10u);  // 4 layers x (weight, bias), Adam's exp_avg and exp_avg_sq
+    ASSERT_EQ(ta.size(), tb.size());
+    for (size_t i = 0; i < ta.size(); ++i) {
+        EXPECT_EQ(ta[i].first, tb[i].first);
+        EXPECT_TRUE(ta[i].second == tb[i].second) << ta[i].first;
     }
+    CkptFile fa = read_ckpt(ca.back()), fb = read_ckpt(cb.back());
     for (const char *k : {"steps", "optimizer_steps", "epochs_done", "epoch_loss_sum_bits", "seed"})
         EXPECT_EQ(fa.state[k], fb.state[k]) << k;
 }
@@ -99,7 +109,9 @@ void expect_same_run(const std::string &a, const std::string &b) {
 TEST_F(Resume, KilledAtARandomStepThenResumedEqualsAnUninterruptedRun) {
     std::string ref = reference();
     std::random_device rd;
-    const int kill_at = 5 + int(rd() % (kSteps - 5));  // the first checkpoint is at step 5
+    // The hook kills before a due checkpoint is written, so the first one to resume from is
+    // step 5's: a kill after step 6..24 (24: the last update done, nothing of the end written).
+    const int kill_at = 6 + int(rd() % (kSteps - 5));
     SCOPED_TRACE("SIGKILL after step " + std::to_string(kill_at));
     RunResult killed = run("b", {}, {"AEPIPE_TEST_RAISE_AT_STEP=" + std::to_string(kill_at) + ":9"});
     ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
