@@ -15,6 +15,7 @@
 
 #include "nodes/sink/checkpoint.hpp"
 #include "pipeline/ckpt_file.hpp"
+#include "report/tiny_run.hpp"
 #include "support/fixtures.hpp"
 
 namespace aepipe::test {
@@ -130,6 +131,17 @@ TEST_F(Resume, KilledRightAfterAnEpochEndResumesAcrossTheBoundary) {
     RunResult resumed = run("b", {"--resume", dir});
     ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
     expect_same_run(ref, dir);
+}
+
+TEST_F(Resume, ResumedRunReportShowsEveryEpoch) {
+    write_bytes(config, tiny_report_config(data, kEpochs, "tiny"));  // + a report node fed by eval
+    std::string ref = reference();
+    ASSERT_EQ(run("b", {}, {"AEPIPE_TEST_RAISE_AT_STEP=20:9"}).exit_code, 128 + 9);
+    std::string dir = only_run("b");
+    RunResult resumed = run("b", {"--resume", dir});
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    // The curves plot train loss and test MSE of every epoch: the same as the uninterrupted run's.
+    EXPECT_EQ(read_bytes(dir + "/loss.svg"), read_bytes(ref + "/loss.svg"));
 }
 
 TEST_F(Resume, SigtermWritesACheckpointExits143AndPrintsTheResumeCommand) {
