@@ -363,9 +363,16 @@ void Pipeline::run() {
     graph_ = std::make_unique<flow::graph>();
     step_done_ = std::make_unique<flow::broadcast_node<flow::continue_msg>>(*graph_);
     epoch_done_ = std::make_unique<flow::broadcast_node<flow::continue_msg>>(*graph_);
-    for (auto &n : nodes_) n->build(*this);
-    for (const auto &e : edges_) flow::make_edge(find(e.from)->out(e.from_port), find(e.to)->in(e.to_port));
-    for (auto &n : nodes_) n->activate();
+    try {
+        for (auto &n : nodes_) n->build(*this);
+        for (const auto &e : edges_) flow::make_edge(find(e.from)->out(e.from_port), find(e.to)->in(e.to_port));
+        for (auto &n : nodes_) n->activate();
+    } catch (...) {
+        // A build() that throws (e.g. a checkpoint that does not fit) leaves tasks that edges
+        // already spawned (limiters pulling from queues) running on nodes about to be destroyed.
+        graph_->wait_for_all();
+        throw;
+    }
     graph_->wait_for_all();
     profiler_.finish();
     console_.end_progress();
