@@ -27,6 +27,7 @@ const char *kUsage = R"(aepipe: train autoencoders as a oneTBB flow graph of one
 
 usage:
   aepipe run CONFIG [key=value ...] [--threads N] [--seed S] [--out DIR] [--profile] [--quiet]
+             [--resume RUN_DIR|auto] [--init-from CHECKPOINT]
   aepipe profile CONFIG [key=value ...]     (= run --profile)
   aepipe bench CONFIG [key=value ...] --threads 1,2,4 [--steps N] [--warmup N] [--repeats N]
   aepipe validate CONFIG [key=value ...]
@@ -43,7 +44,8 @@ Overrides address any config value by path, e.g. train.epochs=3 model.layers[2].
 graph.nodes[0].images=/data/train-images-idx3-ubyte.gz. Relative paths in a config are
 relative to the config file's folder.
 
-Exit codes: 0 success, 1 runtime error (data, I/O, divergence), 2 config or usage error.
+Exit codes: 0 success, 1 runtime error (data, I/O, divergence), 2 config or usage error,
+130 / 143 stopped by SIGINT / SIGTERM after writing a checkpoint (the resume command is printed).
 )";
 
 int cmd_run(std::vector<std::string> args, bool profile) {
@@ -54,7 +56,9 @@ int cmd_run(std::vector<std::string> args, bool profile) {
         "seed", po::value<int64_t>(), "random seed (sets train.seed)")(
         "out", po::value<std::string>()->default_value("runs"), "parent folder of the run folder")(
         "profile", "record every node execution: profile.txt/.csv and trace.json (Chrome trace) in the run folder")(
-        "quiet,q", "print errors only");
+        "quiet,q", "print errors only")(
+        "resume", po::value<std::string>(), "continue RUN_DIR (or 'auto': the newest run of CONFIG in --out) from its newest valid checkpoint")(
+        "init-from", po::value<std::string>(), "start a new run from the weights of a .ckpt or .safetensors (fine-tuning)");
     auto vm = parse(args, opts, c,
                     "Trains the model of CONFIG. Each run writes config.yaml, metrics.csv, metrics.jsonl,\n"
                     "image grids and checkpoints into its own folder OUT/NAME-DATE-TIME.\n");
@@ -64,12 +68,22 @@ int cmd_run(std::vector<std::string> args, bool profile) {
     const bool writer = dist::rank() == 0;  // under mpirun only rank 0 writes and talks
     s.quiet = vm.count("quiet") > 0 || !writer;
     s.profile = writer && (profile || vm.count("profile") > 0);
+    if (vm.count("resume") && vm.count("init-from")) throw po::error("--resume and --init-from exclude each other");
     Pipeline p(cfg, s);  // validates everything before anything is created on disk
     p.preflight();       // and the data files exist
     dist::barrier();     // on every rank (one that fails ends the job before rank 0 writes)
+    if (vm.count("resume")) {
+        // Under mpirun every rank reads the same checkpoint (the run folder must be visible to
+        // all hosts); only rank 0 writes into the folder.
+        s.run_dir = prepare_resume(cfg, c.config, vm["resume"].as<std::string>(), vm["out"].as<std::string>(),
+                                   p.mutable_settings(), p.console());
+    } else {
+        p.mutable_settings().init_from = vm.count("init-from") ? vm["init-from"].as<std::string>() : "";
+        if (writer) s.run_dir = make_run_dir(vm["out"].as<std::string>(), run_name(cfg, c.config));
+    }
+    if (!writer) s.run_dir.clear();
     const int threads = p.compute_threads();
     if (writer) {
-        s.run_dir = make_run_dir(vm["out"].as<std::string>(), run_name(cfg, c.config));
         p.set_run_dir(s.run_dir);
         save_resolved(cfg, s.run_dir);
     }
@@ -79,7 +93,13 @@ int cmd_run(std::vector<std::string> args, bool profile) {
     p.console().line("run: " + s.run_dir + " (" + std::to_string(threads) + " threads" +
                      (dist::parallel() ? " x " + std::to_string(dist::size()) + " MPI ranks" : "") + ")");
     auto t0 = std::chrono::steady_clock::now();
-    p.run();
+    install_stop_handlers();
+    try {
+        p.run();
+    } catch (const Interrupted &e) {
+        p.console().end_progress();
+        return interrupted_exit(e, resume_command(args, s.run_dir));
+    }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (s.profile) {
         const auto &prof = p.profiler();

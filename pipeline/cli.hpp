@@ -7,6 +7,7 @@
 
 #include "pipeline/config.hpp"
 #include "pipeline/graph.hpp"
+#include "pipeline/signals.hpp"
 
 namespace aepipe::cli {
 
@@ -31,6 +32,15 @@ std::string make_run_dir(const std::string &out, const std::string &name);
 std::string run_name(const ConfigFile &cfg, const std::string &config_path);
 // Writes the resolved config (absolute paths) into dir/config.yaml.
 void save_resolved(const ConfigFile &cfg, const std::string &dir);
+
+// --resume RUN_DIR|auto (pipeline/resume_cli.cpp): picks the newest valid checkpoint, checks
+// its fingerprint against cfg, fills s.resume*/start_*; returns the run folder.
+std::string prepare_resume(const ConfigFile &cfg, const std::string &config_path, const std::string &arg,
+                           const std::string &out, RunSettings &s, Console &console);
+// "aepipe run ARGS --resume RUN_DIR" (shell-quoted) for the message of an interrupted run.
+std::string resume_command(const std::vector<std::string> &args, const std::string &run_dir);
+// Prints how the run stopped and how to resume it; returns 128 + signal.
+int interrupted_exit(const Interrupted &e, const std::string &command);
 
 int cmd_bench(const std::vector<std::string> &args);
 int cmd_graph(const std::vector<std::string> &args);    // pipeline/report_cli.cpp

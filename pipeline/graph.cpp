@@ -68,6 +68,7 @@ static const NodeSpec kTrainSpec{
         {"in_flight", Kind::Int, "4", "batches prepared ahead of the compute nodes"},
         {"max_steps", Kind::Int, "0", "stop after this many steps (0: run all epochs)"},
         {"shards", Kind::Int, "0", "row shards per batch run in parallel (0: auto, one per 64 rows, at most one per thread)"},
+        {"clip_grad_norm", Kind::Float, "0", "scale gradients so their global L2 norm is at most this (0: off)"},
     }};
 
 static const NodeSpec kGraphSpec{"graph",
@@ -392,9 +393,16 @@ void Pipeline::run() {
     graph_ = std::make_unique<flow::graph>();
     step_done_ = std::make_unique<flow::broadcast_node<flow::continue_msg>>(*graph_);
     epoch_done_ = std::make_unique<flow::broadcast_node<flow::continue_msg>>(*graph_);
-    for (auto &n : nodes_) n->build(*this);
-    for (const auto &e : edges_) flow::make_edge(find(e.from)->out(e.from_port), find(e.to)->in(e.to_port));
-    for (auto &n : nodes_) n->activate();
+    try {
+        for (auto &n : nodes_) n->build(*this);
+        for (const auto &e : edges_) flow::make_edge(find(e.from)->out(e.from_port), find(e.to)->in(e.to_port));
+        for (auto &n : nodes_) n->activate();
+    } catch (...) {
+        // A build() that throws (e.g. a checkpoint that does not fit) leaves tasks that edges
+        // already spawned (limiters pulling from queues) running on nodes about to be destroyed.
+        graph_->wait_for_all();
+        throw;
+    }
     graph_->wait_for_all();
     profiler_.finish();
     console_.end_progress();

@@ -31,6 +31,8 @@ namespace flow = tbb::flow;
 using Sender = flow::sender<Msg>;
 using Receiver = flow::receiver<Msg>;
 
+struct CkptFile;  // pipeline/ckpt_file.hpp
+
 // Settings of one run: the `train` section, resolved against the command line.
 struct RunSettings {
     int64_t epochs = 10, batch = 50, in_flight = 4;
@@ -40,6 +42,12 @@ struct RunSettings {
     int threads = 0;
     std::string run_dir;  // empty: nodes write nothing (validate, graph)
     bool tty = false, quiet = false;
+    // aepipe run --resume: the checkpoint to continue from (read and checked by the CLI);
+    // the data stream restarts at start_epoch (= epochs done) and skips steps < start_step.
+    std::shared_ptr<const CkptFile> resume;
+    std::string resume_path;
+    int64_t start_epoch = 0, start_step = 0;
+    std::string init_from;  // --init-from: initial weights only (fine-tuning)
 };
 
 class Pipeline;
@@ -105,6 +113,7 @@ public:
     int shards() const;
     int omp_per_shard() const;
     void set_run_dir(std::string dir) { settings_.run_dir = std::move(dir); }
+    RunSettings &mutable_settings() { return settings_; }  // the CLI, before run(): resume, init_from
     YAML::Node section(const std::string &name) const { return cfg_.root[name]; }
     const Params &train_params() const { return train_; }
     flow::graph &graph() { return *graph_; }

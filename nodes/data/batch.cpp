@@ -1,7 +1,8 @@
 // batch: dataset -> batches of `size` consecutive samples of the epoch order.
 //   ceil(N / size) batches per epoch; with drop_last, floor(N / size).
 //   Batch b of epoch e has global step e * batches_per_epoch + b; with train.max_steps the
-//   stream ends after that many steps (the last one closes a shortened epoch).
+//   stream ends after that many steps (the last one closes a shortened epoch). A resumed run
+//   skips the steps before its checkpoint's (RunSettings::start_step).
 // The batches of an epoch wait in a queue; a limiter lets `train.in_flight` of them go on
 // to normalisation and compute, and gets a credit back after each training step.
 // Across processes (mpirun -np R) `size` is the global batch: rank r takes rows
@@ -45,6 +46,7 @@ public:
                     Msg o = m;
                     o.step = m.epoch * per_epoch + b;
                     if (max_steps && o.step >= max_steps) break;
+                    if (o.step < p.settings().start_step) continue;  // resuming: done before the checkpoint
                     o.total = std::min(size_, n - b * size_);
                     const int64_t r = dist::rank(), ranks = dist::size();
                     o.begin = b * size_ + o.total * r / ranks;

@@ -41,6 +41,7 @@ public:
     void build(Pipeline &p) override {
         std::string images = params_.path("images"), labels = params_.path("labels");
         data_ = load_dataset(images, labels);
+        if (paced_) next_ = p.settings().start_epoch;  // resuming: the epochs done are not read again
         p.console().line("data: " + id_ + ": " + std::to_string(data_.n) + " images of " + std::to_string(data_.h) +
                          "x" + std::to_string(data_.w) + "x" + std::to_string(data_.c) + " from " + images);
         source_ = std::make_unique<flow::input_node<Msg>>(p.graph(), [this](tbb::flow_control &fc) {

@@ -42,7 +42,9 @@ void NormalizeNode::build(Pipeline &p) {
             return m;
         });
     });
-    order_ = std::make_unique<flow::sequencer_node<Msg>>(p.graph(), [](const Msg &m) { return size_t(m.step); });
+    // Sequence numbers start at 0: a resumed run's first step is start_step.
+    const int64_t first = p.settings().start_step;
+    order_ = std::make_unique<flow::sequencer_node<Msg>>(p.graph(), [first](const Msg &m) { return size_t(m.step - first); });
     flow::make_edge(*node_, *order_);
 }
 

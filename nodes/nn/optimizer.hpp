@@ -21,6 +21,7 @@ public:
     void begin_step() { ++t_; }
     void update_range(float *w, const float *g, int64_t begin, int64_t end) { update(w, g, begin, end); }
     int64_t steps() const { return t_; }
+    void set_steps(int64_t t) { t_ = t; }  // restoring a checkpoint (with state())
     // Named state buffers (for checkpoints): e.g. "exp_avg", "exp_avg_sq".
     std::vector<std::pair<std::string, std::vector<float> *>> state();
     double lr() const { return lr_; }

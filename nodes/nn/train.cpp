@@ -18,25 +18,36 @@
 // `total` rows; every shard's loss gradient is scaled by rows / total, so the sum over the
 // shards of all ranks is the gradient of the global batch, whatever the split (also for the
 // last partial batch, where a rank may have no rows). `update` sums the local shards, then
-// one allreduce adds the ranks' sums (the loss rides along as one more value) and every rank
+// one allreduce adds the ranks' sums (the loss sums ride along as extra values) and every rank
 // applies the same optimizer step to the same weights. With one shard per rank the
 // reduction overlaps the backward pass instead: each layer's gradients start a nonblocking
 // allreduce as soon as its backward step has made them, and `update` waits for the rest.
-// Rank 0's initial weights are broadcast (resuming from rank 0's checkpoint plugs in there).
-// Uses the config's `model` section and train.optimizer; no keys of its own.
+// Rank 0's initial weights are broadcast; a resumed run restores every rank from the same
+// checkpoint.
+// Uses the config's `model` section and train.optimizer / train.clip_grad_norm; no keys of
+// its own. After the update of a step it writes the training checkpoint when the graph's
+// checkpoint node says one is due, or when SIGINT/SIGTERM arrived (then it stops the run).
+// Resuming (RunSettings::resume) restores weights, optimizer state and counters in build().
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <oneapi/tbb/parallel_for.h>
 #include <thread>
 
+#include "nodes/nn/grad_norm.hpp"
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/optimizer.hpp"
 #include "pipeline/dist.hpp"
+#include "nodes/nn/train_state.hpp"
+#include "nodes/sink/checkpoint.hpp"
+#include "pipeline/fingerprint.hpp"
 #include "pipeline/graph.hpp"
+#include "pipeline/signals.hpp"
 #include "pipeline/slot_pool.hpp"
 
 namespace aepipe {
@@ -72,6 +83,11 @@ public:
         } catch (const ConfigError &err) {
             d.add(err);
         }
+        clip_ = p.train_params().f("clip_grad_norm");
+        if (clip_ < 0)
+            d.error(p.train_params().pos("clip_grad_norm"), "train: 'clip_grad_norm' must be 0 (off) or positive");
+        for (const auto &n : p.nodes())
+            if (auto *c = dynamic_cast<CheckpointSink *>(n.get())) ckpt_ = c;
     }
 
     void build(Pipeline &p) override {
@@ -87,6 +103,8 @@ public:
         model_->init_params(params_.data(), p.settings().seed);
         dist::broadcast(params_.data(), params_.size() * sizeof(float));  // every rank starts from rank 0's
         opt_->init(model_->num_params());
+        restore(p);
+        chunk_sq_.assign(size_t((model_->num_params() + kChunk - 1) / kChunk), 0.0);
         p.console().line("model: " + model_->summary() + "; " + std::to_string(s) + " shard(s) x " +
                          std::to_string(omp_per_shard_) + " thread(s)" +
                          (dist::parallel() ? " per rank, " + std::to_string(dist::size()) + " MPI ranks" : ""));
@@ -144,7 +162,76 @@ public:
     Receiver &in(const std::string &) override { return *gate_; }
     Sender &out(const std::string &) override { return flow::output_port<0>(*update_); }
 
+    // A resumed run sends the finished epochs its checkpoint had not seen recorded once more
+    // (killed before their evaluation was written); metrics skips rows it already has.
+    void activate() override {
+        for (const auto &r : pending_) {
+            Msg o;
+            o.epoch = r->epoch;
+            o.step = r->steps - 1;
+            o.report = r;
+            std::get<0>(update_->output_ports()).try_put(o);
+        }
+    }
+
 private:
+    static constexpr int64_t kChunk = 1 << 14;
+
+    void restore(Pipeline &p) {
+        const RunSettings &s = p.settings();
+        if (s.resume) {
+            TrainProgress pr;
+            std::vector<std::shared_ptr<EpochReport>> pending;
+            restore_train_checkpoint(*s.resume, s.resume_path, *model_, params_.data(), *opt_, pr, pending);
+            steps_ = pr.steps, epochs_done_ = pr.epochs_done, first_step_of_epoch_ = pr.first_step_of_epoch;
+            samples_ = pr.samples, loss_sum_ = pr.loss_sum;
+            for (auto &r : pending) {
+                r->last = r->epoch + 1 == s.epochs || r->steps == s.max_steps;
+                pending_.push_back(r);
+            }
+            p.console().line("resumed from " + s.resume_path + " (step " + std::to_string(steps_) + ", epoch " +
+                             std::to_string(epochs_done_ + 1) + ")");
+        } else if (!s.init_from.empty()) {
+            load_weights(s.init_from, *model_, params_.data());
+            p.console().line("weights from " + s.init_from + " (fine-tuning: optimizer and counters start fresh)");
+        }
+        if (ckpt_ && !s.run_dir.empty()) fingerprint_ = config_fingerprint(p.config());
+        // Test hook: raise signal SIG right after the update of step N ("N:SIG").
+        if (const char *h = std::getenv("AEPIPE_TEST_RAISE_AT_STEP"))
+            std::sscanf(h, "%lld:%d", &hook_step_, &hook_sig_);
+        // Test hook: a NaN in the gradient slab at element K during step N ("N:K").
+        if (const char *h = std::getenv("AEPIPE_TEST_NAN_GRAD"))
+            if (std::sscanf(h, "%lld:%lld", &nan_step_, &nan_index_) != 2 || nan_index_ < 0 ||
+                nan_index_ >= model_->num_params())
+                nan_step_ = -1;
+    }
+
+    // After the update of a step: the test hook, the checkpoint if due, and a stop request.
+    void after_step(const Msg &m) {
+        const bool run_end = m.last_in_epoch && (m.epoch + 1 == p_->settings().epochs ||
+                                                 m.step + 1 == p_->settings().max_steps);
+        if (hook_sig_ && steps_ == hook_step_) std::raise(hook_sig_);
+        const int sig = stop_signal();
+        if (ckpt_ && !p_->settings().run_dir.empty() &&
+            (sig || ckpt_->state_due(steps_, m.last_in_epoch, epochs_done_, run_end))) {
+            TrainProgress pr{steps_, epochs_done_, first_step_of_epoch_, samples_, loss_sum_};
+            prune_pending();
+            std::vector<const EpochReport *> pending;
+            for (const auto &r : pending_) pending.push_back(r.get());
+            last_ckpt_ = ckpt_->save_state(p_->settings().run_dir, steps_,
+                                           make_train_checkpoint(*model_, params_.data(), *opt_, pr, pending,
+                                                                 p_->settings().seed, fingerprint_));
+        }
+        if (sig && !run_end) throw Interrupted{sig, steps_, ckpt_ ? last_ckpt_ : ""};
+    }
+
+    // Epoch reports every sink has finished with (only this node still holds them: their
+    // metrics rows are written) need no place in a checkpoint.
+    void prune_pending() {
+        pending_.erase(std::remove_if(pending_.begin(), pending_.end(), [](const auto &r) { return r.use_count() == 1; }),
+                       pending_.end());
+    }
+
     // Forward, loss and backward of rows [begin, begin + rows) of the batch.
     void run_shard(Shard &sh, const Msg &m, int64_t k, int64_t s) {
         omp_set_num_threads(omp_per_shard_);  // per-thread ICV: this TBB thread's OpenMP team
@@ -217,7 +304,8 @@ private:
         const double loss = s.v[0];
         if (!std::isfinite(loss / double(total)))
             throw RuntimeError("the loss is " + std::to_string(loss / double(total)) +
-                               " (diverged); lower the learning rate");
+                               " (diverged); lower the learning rate" +
+                               (last_ckpt_.empty() ? "" : "; the last good checkpoint is " + last_ckpt_));
         loss_sum_ += loss;
         recon_sum_ += s.v[1], kl_sum_ += s.v[2];
         samples_ += total;
@@ -227,20 +315,42 @@ private:
         if (times.size() < times.capacity()) times.push_back(p_->now());  // never reallocates
         show_progress(m);
         if (m.last_in_epoch) end_epoch(m, out);
+        after_step(m);
         p_->step_done().try_put(flow::continue_msg());
         gate_->decrementer().try_put(flow::continue_msg());
     }
 
-    // g = sum_k g_k (each shard's loss gradient was scaled by rows_k / n), then the
-    // optimizer, chunk by chunk in parallel. With several ranks g_0 already holds the sum
-    // over the shards of all ranks (reduce_across_ranks / finish_overlapped), so only the
-    // optimizer runs here.
+    // g = sum_k g_k (each shard's loss gradient was scaled by rows_k / n) and each chunk's
+    // sum of squares; the global norm (summed in chunk order: deterministic) finds non-finite
+    // gradients and gives the clipping factor; then the optimizer. Chunks run in parallel: on
+    // TBB's threads when there are several shards, else on the OpenMP team (TBB then has one).
+    // With several ranks g_0 already holds the sum over the shards of all ranks
+    // (reduce_across_ranks / finish_overlapped).
     void reduce_and_update() {
+        const int64_t total = model_->num_params(), chunks = int64_t(chunk_sq_.size());
         const bool summed = dist::parallel();
-        opt_->begin_step();
-        for_chunks([&](int64_t b, int64_t e) {
+        float *g = shards_[0]->grads.data();
+        if (steps_ + 1 == nan_step_) g[nan_index_] = std::nanf("");
+        for_chunks(chunks, [&](int64_t c) {
+            const int64_t b = c * kChunk, e = std::min(total, b + kChunk);
             if (!summed) add_shards(b, e);
-            opt_->update_range(params_.data(), shards_[0]->grads.data(), b, e);
+            chunk_sq_[size_t(c)] = sum_squares(g, b, e);
+        });
+        double sq = 0;
+        for (double v : chunk_sq_) sq += v;
+        if (!std::isfinite(sq))
+            throw RuntimeError(first_non_finite(model_->named_params(), g, total) + "; training stopped before this "
+                               "update" + (last_ckpt_.empty() ? "" : "; the last good checkpoint is " + last_ckpt_) +
+                               "\nhint: lower the learning rate or set train.clip_grad_norm");
+        const float scale = float(clip_coef(std::sqrt(sq), clip_));
+        opt_->begin_step();
+        for_chunks(chunks, [&](int64_t c) {
+            const int64_t b = c * kChunk, e = std::min(total, b + kChunk);
+            if (scale < 1.f) {
+#pragma omp simd
+                for (int64_t i = b; i < e; ++i) g[i] *= scale;
+            }
+            opt_->update_range(params_.data(), g, b, e);
         });
     }
 
@@ -254,12 +364,8 @@ private:
         }
     }
 
-    // fn(begin, end) over chunks of the parameters in parallel: on TBB's threads when there
-    // are several shards, else on the OpenMP team (TBB then has a single thread).
     template <class F>
-    void for_chunks(F &&fn) {
-        const int64_t total = model_->num_params(), chunk = 1 << 14, chunks = (total + chunk - 1) / chunk;
-        auto body = [&](int64_t c) { fn(c * chunk, std::min(total, c * chunk + chunk)); };
+    void for_chunks(int64_t chunks, F &&body) {
         if (shards_.size() > 1) {
             tbb::parallel_for(int64_t(0), chunks, body);
         } else {
@@ -287,7 +393,9 @@ private:
     // Sums this rank's shards, then allreduces gradients and the step's sums `local` over the
     // ranks (one message of num_params + kSums floats); returns the batch's summed sums.
     Sums reduce_across_ranks(const Sums &local) {
-        for_chunks([&](int64_t b, int64_t e) { add_shards(b, e); });
+        const int64_t np = model_->num_params();
+        for_chunks(int64_t(chunk_sq_.size()),
+                   [&](int64_t c) { add_shards(c * kChunk, std::min(np, c * kChunk + kChunk)); });
         float *g = shards_[0]->grads.data();
         const size_t n = size_t(model_->num_params());
         for (int i = 0; i < kSums; ++i) g[n + size_t(i)] = float(local.v[i]);
@@ -322,6 +430,9 @@ private:
         r->params = std::make_shared<const std::vector<float>>(params_);
         r->model = model_.get();
         r->last = m.epoch + 1 == p_->settings().epochs || m.step + 1 == p_->settings().max_steps;
+        prune_pending();
+        pending_.push_back(r);
+        ++epochs_done_;
         loss_sum_ = recon_sum_ = kl_sum_ = 0, samples_ = 0;
         first_step_of_epoch_ = m.step + 1;
         Msg o;
@@ -356,8 +467,16 @@ private:
     std::unique_ptr<flow::limiter_node<Msg>> gate_;
     std::unique_ptr<Fn> split_;
     std::unique_ptr<Update> update_;
-    int64_t steps_ = 0, samples_ = 0, first_step_of_epoch_ = 0, arrived_ = 0;
-    double loss_sum_ = 0, recon_sum_ = 0, kl_sum_ = 0;
+    int64_t steps_ = 0, samples_ = 0, first_step_of_epoch_ = 0, arrived_ = 0, epochs_done_ = 0;
+    double loss_sum_ = 0, recon_sum_ = 0, kl_sum_ = 0, clip_ = 0;
+    std::vector<double> chunk_sq_;                     // per-chunk sums of squared gradients
+    // Finished epochs whose reports are still in flight to the sinks (checkpoints keep them).
+    std::vector<std::shared_ptr<const EpochReport>> pending_;
+    CheckpointSink *ckpt_ = nullptr;                  // null: the graph writes no checkpoints
+    nlohmann::json fingerprint_;
+    std::string last_ckpt_;
+    long long hook_step_ = -1, nan_step_ = -1, nan_index_ = 0;
+    int hook_sig_ = 0;
     // Across ranks, for the communication share: seconds in the gradient allreduce, and
     // seconds from one allreduce's end to the next's (whole steps; the first one excluded).
     double comm_s_ = 0, step_s_ = 0;

@@ -1,10 +1,15 @@
 // checkpoint: epoch -> files. Writes the parameters as safetensors at the end of the run
 // (`file`, default model.safetensors) and every `every` epochs (checkpoint_epoch<E>.safetensors),
-// atomically: a crash leaves the previous file intact, never a torn one.
-// YAML keys: every, file.
+// atomically: a crash leaves the previous file intact, never a torn one. It also sets the
+// policy of the training checkpoints (checkpoints/step-N.ckpt, written by the training node):
+// every `every_epochs` epochs and/or `every_steps` steps and at the end, keeping `keep`.
+// YAML keys: every, file, every_epochs, every_steps, keep.
 #include "nodes/sink/checkpoint.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <filesystem>
+#include <regex>
 
 #include "pipeline/graph.hpp"
 
@@ -62,48 +67,84 @@ void from_safetensors(const Model &m, const StFile &f, const std::string &path, 
     }
 }
 
+std::string train_checkpoint_path(const std::string &run_dir, int64_t steps) {
+    char name[64];
+    std::snprintf(name, sizeof name, "/checkpoints/step-%08lld.ckpt", (long long)steps);
+    return run_dir + name;
+}
+
+std::vector<std::string> list_train_checkpoints(const std::string &run_dir) {
+    namespace fs = std::filesystem;
+    static const std::regex re(R"(step-(\d{8,18})\.ckpt)");
+    std::vector<std::pair<int64_t, std::string>> found;  // (step, path)
+    std::error_code ec;
+    for (const auto &e : fs::directory_iterator(run_dir + "/checkpoints", ec)) {
+        std::string n = e.path().filename().string();
+        std::smatch m;
+        if (std::regex_match(n, m, re)) found.emplace_back(std::stoll(m[1]), e.path().string());
+    }
+    std::sort(found.begin(), found.end());
+    std::vector<std::string> out;
+    for (auto &f : found) out.push_back(f.second);
+    return out;
+}
+
+bool CheckpointSink::state_due(int64_t steps, bool epoch_end, int64_t epochs_done, bool last) const {
+    const int64_t every_steps = params_.i("every_steps"), every_epochs = params_.i("every_epochs");
+    return last || (every_steps > 0 && steps % every_steps == 0) ||
+           (epoch_end && every_epochs > 0 && epochs_done % every_epochs == 0);
+}
+
+std::string CheckpointSink::save_state(const std::string &run_dir, int64_t steps, const CkptFile &f) const {
+    std::filesystem::create_directories(run_dir + "/checkpoints");
+    std::string path = train_checkpoint_path(run_dir, steps);
+    write_ckpt(path, f);
+    auto all = list_train_checkpoints(run_dir);
+    const int64_t keep = std::max<int64_t>(1, params_.i("keep"));
+    for (size_t i = 0; i + size_t(keep) < all.size(); ++i) std::filesystem::remove(all[i]);
+    return path;
+}
+
+void CheckpointSink::build(Pipeline &p) {
+    node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
+        p.guard(*this, m, [&] { write(p, m); });
+        return flow::continue_msg();
+    });
+}
+
+void CheckpointSink::write(Pipeline &p, const Msg &m) {
+    const auto &r = *m.report;
+    const int64_t e = r.epoch + 1;
+    const bool periodic = periodic_epoch(params_.i("every"), r);
+    if ((!periodic && !r.last) || p.settings().run_dir.empty()) return;
+    std::map<std::string, std::string> meta{{"format", "aepipe-1"},
+                                            {"epoch", std::to_string(e)},
+                                            {"steps", std::to_string(r.steps)},
+                                            {"train_loss", std::to_string(r.train_loss)}};
+    std::string dir = p.settings().run_dir;
+    StFile f = to_safetensors(*r.model, r.params->data(), meta);
+    if (periodic) write_safetensors(dir + "/checkpoint_epoch" + std::to_string(e) + ".safetensors", f);
+    if (r.last) {
+        std::string path = dir + "/" + params_.s("file");
+        write_safetensors(path, f);
+        p.console().line("checkpoint: " + path);
+    }
+}
+
 namespace {
-
-class Checkpoint : public FlowNode {
-public:
-    void build(Pipeline &p) override {
-        node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
-            p.guard(*this, m, [&] { write(p, m); });
-            return flow::continue_msg();
-        });
-    }
-    Receiver &in(const std::string &) override { return *node_; }
-
-private:
-    void write(Pipeline &p, const Msg &m) {
-        const auto &r = *m.report;
-        const int64_t e = r.epoch + 1;
-        const bool periodic = periodic_epoch(params_.i("every"), r);
-        if ((!periodic && !r.last) || p.settings().run_dir.empty()) return;
-        std::map<std::string, std::string> meta{{"format", "aepipe-1"},
-                                                {"epoch", std::to_string(e)},
-                                                {"steps", std::to_string(r.steps)},
-                                                {"train_loss", std::to_string(r.train_loss)}};
-        std::string dir = p.settings().run_dir;
-        StFile f = to_safetensors(*r.model, r.params->data(), meta);
-        if (periodic) write_safetensors(dir + "/checkpoint_epoch" + std::to_string(e) + ".safetensors", f);
-        if (r.last) {
-            std::string path = dir + "/" + params_.s("file");
-            write_safetensors(path, f);
-            p.console().line("checkpoint: " + path);
-        }
-    }
-    std::unique_ptr<flow::function_node<Msg>> node_;
-};
 
 Registrar<FlowNodeRegistry> reg({"checkpoint",
                                  Category::Sink,
                                  "writes the parameters as safetensors (atomically) at the end and every N epochs",
                                  {{"every", Kind::Int, "0", "also write checkpoint_epoch<E>.safetensors every N epochs (0: off)"},
-                                  {"file", Kind::String, "model.safetensors", "file name of the final checkpoint"}},
+                                  {"file", Kind::String, "model.safetensors", "file name of the final checkpoint"},
+                                  {"every_epochs", Kind::Int, "1",
+                                   "training checkpoint (checkpoints/step-N.ckpt, for --resume) every N epochs (0: off)"},
+                                  {"every_steps", Kind::Int, "0", "training checkpoint every N steps as well (0: off)"},
+                                  {"keep", Kind::Int, "3", "training checkpoints kept (the oldest are deleted)"}},
                                  {{"in", {"epoch", "eval"}, "epoch reports"}},
                                  {}},
-                                [](const Params &) { return std::make_unique<Checkpoint>(); });
+                                [](const Params &) { return std::make_unique<CheckpointSink>(); });
 
 }  // namespace
 }  // namespace aepipe

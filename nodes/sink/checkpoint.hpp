@@ -7,11 +7,35 @@
 
 #include "nodes/nn/model.hpp"
 #include "nodes/sink/safetensors.hpp"
+#include "pipeline/ckpt_file.hpp"
+#include "pipeline/graph.hpp"
 
 namespace aepipe {
 
 StFile to_safetensors(const Model &m, const float *params, const std::map<std::string, std::string> &meta);
 // Fills params (model's slab) from a file; names and shapes must match (DataError otherwise).
 void from_safetensors(const Model &m, const StFile &f, const std::string &path, float *params);
+
+// The checkpoint node. Besides its own safetensors files it owns the policy and the folder
+// of the training checkpoints (RUN/checkpoints/step-NNNNNNNN.ckpt), which the training node
+// writes itself right after the update of a due step (the only moment its state is whole).
+class CheckpointSink : public FlowNode {
+public:
+    // Whether a training checkpoint is due once `steps` steps are done.
+    bool state_due(int64_t steps, bool epoch_end, int64_t epochs_done, bool last) const;
+    // Writes it atomically, then deletes the oldest beyond `keep`; returns its path.
+    std::string save_state(const std::string &run_dir, int64_t steps, const CkptFile &f) const;
+
+    void build(Pipeline &p) override;
+    Receiver &in(const std::string &) override { return *node_; }
+
+private:
+    void write(Pipeline &p, const Msg &m);
+    std::unique_ptr<flow::function_node<Msg>> node_;
+};
+
+// RUN/checkpoints/step-NNNNNNNN.ckpt of `run_dir`, oldest first.
+std::vector<std::string> list_train_checkpoints(const std::string &run_dir);
+std::string train_checkpoint_path(const std::string &run_dir, int64_t steps);
 
 }  // namespace aepipe

@@ -6,9 +6,14 @@
 // (U = the loss's unit, nats_per_img for bce summed per image):
 //   train_U, train_recon_U, train_kl_nats_per_img, test_U, test_recon_U, test_kl_nats_per_img
 // One line per epoch on the console.
+// A resumed run keeps the rows of the epochs its checkpoint had finished and appends after them.
 // YAML keys: csv, jsonl (file names in the run folder; "" turns one off).
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "nodes/data/corrupt.hpp"
@@ -32,20 +37,30 @@ public:
     void build(Pipeline &p) override {
         const std::string &dir = p.settings().run_dir;
         psnr_ = has_corruption(p);
+        const bool resume = p.settings().resume != nullptr;
+        std::string header = "epoch,steps,train_loss,test_loss,test_mse_per_px,train_samples_per_s,epoch_s,eval_s";
+        if (psnr_) header += ",psnr_corrupt_db,psnr_restored_db";
+        if (!vae_unit_.empty())
+            for (const char *set : {"train", "test"})
+                header += std::string(",") + set + "_" + vae_unit_ + "," + set + "_recon_" + vae_unit_ + "," + set +
+                          "_kl_nats_per_img";
+        header += "\n";
         if (!dir.empty() && !params_.s("csv").empty()) {
             csv_ = dir + "/" + params_.s("csv");
-            std::string head = "epoch,steps,train_loss,test_loss,test_mse_per_px,train_samples_per_s,epoch_s,eval_s";
-            if (psnr_) head += ",psnr_corrupt_db,psnr_restored_db";
-            if (!vae_unit_.empty())
-                for (const char *set : {"train", "test"})
-                    head += std::string(",") + set + "_" + vae_unit_ + "," + set + "_recon_" + vae_unit_ + "," + set +
-                            "_kl_nats_per_img";
-            write_file_atomic(csv_, head + "\n");
+            csv_rows_ = resume ? cut_rows(csv_, header, p.settings().start_epoch) : 0;
+            if (!resume) write_file_atomic(csv_, header);
         }
         if (!dir.empty() && !params_.s("jsonl").empty()) {
             jsonl_ = dir + "/" + params_.s("jsonl");
-            write_file_atomic(jsonl_, "");
+            jsonl_rows_ = resume ? cut_rows(jsonl_, "", p.settings().start_epoch) : 0;
+            if (!resume) write_file_atomic(jsonl_, "");
         }
+        // Rows the resumed run cannot write again (only the last finished epoch is re-evaluated).
+        const int64_t have = std::min(csv_.empty() ? INT64_MAX : csv_rows_, jsonl_.empty() ? INT64_MAX : jsonl_rows_);
+        if (resume && have + 1 < p.settings().start_epoch)
+            p.console().line("warning: metrics rows of epochs " + std::to_string(have + 1) + ".." +
+                             std::to_string(p.settings().start_epoch - 1) +
+                             " are missing: the run was killed before they were evaluated");
         node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
             p.guard(*this, m, [&] { record(p, m); });
             return flow::continue_msg();
@@ -68,8 +83,9 @@ private:
             std::snprintf(line + len, sizeof line - size_t(len), ",%.8g,%.8g,%.8g,%.8g,%.8g,%.8g", r.train_loss,
                           r.train_recon, r.train_kl, e.test_loss, e.test_recon, e.test_kl);
         std::strcat(line, "\n");
-        if (!csv_.empty()) append_file(csv_, line);
-        if (!jsonl_.empty()) {
+        // A resumed run evaluates its checkpoint's last epoch again: its row may exist already.
+        if (!csv_.empty() && r.epoch + 1 > csv_rows_) append_file(csv_, line);
+        if (!jsonl_.empty() && r.epoch + 1 > jsonl_rows_) {
             nlohmann::json j{{"epoch", r.epoch + 1},          {"steps", r.steps},
                              {"train_loss", r.train_loss},    {"test_loss", e.test_loss},
                              {"test_mse_per_px", e.test_mse_per_px}, {"train_samples_per_s", r.samples_per_s},
@@ -99,8 +115,39 @@ private:
         }
         p.console().line(text);
     }
+    // Resuming: keeps the rows of epochs 1..epochs (complete lines, in order) and returns how
+    // many there are; a missing file starts again with `header`.
+    static int64_t cut_rows(const std::string &path, const std::string &header, int64_t epochs) {
+        std::error_code ec;
+        std::string text = std::filesystem::exists(path, ec) ? read_file(path) : header;
+        std::string kept;
+        size_t at = 0;
+        if (!header.empty()) {
+            at = text.find('\n') == std::string::npos ? text.size() : text.find('\n') + 1;
+            kept = header;
+        }
+        int64_t rows = 0;
+        while (at < text.size()) {
+            size_t nl = text.find('\n', at);
+            if (nl == std::string::npos) break;  // a torn last line
+            std::string line = text.substr(at, nl - at);
+            int64_t e = std::atoll(line.c_str());
+            if (header.empty()) {
+                auto j = nlohmann::json::parse(line, nullptr, false);
+                e = j.is_object() && j.contains("epoch") && j["epoch"].is_number_integer() ? j["epoch"].get<int64_t>() : -1;
+            }
+            if (e != rows + 1 || e > epochs) break;
+            kept += line + "\n";
+            ++rows;
+            at = nl + 1;
+        }
+        write_file_atomic(path, kept);
+        return rows;
+    }
+
     std::string csv_, jsonl_, vae_unit_;
     bool psnr_ = false;  // denoising: the PSNR columns
+    int64_t csv_rows_ = 0, jsonl_rows_ = 0;
     std::unique_ptr<flow::function_node<Msg>> node_;
 };
 

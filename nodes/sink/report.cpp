@@ -30,6 +30,14 @@ public:
         opts_.curves = params_.s("curves");
         opts_.log_scale = params_.b("log_scale");
         console_ = &p.console();
+        if (!dir_.empty() && p.settings().resume) {  // a resumed run: the epochs it had finished
+            try {
+                for (const auto &r : read_metrics(dir_))
+                    if (r.epoch <= p.settings().start_epoch) rows_.push_back(r);
+            } catch (const DataError &e) {
+                console_->line(std::string("warning: ") + where() + ": earlier epochs left out: " + e.what());
+            }
+        }
         if (!dir_.empty()) {
             try {  // the picture is a nicety: a failing Graphviz must not stop training
                 write_graph_files(pipeline_dot(p), dir_);
@@ -58,6 +66,9 @@ private:
     void record(const Msg &m) {
         const EpochReport &r = *m.report;
         const EvalReport &e = *m.eval;
+        // A resumed run evaluates epochs again whose rows may already be here.
+        rows_.erase(std::remove_if(rows_.begin(), rows_.end(), [&](const auto &x) { return x.epoch == r.epoch + 1; }),
+                    rows_.end());
         rows_.push_back({r.epoch + 1, r.steps, r.train_loss, e.test_loss, e.test_mse_per_px, r.samples_per_s, r.seconds,
                          e.seconds, e.restoration, e.psnr_corrupt_db, e.psnr_restored_db});
         std::sort(rows_.begin(), rows_.end(), [](const auto &a, const auto &b) { return a.epoch < b.epoch; });

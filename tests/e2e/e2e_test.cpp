@@ -98,8 +98,11 @@ std::unique_ptr<RunDir> E2E::a_, E2E::b_;
 
 TEST_F(E2E, RunFolderHoldsEveryOutput) {
     EXPECT_EQ(fs::path(a().dir).filename().string().rfind("tiny-", 0), 0u) << a().dir;
-    EXPECT_EQ(list_dir(a().dir), (std::vector<std::string>{"config.yaml", "metrics.csv", "metrics.jsonl",
-                                                           "model.safetensors", "recon.png"}));
+    EXPECT_EQ(list_dir(a().dir), (std::vector<std::string>{"checkpoints", "config.yaml", "metrics.csv",
+                                                           "metrics.jsonl", "model.safetensors", "recon.png"}));
+    // Training checkpoints every epoch (16 steps), the newest 3 kept.
+    EXPECT_EQ(list_dir(a().dir + "/checkpoints"),
+              (std::vector<std::string>{"step-00000224.ckpt", "step-00000240.ckpt", "step-00000256.ckpt"}));
     EXPECT_EQ(a().result.err, "");
     EXPECT_NE(a().result.out.find("run: " + a().dir + " (1 threads)"), std::string::npos) << a().result.out;
     EXPECT_NE(a().result.out.find("done in "), std::string::npos) << a().result.out;

@@ -1,6 +1,7 @@
 #include "support/fixtures.hpp"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -175,12 +176,18 @@ std::string write_tiny_config(const std::string &dir, const TinyData &d, int64_t
 }
 
 RunResult run_aepipe(const std::vector<std::string> &args, const std::string &cwd) {
-    std::vector<std::string> argv_s{AEPIPE_BINARY};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    return run_program(argv_s, cwd);
+    return run_aepipe_with(args, {}, 0, cwd);
 }
 
-RunResult run_program(const std::vector<std::string> &argv_in, const std::string &cwd, int timeout_s) {
+RunResult run_aepipe_with(const std::vector<std::string> &args, const std::vector<std::string> &env,
+                          long long fsize_limit, const std::string &cwd) {
+    std::vector<std::string> argv_s{AEPIPE_BINARY};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    return run_program(argv_s, cwd, 0, env, fsize_limit);
+}
+
+RunResult run_program(const std::vector<std::string> &argv_in, const std::string &cwd, int timeout_s,
+                      const std::vector<std::string> &env, long long fsize_limit) {
     TempDir io("aepipe-run");
     const std::string out_path = io / "stdout", err_path = io / "stderr";
     // Everything the child needs is prepared before fork: between fork and exec only
@@ -189,8 +196,14 @@ RunResult run_program(const std::vector<std::string> &argv_in, const std::string
     std::vector<char *> argv;
     for (auto &a : argv_s) argv.push_back(a.data());
     argv.push_back(nullptr);
+    std::vector<std::string> env_s;
+    for (char **e = environ; *e; ++e) env_s.push_back(*e);
+    env_s.insert(env_s.end(), env.begin(), env.end());
+    std::vector<char *> envp;
+    for (auto &e : env_s) envp.push_back(e.data());
+    envp.push_back(nullptr);
     pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error("run_aepipe: fork failed");
+    if (pid < 0) throw std::runtime_error("run_program: fork failed");
     if (pid == 0) {
         int in = ::open("/dev/null", O_RDONLY);
         int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -198,7 +211,11 @@ RunResult run_program(const std::vector<std::string> &argv_in, const std::string
         if (in < 0 || out < 0 || err < 0 || ::chdir(cwd.c_str()) != 0) ::_exit(127);
         ::dup2(in, 0), ::dup2(out, 1), ::dup2(err, 2);
         ::setpgid(0, 0);  // its own process group, so a timeout can kill what it started
-        ::execv(argv[0], argv.data());
+        if (fsize_limit > 0) {
+            struct rlimit rl {rlim_t(fsize_limit), rlim_t(fsize_limit)};
+            if (::setrlimit(RLIMIT_FSIZE, &rl) != 0) ::_exit(126);
+        }
+        ::execve(argv[0], argv.data(), envp.data());
         ::_exit(127);
     }
     int status = 0;

@@ -64,10 +64,14 @@ struct RunResult {
     std::string out, err;
 };
 RunResult run_aepipe(const std::vector<std::string> &args, const std::string &cwd = AEPIPE_SOURCE_DIR);
+// The same with extra environment entries ("NAME=value") and, when fsize_limit > 0, an
+// RLIMIT_FSIZE of that many bytes in the child (a file-size limit: writes past it fail EFBIG).
+RunResult run_aepipe_with(const std::vector<std::string> &args, const std::vector<std::string> &env,
+                          long long fsize_limit = 0, const std::string &cwd = AEPIPE_SOURCE_DIR);
 // Runs any program (argv[0] is a path) the same way; after `timeout_s` seconds (0: none) its
 // whole process group is killed and exit_code is 128 + SIGKILL.
 RunResult run_program(const std::vector<std::string> &argv, const std::string &cwd = AEPIPE_SOURCE_DIR,
-                      int timeout_s = 0);
+                      int timeout_s = 0, const std::vector<std::string> &env = {}, long long fsize_limit = 0);
 
 // Splits text into lines (no trailing empty line).
 std::vector<std::string> lines_of(const std::string &text);

@@ -1,0 +1,112 @@
+// aepipe run --resume RUN_DIR|auto and the exit path of an interrupted run.
+//
+// Resuming picks the newest checkpoint of the run folder that reads back whole (a damaged
+// one is reported and skipped), refuses it when the config's model, training or data
+// settings or the data files differ from the checkpoint's fingerprint (saying what differs),
+// and continues in the same folder.
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+#include <regex>
+
+#include "nodes/sink/checkpoint.hpp"
+#include "pipeline/cli.hpp"
+#include "pipeline/fingerprint.hpp"
+
+namespace fs = std::filesystem;
+
+namespace aepipe::cli {
+
+// The newest run folder OUT/NAME-DATE-TIME[-k] that has training checkpoints.
+static std::string newest_run(const std::string &out, const std::string &name, const ConfigFile &cfg) {
+    static const std::regex stamp(R"(-(\d{8}-\d{6})(?:-(\d+))?)");
+    std::string best;
+    std::pair<std::string, int> best_key;
+    std::error_code ec;
+    for (const auto &e : fs::directory_iterator(out, ec)) {
+        std::string n = e.path().filename().string();
+        std::smatch m;
+        if (n.rfind(name, 0) != 0) continue;
+        std::string rest = n.substr(name.size());
+        if (!std::regex_match(rest, m, stamp) || list_train_checkpoints(e.path().string()).empty()) continue;
+        std::pair<std::string, int> key{m[1], m[2].matched ? std::stoi(m[2]) : 1};
+        if (best.empty() || key > best_key) best = e.path().string(), best_key = key;
+    }
+    if (best.empty())
+        throw ConfigError(SourcePos{cfg.path}, "--resume auto: no run of '" + name + "' with checkpoints in " + out + "/",
+                          "start it with: aepipe run " + cfg.path + " --out " + out);
+    return best;
+}
+
+std::string prepare_resume(const ConfigFile &cfg, const std::string &config_path, const std::string &arg,
+                           const std::string &out, RunSettings &s, Console &console) {
+    std::string dir = arg == "auto" ? newest_run(out, run_name(cfg, config_path), cfg) : arg;
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec))
+        throw ConfigError(SourcePos{}, "--resume " + dir + ": not a run folder",
+                          "give a folder written by aepipe run, or --resume auto");
+    auto files = list_train_checkpoints(dir);
+    if (files.empty())
+        throw ConfigError(SourcePos{}, "--resume " + dir + ": no checkpoints/step-N.ckpt in it",
+                          "the run needs a checkpoint node (graph.nodes: {id: ckpt, type: checkpoint})");
+    std::string errors;
+    for (auto it = files.rbegin(); it != files.rend(); ++it) {
+        CkptFile f;
+        try {
+            f = read_ckpt(*it);
+        } catch (const DataError &e) {
+            std::cerr << "warning: skipping a damaged checkpoint: " << e.what() << "\n";
+            errors += std::string("\n  ") + e.what();
+            continue;
+        }
+        auto diffs = fingerprint_diff(f.state.value("fingerprint", nlohmann::json::object()), config_fingerprint(cfg));
+        if (!diffs.empty()) {
+            std::string what;
+            for (size_t i = 0; i < diffs.size() && i < 10; ++i) what += "\n  " + diffs[i];
+            if (diffs.size() > 10) what += "\n  ... and " + std::to_string(diffs.size() - 10) + " more";
+            throw ConfigError(SourcePos{cfg.path}, "cannot resume " + dir + " from " + *it +
+                                                       ": the config or data differ from the checkpoint's:" + what,
+                              "resume with the config and data of that run, or start a new run from its weights "
+                              "with --init-from " + *it);
+        }
+        s.resume = std::make_shared<const CkptFile>(std::move(f));
+        s.resume_path = *it;
+        s.start_step = s.resume->state.value("steps", int64_t(0));
+        s.start_epoch = s.resume->state.value("epochs_done", int64_t(0));
+        return dir;
+    }
+    throw RuntimeError("--resume " + dir + ": every checkpoint is damaged:" + errors);
+}
+
+std::string resume_command(const std::vector<std::string> &args, const std::string &run_dir) {
+    auto quote = [](const std::string &a) {
+        if (a.find_first_of(" \t'\"$\\;&|<>()*?") == std::string::npos && !a.empty()) return a;
+        std::string q = "'";
+        for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        return q + "'";
+    };
+    std::string cmd = "aepipe run";
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string &a = args[i];
+        if (a == "--resume" || a == "--init-from" || a == "--out") {
+            ++i;
+            continue;
+        }
+        if (a.rfind("--resume=", 0) == 0 || a.rfind("--init-from=", 0) == 0 || a.rfind("--out=", 0) == 0) continue;
+        cmd += " " + quote(a);
+    }
+    return cmd + " --resume " + quote(run_dir);
+}
+
+int interrupted_exit(const Interrupted &e, const std::string &command) {
+    std::cout.flush();
+    std::cerr << "interrupted by " << (e.signal == SIGINT ? "SIGINT" : e.signal == SIGTERM ? "SIGTERM" : "a signal")
+              << " after step " << e.steps << "; ";
+    if (e.checkpoint.empty())
+        std::cerr << "no checkpoint was written (the graph has no checkpoint node), so the run cannot be resumed\n";
+    else
+        std::cerr << "checkpoint written: " << e.checkpoint << "\nresume with: " << command << "\n";
+    return 128 + e.signal;
+}
+
+}  // namespace aepipe::cli
