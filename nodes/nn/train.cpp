@@ -184,7 +184,7 @@ private:
             std::vector<std::shared_ptr<EpochReport>> pending;
             restore_train_checkpoint(*s.resume, s.resume_path, *model_, params_.data(), *opt_, pr, pending);
             steps_ = pr.steps, epochs_done_ = pr.epochs_done, first_step_of_epoch_ = pr.first_step_of_epoch;
-            samples_ = pr.samples, loss_sum_ = pr.loss_sum;
+            samples_ = pr.samples, loss_sum_ = pr.loss_sum, recon_sum_ = pr.recon_sum, kl_sum_ = pr.kl_sum;
             for (auto &r : pending) {
                 r->last = r->epoch + 1 == s.epochs || r->steps == s.max_steps;
                 pending_.push_back(r);
@@ -214,7 +214,7 @@ private:
         const int sig = stop_signal();
         if (ckpt_ && !p_->settings().run_dir.empty() &&
             (sig || ckpt_->state_due(steps_, m.last_in_epoch, epochs_done_, run_end))) {
-            TrainProgress pr{steps_, epochs_done_, first_step_of_epoch_, samples_, loss_sum_};
+            TrainProgress pr{steps_, epochs_done_, first_step_of_epoch_, samples_, loss_sum_, recon_sum_, kl_sum_};
             prune_pending();
             std::vector<const EpochReport *> pending;
             for (const auto &r : pending_) pending.push_back(r.get());

@@ -34,6 +34,8 @@ CkptFile make_train_checkpoint(const Model &m, const float *params, Optimizer &o
             {"first_step_of_epoch", pr.first_step_of_epoch},
             {"epoch_samples", pr.samples},
             {"epoch_loss_sum_bits", bits_of(pr.loss_sum)},
+            {"epoch_recon_sum_bits", bits_of(pr.recon_sum)},
+            {"epoch_kl_sum_bits", bits_of(pr.kl_sum)},
             {"seed", seed},
             {"optimizer_steps", opt.steps()},
             {"model", m.summary()},
@@ -44,6 +46,8 @@ CkptFile make_train_checkpoint(const Model &m, const float *params, Optimizer &o
                                         {"steps", r->steps},
                                         {"samples", r->samples},
                                         {"train_loss_bits", bits_of(r->train_loss)},
+                                        {"train_recon_bits", bits_of(r->train_recon)},
+                                        {"train_kl_bits", bits_of(r->train_kl)},
                                         {"seconds", r->seconds},
                                         {"samples_per_s", r->samples_per_s}});
         if (r->steps != pr.steps)  // else they are the current params
@@ -89,6 +93,8 @@ void restore_train_checkpoint(const CkptFile &f, const std::string &path, const 
     pr.first_step_of_epoch = field<int64_t>(st, "first_step_of_epoch", path);
     pr.samples = field<int64_t>(st, "epoch_samples", path);
     pr.loss_sum = from_bits(field<uint64_t>(st, "epoch_loss_sum_bits", path));
+    pr.recon_sum = from_bits(field<uint64_t>(st, "epoch_recon_sum_bits", path));
+    pr.kl_sum = from_bits(field<uint64_t>(st, "epoch_kl_sum_bits", path));
     pending.clear();
     if (!st.contains("pending_epochs") || !st["pending_epochs"].is_array())
         throw DataError(path, "state has no 'pending_epochs' list");
@@ -98,6 +104,8 @@ void restore_train_checkpoint(const CkptFile &f, const std::string &path, const 
         r->steps = field<int64_t>(le, "steps", path);
         r->samples = field<int64_t>(le, "samples", path);
         r->train_loss = from_bits(field<uint64_t>(le, "train_loss_bits", path));
+        r->train_recon = from_bits(field<uint64_t>(le, "train_recon_bits", path));
+        r->train_kl = from_bits(field<uint64_t>(le, "train_kl_bits", path));
         r->seconds = field<double>(le, "seconds", path);
         r->samples_per_s = field<double>(le, "samples_per_s", path);
         r->model = &m;

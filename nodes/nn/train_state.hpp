@@ -26,6 +26,7 @@ struct TrainProgress {
     int64_t first_step_of_epoch = 0;  // global step that opened the current epoch
     int64_t samples = 0;              // samples of the current epoch so far
     double loss_sum = 0;              // their summed loss (restored bit for bit)
+    double recon_sum = 0, kl_sum = 0;  // a VAE's parts of it
 };
 
 CkptFile make_train_checkpoint(const Model &m, const float *params, Optimizer &opt, const TrainProgress &pr,
