@@ -6,24 +6,11 @@
 
 #include "pipeline/config.hpp"
 #include "pipeline/graph.hpp"
+#include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
 
 namespace aepipe::test {
 namespace {
-
-std::string config_error(const std::string &text, const std::string &name) {
-    try {
-        ConfigFile cfg = parse_config(text, name);
-        Pipeline p(cfg, RunSettings{});
-    } catch (const ConfigError &e) {
-        return e.what();
-    } catch (const std::exception &e) {
-        ADD_FAILURE() << "expected a ConfigError, got another exception: " << e.what();
-        return "";
-    }
-    ADD_FAILURE() << "expected a ConfigError, nothing was thrown";
-    return "";
-}
 
 TEST(ComplexKey, ListAsAKeyIsAConfigErrorAtTheKey) {
     EXPECT_EQ(config_error("? [a, b]\n: 1\nmodel: {layers: [{type: dense, units: 4}]}\ngraph: {nodes: [], edges: []}\n",

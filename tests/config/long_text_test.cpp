@@ -3,28 +3,21 @@
 // Texts over 1,000 characters are refused with the usual message before matching.
 #include <gtest/gtest.h>
 
+#include "support/expect_error.hpp"
+
 #include "pipeline/config.hpp"
 #include "pipeline/graph.hpp"
 
 namespace aepipe::test {
 namespace {
 
-std::string config_error(const std::string &text) {
-    try {
-        ConfigFile cfg = parse_config(text, "long.yaml");
-        Pipeline p(cfg, RunSettings{});
-    } catch (const ConfigError &e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "expected a ConfigError";
-    return "";
-}
+std::string long_error(const std::string &text) { return config_error(text, "long.yaml"); }
 
 const std::string kHead = "model: {layers: [{type: dense, units: 4}]}\n";
 
 TEST(LongText, HugeEdgeIsAConfigErrorNotAStackOverflow) {
     const std::string edge = std::string(200000, 'a') + " -> b";
-    const std::string msg = config_error(kHead + "graph:\n  nodes: []\n  edges: ['" + edge + "']\n");
+    const std::string msg = long_error(kHead + "graph:\n  nodes: []\n  edges: ['" + edge + "']\n");
     EXPECT_EQ(msg, "long.yaml:4:11: error: graph.edges[0]: expected 'from[.port] -> to[.port]', got '" + edge +
                        "'\nhint: for example: model.epoch -> eval.model");
 }
@@ -32,14 +25,14 @@ TEST(LongText, HugeEdgeIsAConfigErrorNotAStackOverflow) {
 TEST(LongText, HugeNodeIdIsAConfigError) {
     const std::string id = std::string(200000, 'n');
     const std::string msg =
-        config_error(kHead + "graph:\n  nodes: [{id: " + id + ", type: shuffle}]\n  edges: []\n");
+        long_error(kHead + "graph:\n  nodes: [{id: " + id + ", type: shuffle}]\n  edges: []\n");
     EXPECT_EQ(msg.rfind("long.yaml:3:16: error: graph.nodes[0]: id '" + id + "' must be a name", 0), 0u)
         << msg.substr(0, 200);
 }
 
 TEST(LongText, HugeRunNameIsAConfigError) {
     const std::string name = std::string(200000, 'r');
-    const std::string msg = config_error("name: " + name + "\n" + kHead + "graph: {nodes: [], edges: []}\n");
+    const std::string msg = long_error("name: " + name + "\n" + kHead + "graph: {nodes: [], edges: []}\n");
     EXPECT_EQ(msg.rfind("long.yaml:1:7: error: config: 'name' must be a plain name", 0), 0u) << msg.substr(0, 200);
 }
 

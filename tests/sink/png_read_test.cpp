@@ -5,10 +5,16 @@
 
 #include "nodes/sink/png.hpp"
 #include "pipeline/error.hpp"
+#include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
 
 namespace aepipe::test {
 namespace {
+
+template <class F>
+std::string data_error(F &&f) {
+    return error_of<DataError>(f);
+}
 
 std::string be32(uint32_t v) { return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; }
 std::string chunk(const std::string &type, const std::string &data) {
@@ -27,20 +33,6 @@ std::string zlib_bytes(const std::string &raw) {
 std::string png_file(uint32_t w, uint32_t h, int depth, int color, const std::string &raw) {
     std::string ihdr = be32(w) + be32(h) + char(depth) + char(color) + std::string(3, '\0');
     return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunk("IDAT", zlib_bytes(raw)) + chunk("IEND", "");
-}
-
-template <class F>
-std::string data_error(F &&f) {
-    try {
-        f();
-    } catch (const DataError &e) {
-        return e.what();
-    } catch (const std::exception &e) {
-        ADD_FAILURE() << "expected a DataError, got another exception: " << e.what();
-        return "";
-    }
-    ADD_FAILURE() << "expected a DataError, nothing was thrown";
-    return "";
 }
 
 TEST(PngRead, RoundTripKeepsSizeChannelsAndPixels) {

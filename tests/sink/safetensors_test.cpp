@@ -5,6 +5,7 @@
 
 #include "nodes/sink/safetensors.hpp"
 #include "pipeline/error.hpp"
+#include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
 
 namespace aepipe::test {
@@ -18,16 +19,7 @@ std::string st_file(const std::string &header, const std::string &data) {
 }
 
 std::string data_error(const std::string &path) {
-    try {
-        read_safetensors(path);
-    } catch (const DataError &e) {
-        return e.what();
-    } catch (const std::exception &e) {
-        ADD_FAILURE() << "expected a DataError, got another exception: " << e.what();
-        return "";
-    }
-    ADD_FAILURE() << "expected a DataError, nothing was thrown";
-    return "";
+    return error_of<DataError>([&] { read_safetensors(path); });
 }
 
 TEST(Safetensors, HandBuiltFileLoads) {
