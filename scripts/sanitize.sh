@@ -26,7 +26,13 @@ if [[ " ${STEPS} " == *" asan "* || " ${STEPS} " == *" fuzz "* ]]; then
 fi
 if [[ " ${STEPS} " == *" asan "* ]]; then
   echo "== ASan+UBSan: the whole test suite"
-  ctest --test-dir "${ASAN_DIR}" --output-on-failure -j"${JOBS}"
+  ctest --test-dir "${ASAN_DIR}" --output-on-failure -j"${JOBS}" -E '^Mpi\.'
+  # The mpirun tests with leak checking off (ASan and UBSan stay fatal): Open MPI's plug-ins
+  # leave memory behind at MPI_Finalize and are unloaded before LeakSanitizer reports, so the
+  # leaks cannot even be named for a suppression (their frames show as <unknown module>).
+  echo "== ASan+UBSan: the mpirun tests (no leak check: Open MPI's own leaks)"
+  ASAN_OPTIONS="${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0}" \
+    ctest --test-dir "${ASAN_DIR}" --output-on-failure -j"${JOBS}" -R '^Mpi\.'
 fi
 if [[ " ${STEPS} " == *" fuzz "* ]]; then
   work="$(mktemp -d /tmp/aepipe-fuzz.XXXXXX)"
