@@ -190,5 +190,25 @@ TEST_F(Mpi, RankThatStopsArrivingTimesOut) {
     EXPECT_NE(r.err.find("rank "), std::string::npos) << r.err;
 }
 
+// Resume across ranks: both ranks are killed at step 23 (mid epoch 2; checkpoints every 5
+// steps), then `mpirun -np 2 ... --resume RUN` restores every rank from rank 0's checkpoint:
+// the final weights are byte-identical to a 2-rank run never killed.
+TEST_F(Mpi, TwoRanksKilledThenResumedEqualTwoRanksNeverKilled) {
+    const std::vector<std::string> every5{"graph.nodes[9].every_steps=5"};
+    RunResult ref = mpirun("res_ref", every5);
+    ASSERT_EQ(ref.exit_code, 0) << ref.out << ref.err;
+    RunResult killed = mpirun("res_b", every5, {}, {"AEPIPE_TEST_RAISE_AT_STEP=23:9"});
+    ASSERT_NE(killed.exit_code, 0) << killed.out << killed.err;
+    const std::string b = only_run("res_b");
+    std::vector<std::string> again = every5;
+    again.insert(again.end(), {"--resume", b});
+    RunResult resumed = mpirun("res_b", again);
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+    EXPECT_NE(resumed.out.find("resumed from " + b + "/checkpoints/step-00000020.ckpt (step 20"), std::string::npos)
+        << resumed.out;
+    EXPECT_EQ(read_bytes(only_run("res_ref") + "/model.safetensors"), read_bytes(b + "/model.safetensors"));
+    EXPECT_EQ(metrics(only_run("res_ref")).size(), metrics(b).size());
+}
+
 }  // namespace
 }  // namespace aepipe::test
