@@ -56,8 +56,10 @@ public:
             if (!resume) write_file_atomic(jsonl_, "");
         }
         // Rows the resumed run cannot write again (only the last finished epoch is re-evaluated).
+        // No files (both turned off, or an MPI rank other than 0): nothing is missing.
+        const bool files = !csv_.empty() || !jsonl_.empty();
         const int64_t have = std::min(csv_.empty() ? INT64_MAX : csv_rows_, jsonl_.empty() ? INT64_MAX : jsonl_rows_);
-        if (resume && have + 1 < p.settings().start_epoch)
+        if (resume && files && have + 1 < p.settings().start_epoch)
             p.console().line("warning: metrics rows of epochs " + std::to_string(have + 1) + ".." +
                              std::to_string(p.settings().start_epoch - 1) +
                              " are missing: the run was killed before they were evaluated");
