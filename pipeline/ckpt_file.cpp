@@ -132,7 +132,7 @@ CkptFile decode_ckpt(const std::string &b, const std::string &path) {
             ct.shape.push_back(int64_t(dim));
         }
         ct.data.resize(n);
-        std::memcpy(ct.data.data(), b.data() + at, n * sizeof(float));
+        if (n) std::memcpy(ct.data.data(), b.data() + at, n * sizeof(float));  // empty: data() may be null
         at += n * sizeof(float);
         f.tensors.emplace_back(name, std::move(ct));
     }
