@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <thread>
 #include <vector>
 
 #include "pipeline/error.hpp"
@@ -159,42 +160,5 @@ void abort(const std::string &message, int code) {
 }
 
 #endif
-
-Reducer::Reducer() : thread_([this] { loop(); }) {}
-
-Reducer::~Reducer() {
-    {
-        std::lock_guard<std::mutex> lock(mu_);
-        stop_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-}
-
-void Reducer::post(std::function<void()> job) {
-    {
-        std::lock_guard<std::mutex> lock(mu_);
-        jobs_.push_back(std::move(job));
-    }
-    cv_.notify_one();
-}
-
-void Reducer::loop() {
-    for (;;) {
-        std::function<void()> job;
-        {
-            std::unique_lock<std::mutex> lock(mu_);
-            cv_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
-            if (jobs_.empty()) return;
-            job = std::move(jobs_.front());
-            jobs_.pop_front();
-        }
-        try {
-            job();
-        } catch (const std::exception &e) {  // no flow graph to surface it on this thread
-            abort(e.what(), 1);
-        }
-    }
-}
 
 }  // namespace aepipe::dist

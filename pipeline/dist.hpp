@@ -6,19 +6,15 @@
 // AEPIPE_MPI=OFF) there is one rank and every call here is a no-op.
 //
 // Threads: collectives are called from two threads at once (the training step on a TBB
-// thread, the test-set reduction on the Reducer's own thread), each on its own communicator
+// thread, the test-set evaluation on the
+// evaluate node's Worker thread), each on its own communicator
 // (Channel), so MPI must provide MPI_THREAD_MULTIPLE; init() fails clearly otherwise.
 // Every wait is bounded: a rank that does not arrive within timeout_s() seconds (another rank
 // died or hangs) brings the job down with MPI_Abort and a message naming the waiting rank.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
-#include <deque>
-#include <functional>
-#include <mutex>
 #include <string>
-#include <thread>
 
 namespace aepipe::dist {
 
@@ -53,23 +49,5 @@ void broadcast(void *data, size_t bytes, int root = 0);
 // Prints "rank R: message" on stderr and ends the whole job with `code` (MPI_Abort); with one
 // rank it only prints and exits. Never returns.
 [[noreturn]] void abort(const std::string &message, int code);
-
-// Runs jobs in order on a thread of its own, off the flow graph's threads: a collective that
-// waits there does not stall the graph (which may have a single thread) and so cannot
-// deadlock against the training step's collective on another rank.
-class Reducer {
-public:
-    Reducer();
-    ~Reducer();  // finishes the queued jobs
-    void post(std::function<void()> job);
-
-private:
-    void loop();
-    std::mutex mu_;
-    std::condition_variable cv_;
-    std::deque<std::function<void()>> jobs_;
-    bool stop_ = false;
-    std::thread thread_;
-};
 
 }  // namespace aepipe::dist

@@ -353,6 +353,14 @@ void Pipeline::throw_named(const FlowNode &n, int64_t step, const std::exception
     throw RuntimeError(n.where() + at + ": " + msg);
 }
 
+void Pipeline::fail(std::exception_ptr e) {
+    {
+        std::lock_guard<std::mutex> lock(failure_mu_);
+        if (!failure_) failure_ = e;
+    }
+    graph_->cancel();
+}
+
 int Pipeline::add_probe(const FlowNode &n, const std::string &part) {
     probes_.push_back({&n, part.empty() ? n.id() : n.id() + "/" + part});
     return int(probes_.size() - 1);
@@ -389,6 +397,7 @@ void Pipeline::run() {
                                     size_t(std::min(shards(), compute_threads())));
     omp_set_num_threads(omp_per_shard());
     profiler_.reset();
+    failure_ = nullptr;
     for (auto &n : nodes_) n->set_probe(add_probe(*n));
     graph_ = std::make_unique<flow::graph>();
     step_done_ = std::make_unique<flow::broadcast_node<flow::continue_msg>>(*graph_);
@@ -404,6 +413,7 @@ void Pipeline::run() {
         throw;
     }
     graph_->wait_for_all();
+    if (failure_) std::rethrow_exception(failure_);
     profiler_.finish();
     console_.end_progress();
     for (auto &n : nodes_) n->finish();

@@ -13,8 +13,10 @@
 
 #include <oneapi/tbb/flow_graph.h>
 
+#include <exception>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -126,9 +128,17 @@ public:
     // Whether a node of `type` is downstream of node `id`.
     bool reaches(const std::string &id, const std::string &type) const;
 
-    // Fired by the training node after every step / epoch; limiters hang their decrement here.
+    // Limiters hang their decrement here. step_done: fired by the training node after every
+    // step. epoch_done: fired when an epoch is finished with: by the evaluate node once it has
+    // sent the epoch's test metrics on, or by the training node at the end of the epoch when no
+    // evaluate node follows it. The reader of the training set waits on it to stay at most two
+    // epochs ahead, so training never runs more than two epochs ahead of evaluation.
     flow::broadcast_node<flow::continue_msg> &step_done() { return *step_done_; }
     flow::broadcast_node<flow::continue_msg> &epoch_done() { return *epoch_done_; }
+
+    // Ends the run with error `e` raised on a thread that is not the graph's (a Worker job):
+    // cancels the graph; run() throws the first such error once the graph has stopped.
+    void fail(std::exception_ptr e);
 
     // A profile track for a part of a node ("model/fwd0"); each node has one of its own.
     int add_probe(const FlowNode &n, const std::string &part = "");
@@ -187,6 +197,8 @@ private:
     std::vector<Probe> probes_;
     Profiler profiler_;
     std::vector<double> step_times_;
+    std::mutex failure_mu_;
+    std::exception_ptr failure_;  // from fail()
 };
 
 // Reads the `train` section's settings (epochs, batch, seed, threads, in_flight).

@@ -7,6 +7,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "pipeline/worker.hpp"
+
 namespace aepipe {
 
 Profiler::Profiler() : start_(std::chrono::steady_clock::now()), per_thread_(kSlots) {
@@ -21,15 +23,17 @@ void Profiler::reset() {
 }
 
 void Profiler::record(const ProfileEvent &e) {
-    int slot = tbb::this_task_arena::current_thread_index();
+    int slot = Worker::on_worker_thread() ? -1 : tbb::this_task_arena::current_thread_index();
     if (slot >= 0 && slot < kSlots) {
         ProfileEvent x = e;
         x.tid = slot;
         per_thread_[size_t(slot)].push_back(x);  // only this thread touches this slot
         return;
     }
+    ProfileEvent x = e;
+    x.tid = kOtherThreads;
     std::lock_guard<std::mutex> lock(overflow_mu_);
-    overflow_.push_back(e);
+    overflow_.push_back(x);
 }
 
 std::vector<ProfileEvent> Profiler::all() const {
@@ -123,7 +127,8 @@ std::string Profiler::trace_json(const std::vector<ProbeInfo> &probes) const {
     }
     for (const auto &[tid, _] : tids)
         ev.push_back({{"name", "thread_name"}, {"ph", "M"}, {"pid", 1}, {"tid", tid},
-                      {"args", {{"name", "tbb worker " + std::to_string(tid)}}}});
+                      {"args", {{"name", tid == kOtherThreads ? std::string("other threads (evaluate)")
+                                                                : "tbb worker " + std::to_string(tid)}}}});
     ev.push_back({{"name", "process_name"}, {"ph", "M"}, {"pid", 1}, {"args", {{"name", "aepipe"}}}});
     return json{{"traceEvents", ev}, {"displayTimeUnit", "ms"}}.dump();
 }

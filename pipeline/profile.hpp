@@ -31,6 +31,8 @@ struct ProbeStats {
 
 class Profiler {
 public:
+    // The track of events recorded on threads outside TBB's arena (the evaluate node's Worker).
+    static constexpr int kOtherThreads = 256;
     Profiler();
     double now() const { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count(); }
     void reset();  // the run starts now; forget earlier events
@@ -47,7 +49,7 @@ private:
     std::vector<ProfileEvent> all() const;
     std::chrono::steady_clock::time_point start_;
     double wall_ = 0;
-    static constexpr int kSlots = 256;
+    static constexpr int kSlots = kOtherThreads;
     std::vector<std::vector<ProfileEvent>> per_thread_;  // indexed by TBB thread slot
     mutable std::mutex overflow_mu_;
     std::vector<ProfileEvent> overflow_;

@@ -10,15 +10,21 @@
 // A VAE's test loss adds beta * KL and reports both parts; its sample layer draws from the
 // evaluation stream (step -1, row = test index: the same noise every epoch) unless eval: mean.
 // A key-matching join pairs each training epoch with the test set's message of that epoch.
-// It works on its own Model and Workspace, so it runs beside the next epoch's training.
+// The evaluation runs on a Worker thread of its own, with its own Model and Workspace, beside
+// the next epoch's training; an async_node hands the result back to the graph. On a graph
+// thread it would wait behind the training steps, which keep the graph's threads busy (with
+// one thread, every evaluation waited for the end of training). Once the result is sent on,
+// the node fires Pipeline::epoch_done, so training stays at most two epochs ahead of it.
 // Across processes each rank evaluates its share of the test set ([n*r/R, n*(r+1)/R)) and the
-// sums are added by an allreduce on the dist::Reducer's thread (an async_node hands the result
-// back to the graph), so this node never blocks a flow-graph thread on other ranks.
+// sums are added by an allreduce, also on the Worker thread, so this node never blocks a
+// flow-graph thread on other ranks.
 // YAML keys: normalize (id of the normalize node to apply; default: the only one),
 // corrupt (id of the corrupt node; default: the only one, if any), batch.
 #include <omp.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <stdexcept>
 
 #include "nodes/data/corrupt.hpp"
 #include "nodes/data/idx.hpp"
@@ -26,6 +32,7 @@
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/psnr.hpp"
 #include "pipeline/dist.hpp"
+#include "pipeline/worker.hpp"
 
 namespace aepipe {
 namespace {
@@ -71,14 +78,19 @@ public:
         ws_ = std::make_unique<Workspace>(*model_, batch);
         join_ = std::make_unique<Join>(p.graph(), [](const Msg &m) { return m.epoch; },
                                        [](const Msg &m) { return m.epoch; });
-        if (dist::parallel()) reducer_ = std::make_unique<dist::Reducer>();
+        // Test hook: the evaluation of epoch E (0-based) fails ("E").
+        if (const char *h = std::getenv("AEPIPE_TEST_FAIL_EVAL")) fail_epoch_ = std::atoll(h);
+        worker_ = std::make_unique<Worker>();
         node_ = std::make_unique<Fn>(p.graph(), flow::serial,
                                      [this, &p, batch](const std::tuple<Msg, Msg> &in, Fn::gateway_type &gw) {
-                                         p.guard(*this, std::get<0>(in), [&] {
-                                             publish(evaluate(std::get<0>(in), std::get<1>(in), batch), gw);
-                                         });
+                                         gw.reserve_wait();  // the graph waits for the job's result
+                                         worker_->post([this, &p, batch, in, &gw] { run_job(p, in, batch, gw); });
                                      });
         flow::make_edge(*join_, *node_);
+        released_ = std::make_unique<flow::function_node<Msg, flow::continue_msg>>(
+            p.graph(), flow::serial, [](const Msg &) { return flow::continue_msg(); });
+        flow::make_edge(*node_, *released_);
+        flow::make_edge(*released_, p.epoch_done());
     }
 
     Receiver &in(const std::string &port) override {
@@ -134,7 +146,8 @@ private:
     // Sums of this rank's share of the test set.
     Sums evaluate(const Msg &ep, const Msg &test, int64_t batch) {
         auto t0 = std::chrono::steady_clock::now();
-        omp_set_num_threads(threads_);  // this TBB thread's OpenMP team for oneDNN
+        if (ep.epoch == fail_epoch_) throw std::runtime_error("test hook AEPIPE_TEST_FAIL_EVAL: evaluation failed");
+        omp_set_num_threads(threads_);  // the Worker thread's OpenMP team for oneDNN
         const Dataset &ds = *test.data;
         const int64_t dim = ds.dim();
         const Normalizer &norm = norm_->normalizer();
@@ -169,40 +182,47 @@ private:
         return s;
     }
 
+    // On the Worker thread: evaluates, sums over the ranks, sends the result into the graph.
+    // An error cancels the run (Pipeline::fail); the graph's wait is released either way.
+    void run_job(Pipeline &p, const std::tuple<Msg, Msg> &in, int64_t batch, Fn::gateway_type &gw) {
+        try {
+            p.guard(*this, std::get<0>(in), [&] {
+                Sums s = evaluate(std::get<0>(in), std::get<1>(in), batch);
+                const auto t0 = std::chrono::steady_clock::now();
+                dist::allreduce_sum(s.v, 5, dist::Channel::Eval);
+                s.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+                publish(s, gw);
+            });
+        } catch (...) {
+            p.fail(std::current_exception());
+        }
+        gw.release_wait();
+    }
+
     // Divides the (summed over ranks) sums by the whole test set and sends the result on.
-    void publish(Sums s, Fn::gateway_type &gw) {
-        auto finish = [this](Sums &s, Fn::gateway_type &gw) {
-            const Dataset &ds = *s.out.data;
-            auto r = std::make_shared<EvalReport>();
-            r->test_samples = ds.n;
-            r->test_loss = s.v[0] / double(ds.n);
-            r->test_mse_per_px = s.v[1] / double(ds.n * ds.dim());
-            r->test_recon = s.v[3] / double(ds.n);
-            r->test_kl = s.v[4] / double(ds.n);
-            if (corrupt_) {
-                r->restoration = true;
-                r->psnr_corrupt_db = psnr_corrupt_db_;
-                r->psnr_restored_db = psnr_db(s.v[2] / double(ds.n * ds.dim()));
-            }
-            r->seconds = s.seconds;
-            s.out.eval = r;
-            gw.try_put(s.out);
-        };
-        if (!reducer_) return finish(s, gw);
-        gw.reserve_wait();  // the graph is not done until the reduction has put its result
-        reducer_->post([s, &gw, finish]() mutable {
-            const auto t0 = std::chrono::steady_clock::now();
-            dist::allreduce_sum(s.v, 5, dist::Channel::Eval);
-            s.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            finish(s, gw);
-            gw.release_wait();
-        });
+    void publish(Sums &s, Fn::gateway_type &gw) {
+        const Dataset &ds = *s.out.data;
+        auto r = std::make_shared<EvalReport>();
+        r->test_samples = ds.n;
+        r->test_loss = s.v[0] / double(ds.n);
+        r->test_mse_per_px = s.v[1] / double(ds.n * ds.dim());
+        r->test_recon = s.v[3] / double(ds.n);
+        r->test_kl = s.v[4] / double(ds.n);
+        if (corrupt_) {
+            r->restoration = true;
+            r->psnr_corrupt_db = psnr_corrupt_db_;
+            r->psnr_restored_db = psnr_db(s.v[2] / double(ds.n * ds.dim()));
+        }
+        r->seconds = s.seconds;
+        s.out.eval = r;
+        gw.try_put(s.out);
     }
 
     NormalizeNode *norm_ = nullptr;
     const Corruption *corrupt_ = nullptr;  // null: plain reconstruction
     int threads_ = 1;
     uint64_t seed_ = 0;
+    int64_t fail_epoch_ = -1;  // the test hook's epoch
     std::unique_ptr<Model> model_;
     std::unique_ptr<Workspace> ws_;
     std::vector<float> x_, img_;  // a batch: clean inputs, model output as image
@@ -210,7 +230,8 @@ private:
     double psnr_corrupt_db_ = 0;
     std::unique_ptr<Join> join_;
     std::unique_ptr<Fn> node_;
-    std::unique_ptr<dist::Reducer> reducer_;  // declared last: joined first, before the node dies
+    std::unique_ptr<flow::function_node<Msg, flow::continue_msg>> released_;  // -> epoch_done
+    std::unique_ptr<Worker> worker_;  // declared last: joined first, before the nodes die
 };
 
 Registrar<FlowNodeRegistry> reg({"evaluate",

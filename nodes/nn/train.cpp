@@ -98,6 +98,7 @@ public:
         // backward step has made them (AEPIPE_DIST_OVERLAP=0 turns it off, for measurements).
         const char *ov = std::getenv("AEPIPE_DIST_OVERLAP");
         overlap_ = dist::parallel() && s == 1 && !(ov && std::string(ov) == "0");
+        evaluated_ = p.reaches(id_, "evaluate");  // then evaluate fires epoch_done (see Pipeline)
 
         params_.assign(size_t(model_->num_params()), 0.f);
         model_->init_params(params_.data(), p.settings().seed);
@@ -440,7 +441,7 @@ private:
         o.step = m.step;
         o.report = r;
         std::get<0>(out).try_put(o);
-        p_->epoch_done().try_put(flow::continue_msg());
+        if (!evaluated_) p_->epoch_done().try_put(flow::continue_msg());
     }
 
     void show_progress(const Msg &m) {
@@ -480,6 +481,7 @@ private:
     // Across ranks, for the communication share: seconds in the gradient allreduce, and
     // seconds from one allreduce's end to the next's (whole steps; the first one excluded).
     double comm_s_ = 0, step_s_ = 0;
+    bool evaluated_ = false;  // an evaluate node follows: it releases each epoch
     bool overlap_ = false;  // per-layer allreduce during the backward pass (one shard per rank)
     clk::time_point last_update_{};
     clk::time_point epoch_start_ = clk::now(), last_progress_{};

@@ -1,9 +1,6 @@
-// pipeline/dist without mpirun (every build): one rank, collectives leave the data as it is,
-// and the Reducer runs its jobs in order on a thread other than the caller's.
+// pipeline/dist without mpirun (every build): one rank, collectives leave the data as it is.
 #include <gtest/gtest.h>
 
-#include <future>
-#include <thread>
 #include <vector>
 
 #include "pipeline/dist.hpp"
@@ -26,32 +23,6 @@ TEST(Dist, CollectivesOfOneRankKeepTheData) {
     barrier();
     EXPECT_EQ(f, (std::vector<float>{1.5f, -2.f, 3.25f}));
     EXPECT_EQ(d, (std::vector<double>{0.1, 0.2}));
-}
-
-TEST(Dist, ReducerRunsJobsInOrderOffTheCallersThread) {
-    std::vector<int> seen;
-    std::thread::id where;
-    std::promise<void> done;
-    {
-        Reducer r;
-        for (int k = 0; k < 5; ++k) r.post([&seen, k] { seen.push_back(k); });
-        r.post([&] {
-            where = std::this_thread::get_id();
-            done.set_value();
-        });
-        done.get_future().wait();
-    }
-    EXPECT_EQ(seen, (std::vector<int>{0, 1, 2, 3, 4}));
-    EXPECT_NE(where, std::this_thread::get_id());
-}
-
-TEST(Dist, ReducerFinishesQueuedJobsBeforeItIsDestroyed) {
-    int ran = 0;
-    {
-        Reducer r;
-        for (int k = 0; k < 100; ++k) r.post([&ran] { ++ran; });
-    }
-    EXPECT_EQ(ran, 100);
 }
 
 }  // namespace
