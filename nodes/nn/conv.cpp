@@ -13,7 +13,7 @@
 namespace aepipe {
 
 ConvLayer::ConvLayer(const ConvGeom &g, Act act, Init init, float std, bool bias)
-    : g_(g), act_(act), init_(init), std_(std), bias_(bias), act_bwd_(act, g.out.size()) {}
+    : g_(g), act_(act), fused_act_(!g.transposed), init_(init), std_(std), bias_(bias), act_bwd_(act, g.out.size()) {}
 
 int64_t ConvLayer::out_size(int64_t in, int64_t kernel, int64_t stride, int64_t padding, bool transposed) {
     if (transposed) return (in - 1) * stride - 2 * padding + kernel;
@@ -62,13 +62,14 @@ struct Pds {
     md scratch[3];
 };
 
+// fwd_bias: whether the forward primitive adds the bias (bias: whether the layer has one).
 template <class Fwd, class BwdD, class BwdW>
-Pds make_pds(dnnl::algorithm alg, const ConvGeom &g, bool bias, const dnnl::primitive_attr &fwd_attr,
+Pds make_pds(dnnl::algorithm alg, const ConvGeom &g, bool bias, bool fwd_bias, const dnnl::primitive_attr &fwd_attr,
              const md &src, const md &dst) {
     const int64_t k = g.kernel;
     const md w_any({g.filters, g.in.c, k, k}, dt::f32, tag::any), b = f32_md({g.filters}, tag::x);
     const dims st{g.stride, g.stride}, pad{g.padding, g.padding};
-    auto fwd_d = bias ? typename Fwd::desc(dnnl::prop_kind::forward_training, alg, src, w_any, b, dst, st, pad, pad)
+    auto fwd_d = fwd_bias ? typename Fwd::desc(dnnl::prop_kind::forward_training, alg, src, w_any, b, dst, st, pad, pad)
                       : typename Fwd::desc(dnnl::prop_kind::forward_training, alg, src, w_any, dst, st, pad, pad);
     typename Fwd::primitive_desc fwd(fwd_d, fwd_attr, cpu_engine());
     typename BwdD::primitive_desc bwd_d(typename BwdD::desc(alg, src, w_any, dst, st, pad, pad),
@@ -113,10 +114,10 @@ size_t ConvLayer::prepare(int64_t n) {
             return g_.transposed
                        ? make_pds<dnnl::deconvolution_forward, dnnl::deconvolution_backward_data,
                                   dnnl::deconvolution_backward_weights>(dnnl::algorithm::deconvolution_direct, g_,
-                                                                        bias_, attr, src, dst)
+                                                                        bias_, false, attr, src, dst)
                        : make_pds<dnnl::convolution_forward, dnnl::convolution_backward_data,
                                   dnnl::convolution_backward_weights>(dnnl::algorithm::convolution_direct, g_,
-                                                                      bias_, attr, src, dst);
+                                                                      bias_, bias_, attr, src, dst);
         };
         Pds pds;
         auto attr = user_scratchpad_attr();
@@ -147,7 +148,7 @@ size_t ConvLayer::prepare(int64_t n) {
         e.w_fwd = stage(pds.w_fwd, false);
         e.w_bwd = stage(pds.w_bwd, false);
         e.dw = stage(pds.dw, true);
-        if (bias_)
+        if (bias_ && !g_.transposed)
             e.fwd = bind(pds.fwd, pds.scratch[0],
                          {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, pds.w_fwd}, {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, dst}});
         else
@@ -163,7 +164,18 @@ size_t ConvLayer::prepare(int64_t n) {
         else
             e.bwd_weights = bind(pds.bwd_weights, pds.scratch[2],
                                  {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, dst}, {DNNL_ARG_DIFF_WEIGHTS, pds.dw}});
-        if (act_ != Act::Identity && !fused_act_) {
+        if (bias_ && g_.transposed) {  // y += bias (per channel), then the activation
+            const md b4 = f32_md({1, g_.out.c, 1, 1}, tag::nhwc);
+            auto battr = user_scratchpad_attr();
+            if (act_ != Act::Identity) {
+                dnnl::post_ops po;
+                po.append_eltwise(1.f, act_algorithm(act_), 0.f, 0.f);
+                battr.set_post_ops(po);
+            }
+            dnnl::binary::primitive_desc pd(dnnl::binary::desc(dnnl::algorithm::binary_add, dst, b4, dst), battr,
+                                            cpu_engine());
+            e.bias_act = make_exec<dnnl::binary>(pd, {{DNNL_ARG_SRC_0, dst}, {DNNL_ARG_SRC_1, b4}, {DNNL_ARG_DST, dst}});
+        } else if (act_ != Act::Identity && !fused_act_) {
             const md flat = f32_md({n, g_.out.size()}, tag::ab);
             dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_training, act_algorithm(act_), flat, 0.f, 0.f);
             dnnl::eltwise_forward::primitive_desc pd(d, user_scratchpad_attr(), cpu_engine());
@@ -172,7 +184,7 @@ size_t ConvLayer::prepare(int64_t n) {
         it = execs_.emplace(n, std::move(e)).first;
     }
     const Execs &e = it->second;
-    return std::max({need, e.fwd.scratch_bytes, e.act_fwd.scratch_bytes, e.bwd_data.scratch_bytes,
+    return std::max({need, e.fwd.scratch_bytes, e.act_fwd.scratch_bytes, e.bias_act.scratch_bytes, e.bwd_data.scratch_bytes,
                      e.bwd_weights.scratch_bytes, e.w_fwd.scratch(), e.w_bwd.scratch(), e.dw.scratch()});
 }
 
@@ -189,10 +201,15 @@ void ConvLayer::forward(int64_t n, const float *x, float *y, const float *w, voi
     Execs &e = execs_.at(n);
     e.fwd.set(DNNL_ARG_SRC, x);
     e.fwd.set(DNNL_ARG_WEIGHTS, staged_weights(w, scratch, e.w_fwd));
-    if (bias_) e.fwd.set(DNNL_ARG_BIAS, w + weight_size());
+    if (bias_ && !g_.transposed) e.fwd.set(DNNL_ARG_BIAS, w + weight_size());
     e.fwd.set(DNNL_ARG_DST, y);
     e.fwd.run(scratch);
-    if (act_ != Act::Identity && !fused_act_) {
+    if (bias_ && g_.transposed) {
+        e.bias_act.set(DNNL_ARG_SRC_0, y);
+        e.bias_act.set(DNNL_ARG_SRC_1, w + weight_size());
+        e.bias_act.set(DNNL_ARG_DST, y);
+        e.bias_act.run(scratch);
+    } else if (act_ != Act::Identity && !fused_act_) {
         e.act_fwd.set(DNNL_ARG_SRC, y);
         e.act_fwd.set(DNNL_ARG_DST, y);
         e.act_fwd.run(scratch);
