@@ -20,6 +20,8 @@ void *operator new(std::size_t n) {
     throw std::bad_alloc();
 }
 void *operator new[](std::size_t n) { return operator new(n); }
+// These replacements pair malloc with free; GCC 12 still sees "operator new" paired with free.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void operator delete(void *p) noexcept { std::free(p); }
 void operator delete[](void *p) noexcept { std::free(p); }
 void operator delete(void *p, std::size_t) noexcept { std::free(p); }

@@ -47,6 +47,10 @@ void Worker::loop() {
             std::fprintf(stderr, "error: %s\n", e.what());
             std::fflush(stderr);
             std::_Exit(1);
+        } catch (...) {
+            std::fputs("error: a Worker job threw a non-standard exception\n", stderr);
+            std::fflush(stderr);
+            std::_Exit(1);
         }
     }
 }
