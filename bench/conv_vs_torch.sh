@@ -8,6 +8,8 @@
 # --data: a folder with {train,t10k}-images-idx3-ubyte.gz (default: the config's own files).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=lib.sh
+source bench/lib.sh
 config=configs/fashion_conv_ae.yaml epochs=20 threads=2 data=
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -30,14 +32,12 @@ build/aepipe run "$config" train.epochs="$epochs" --threads "$threads" --out "$o
   "graph.nodes[5].images=$abs/t10k-images-idx3-ubyte.gz" "graph.nodes[5].labels=$abs/t10k-labels-idx1-ubyte.gz"
 run=$(ls -d "$out/$name"-*/ | tail -1)
 a_mse=$(tail -1 "$run/metrics.csv" | cut -d, -f5)
-a_sps=$(tail -n +2 "$run/metrics.csv" | cut -d, -f6 | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-t_out=$(OMP_WAIT_POLICY=passive /usr/bin/python3 bench/torch_conv_ae.py --data "$abs" --epochs "$epochs" \
-  --threads "$threads")
+a_sps=$(aepipe_median_sps "$run")
+t_out=$(torch_python bench/torch_conv_ae.py --data "$abs" --epochs "$epochs" --threads "$threads")
 echo "$t_out" | grep '^epoch' >&2
 t_mse=$(echo "$t_out" | grep '^epoch' | tail -1 | sed -n 's/.*test_mse_per_px=\([0-9.]*\).*/\1/p')
-t_sps=$(echo "$t_out" | sed -n 's/.*samples_per_s=\([0-9.,]*\) .*/\1/p' | tr ',' '\n' | sort -g |
-        awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+t_sps=$(torch_median_sps "$t_out")
 printf '%s, %s, %s epochs, batch 50, %s threads\n' "$config" "$abs" "$epochs" "$threads"
 printf '  aepipe            test MSE/px %s  median epoch samples/s %.0f  (%s)\n' "$a_mse" "$a_sps" "$run"
 printf '  torch_conv_ae.py  test MSE/px %s  median epoch samples/s %.0f\n' "$t_mse" "$t_sps"
-awk -v a="$a_sps" -v t="$t_sps" 'BEGIN {printf "  throughput ratio aepipe/torch %.2fx\n", a / t}'
+print_ratio "$a_sps" "$t_sps"

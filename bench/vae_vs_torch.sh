@@ -6,6 +6,8 @@
 #   bench/vae_vs_torch.sh [--epochs N] [--threads N] [--data DIR]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=lib.sh
+source bench/lib.sh
 epochs=10 threads=2 data=data/mnist
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -15,10 +17,6 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: $0 [--epochs N] [--threads N] [--data DIR]" >&2; exit 2 ;;
   esac
 done
-# OpenBLAS 0.3.21 misdetects these CPUs; SkylakeX kernels need AVX-512 (SIGILL otherwise).
-if grep -qw avx512f /proc/cpuinfo; then CORETYPE=SkylakeX
-elif grep -q AuthenticAMD /proc/cpuinfo; then CORETYPE=Zen
-else CORETYPE=Haswell; fi
 abs=$(cd "$data" && pwd)
 out=${OUT:-$(mktemp -d)}
 build/aepipe run configs/mnist_vae.yaml train.epochs="$epochs" --threads "$threads" --out "$out" -q \
@@ -27,15 +25,14 @@ build/aepipe run configs/mnist_vae.yaml train.epochs="$epochs" --threads "$threa
 run=$(ls -d "$out"/mnist_vae-*/ | tail -1)
 last=$(tail -1 "$run/metrics.csv")
 a_nats=$(echo "$last" | cut -d, -f12) a_recon=$(echo "$last" | cut -d, -f13) a_kl=$(echo "$last" | cut -d, -f14)
-a_sps=$(tail -n +2 "$run/metrics.csv" | cut -d, -f6 | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-t_out=$(OPENBLAS_CORETYPE=$CORETYPE OMP_WAIT_POLICY=passive /usr/bin/python3 bench/torch_vae.py --vae --data "$data" \
+a_sps=$(aepipe_median_sps "$run")
+t_out=$(torch_python bench/torch_vae.py --vae --data "$data" \
   --dims 784,400,20 --epochs "$epochs" --batch 128 --threads "$threads" --optimizer adam --init xavier --infer-reps 1)
 echo "$t_out" | grep '^epoch' >&2
 t_nats=$(echo "$t_out" | sed -n 's/.*final_test_nats_per_img=\([0-9.]*\).*/\1/p')
-t_sps=$(echo "$t_out" | sed -n 's/.*samples_per_s=\([0-9.,]*\) .*/\1/p' | tr ',' '\n' | sort -g |
-        awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+t_sps=$(torch_median_sps "$t_out")
 printf 'VAE 784-400-20, %s, %s epochs, batch 128, %s threads\n' "$data" "$epochs" "$threads"
 printf '  aepipe        test nats/image %s (recon %s + KL %s)  median epoch samples/s %.0f  (%s)\n' \
   "$a_nats" "$a_recon" "$a_kl" "$a_sps" "$run"
 printf '  torch_vae.py  test nats/image %s  median epoch samples/s %.0f\n' "$t_nats" "$t_sps"
-awk -v a="$a_sps" -v t="$t_sps" 'BEGIN {printf "  throughput ratio aepipe/torch %.2fx\n", a / t}'
+print_ratio "$a_sps" "$t_sps"

@@ -7,6 +7,12 @@
 namespace aepipe {
 namespace {
 thread_local bool tl_worker = false;
+
+[[noreturn]] void die(const char *what) {
+    std::fprintf(stderr, "error: %s\n", what);
+    std::fflush(stderr);
+    std::_Exit(1);
+}
 }  // namespace
 
 bool Worker::on_worker_thread() { return tl_worker; }
@@ -44,13 +50,9 @@ void Worker::loop() {
         try {
             job();
         } catch (const std::exception &e) {
-            std::fprintf(stderr, "error: %s\n", e.what());
-            std::fflush(stderr);
-            std::_Exit(1);
+            die(e.what());
         } catch (...) {
-            std::fputs("error: a Worker job threw a non-standard exception\n", stderr);
-            std::fflush(stderr);
-            std::_Exit(1);
+            die("a Worker job threw a non-standard exception");
         }
     }
 }
