@@ -6,7 +6,8 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config git ca-certificates curl
-  libdnnl-dev libtbb-dev libyaml-cpp-dev libboost-program-options-dev
+  libdnnl-dev ocl-icd-opencl-dev   # Debian's dnnl-config.cmake requires OpenCL; libdnnl-dev only recommends it
+  libtbb-dev libyaml-cpp-dev libboost-program-options-dev
   libgtest-dev libpng-dev zlib1g-dev nlohmann-json3-dev
   dataset-fashion-mnist nodejs gzip
   chromium graphviz   # the browser test of report.html; graph.svg / aepipe graph --svg
