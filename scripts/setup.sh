@@ -7,7 +7,7 @@ SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "${SCRIPT_DIR}/lib.sh"
 
 bash "${SCRIPT_DIR}/install_deps.sh"
-build_release
+build_release aepipe   # the tests are built by scripts/test.sh
 bash "${SCRIPT_DIR}/fetch_mnist.sh"
 cd "${REPO_ROOT}"
 exec "${BUILD_DIR}/aepipe" run configs/mnist_ae.yaml "$@"
