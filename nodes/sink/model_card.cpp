@@ -83,7 +83,9 @@ const std::vector<std::string> kCorruptKeys{"noise_std", "salt_pepper", "mask_va
 
 Corruption parse_corrupt(const std::string &path, const std::string &text) {
     auto v = parse_numbers(path, "corrupt", text, kCorruptKeys);
-    return {v[0], v[1], v[2], int64_t(v[3]), int64_t(v[4]), int64_t(v[5]), uint64_t(v[6])};
+    const json seed = json::parse(text)["seed"];  // a double would round seeds above 2^53
+    if (!seed.is_number_unsigned()) bad_key(path, "corrupt", "'seed' must be a whole number >= 0");
+    return {v[0], v[1], v[2], int64_t(v[3]), int64_t(v[4]), int64_t(v[5]), seed.get<uint64_t>()};
 }
 
 // One line per way the tensors differ from what `m` needs ("" when they match).

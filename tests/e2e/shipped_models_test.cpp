@@ -84,6 +84,13 @@ bool is_vae(const std::string &run) {
     return false;
 }
 
+bool is_denoiser(const std::string &run) {
+    ConfigFile cfg = load_config(run + "/config.yaml");
+    for (const auto &n : cfg.root["graph"]["nodes"])
+        if (n["type"].as<std::string>() == "corrupt") return true;
+    return false;
+}
+
 class ShippedModel : public ::testing::TestWithParam<std::string> {
 protected:
     // Trains the config on tiny data; returns its run folder.
@@ -126,6 +133,10 @@ TEST_P(ShippedModel, ReconstructsFromTheCheckpointAloneAndLikeAnOldCheckpoint) {
     EXPECT_EQ(rec.px, expected_recon(run, in)) << "the model of the 28x28x1 images, with the run's normalisation";
     EXPECT_EQ(read_bytes(tmp_ / "out/bar_recon.png"), read_bytes(tmp_ / "out_old/bar_recon.png"))
         << "the model card and the run's config describe the same model";
+    // A denoiser's card says so, and reconstruct points at --raw when MNIST's fit removed the noise.
+    const bool denoiser = is_denoiser(run);
+    EXPECT_EQ(read_safetensors(run + "/model.safetensors").metadata.count("corrupt"), denoiser ? 1u : 0u);
+    EXPECT_EQ(r.out.find("trained as a denoiser") != std::string::npos, denoiser) << r.out;
 }
 
 TEST_P(ShippedModel, GeneratesFromTheCheckpointAloneWhenItIsAVae) {
