@@ -5,19 +5,18 @@
 //                        --steps decodings along the straight line between the codes, in one row
 //   --manifold N         2-D latent only: an N x N grid of codes at the normal quantiles
 //                        Phi^-1((i + 0.5) / N) (Kingma & Welling's manifold figure)
-// The run's config.yaml beside the checkpoint (or --config) gives the model, the test set
-// (the evaluate node's) and the pixel normalisation.
+// The checkpoint's model card (nodes/sink/model_card.hpp) gives the model, its input shape,
+// the pixel normalisation and the test set (the evaluate node's); for older checkpoints
+// without one, the run's config.yaml beside the checkpoint (or --config) does.
 #include <boost/math/special_functions/erf.hpp>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
 
 #include "nodes/data/idx.hpp"
-#include "nodes/data/normalize.hpp"
-#include "nodes/nn/model.hpp"
 #include "nodes/nn/noise.hpp"
-#include "nodes/sink/checkpoint.hpp"
 #include "nodes/sink/image_grid.hpp"
+#include "nodes/sink/model_card.hpp"
 #include "pipeline/cli.hpp"
 
 namespace fs = std::filesystem;
@@ -30,6 +29,8 @@ const char *kGenerateUsage =
     "  --n N [--seed S]    N samples from the prior N(0, I)               (default samples.png)\n"
     "  --interpolate A,B   test images A and B with decodings between their codes (interpolate.png)\n"
     "  --manifold N        2-D latent only: N x N decodings over the latent plane (manifold.png)\n"
+    "One grid per call: options of two grids (e.g. --n with --interpolate) are an error.\n"
+    "The model comes from the checkpoint alone (its model card); older checkpoints need the run's config.\n"
     "Files go beside the checkpoint unless --out says otherwise.\n";
 
 // Layers [first, last) of the model on n rows of x.
@@ -48,61 +49,41 @@ std::vector<float> run_layers(Model &m, const float *params, size_t first, size_
 }
 
 struct Vae {
-    std::unique_ptr<ConfigFile> cfg;  // the pipeline refers to it: owned at a fixed address
-    std::unique_ptr<Pipeline> pipe;
-    std::unique_ptr<Model> model;
-    std::vector<float> params;
-    Normalizer norm;
-    std::string test_images;
+    TrainedModel t;
     int64_t h = 0, w = 0, c = 1, k = 0;
     size_t sample = 0;
 
     // Decoder output for codes z (n, k) as image bytes (n, h*w*c).
     std::vector<uint8_t> decode(int64_t n, std::vector<float> z) {
-        std::vector<float> y = run_layers(*model, params.data(), sample + 1, model->num_layers(), n, std::move(z));
-        model->loss().to_image(int64_t(y.size()), y.data(), y.data());
+        Model &m = *t.model;
+        std::vector<float> y = run_layers(m, t.params.data(), sample + 1, m.num_layers(), n, std::move(z));
+        m.loss().to_image(int64_t(y.size()), y.data(), y.data());
         std::vector<uint8_t> px(y.size());
-        for (size_t i = 0; i < y.size(); ++i) px[i] = norm.to_byte(y[i]);
+        for (size_t i = 0; i < y.size(); ++i) px[i] = t.card.norm.to_byte(y[i]);
         return px;
     }
     // Mean codes mu (n, k) of images (n, h*w*c bytes).
     std::vector<float> encode(int64_t n, const uint8_t *images) {
         const int64_t dim = h * w * c;
         std::vector<float> x(size_t(n * dim));
-        norm.apply(images, n * dim, x.data());
-        std::vector<float> ml = run_layers(*model, params.data(), 0, sample, n, std::move(x)), mu(size_t(n * k));
+        t.card.norm.apply(images, n * dim, x.data());
+        std::vector<float> ml = run_layers(*t.model, t.params.data(), 0, sample, n, std::move(x)), mu(size_t(n * k));
         for (int64_t i = 0; i < n; ++i) std::copy_n(ml.data() + i * 2 * k, k, mu.data() + i * k);
         return mu;
     }
 };
 
-Vae load_vae(const std::string &checkpoint, std::string config) {
-    if (!fs::is_regular_file(checkpoint))
-        throw RuntimeError("checkpoint not found: " + checkpoint + " (expected RUN_DIR/model.safetensors of a VAE run)");
-    if (config.empty()) config = (fs::path(checkpoint).parent_path() / "config.yaml").string();
-    if (!fs::is_regular_file(config))
-        throw RuntimeError("no config for " + checkpoint + ": " + config +
-                           " not found\nhint: pass the run's config with --config FILE");
+Vae load_vae(const std::string &checkpoint, const std::string &config) {
     Vae v;
-    v.cfg = std::make_unique<ConfigFile>(load_config(config));
-    v.pipe = std::make_unique<Pipeline>(*v.cfg, RunSettings{});
-    for (const auto &n : v.pipe->nodes()) {
-        if (auto *nn = dynamic_cast<NormalizeNode *>(n.get()); nn && v.test_images.empty()) v.norm = nn->normalizer();
-        if (n->spec().type == "evaluate" && v.test_images.empty())
-            if (FlowNode *up = v.pipe->upstream(n->id(), "data")) v.test_images = up->params().path("images");
-    }
-    if (v.test_images.empty()) throw RuntimeError(config + ": no evaluate node with a test set (its images give the image size)");
-    int64_t count = 0;
-    image_dims(v.test_images, read_idx_header(v.test_images), count, v.h, v.w, v.c);
-    v.model = std::make_unique<Model>(*v.cfg, v.pipe->section("model"), v.h * v.w * v.c);
-    if (v.model->sample_layer() < 0)
-        throw DataError(checkpoint, "its model (" + v.model->summary() +
-                                        ", from " + config + ") has no sample layer: aepipe generate needs a VAE "
-                                        "such as configs/mnist_vae.yaml");
-    v.sample = size_t(v.model->sample_layer());
-    v.k = v.model->layer(v.sample).out_dim();
-    v.params.assign(size_t(v.model->num_params()), 0.f);
-    from_safetensors(*v.model, read_safetensors(checkpoint), checkpoint, v.params.data());
+    v.t = load_trained_model(checkpoint, config);
+    const Model &m = *v.t.model;
+    if (m.sample_layer() < 0)
+        throw DataError(checkpoint, "its model (" + m.summary() + ", from " + v.t.source +
+                                        ") has no sample layer: aepipe generate needs a VAE such as "
+                                        "configs/mnist_vae.yaml");
+    v.h = v.t.card.input.h, v.w = v.t.card.input.w, v.c = v.t.card.input.c;
+    v.sample = size_t(m.sample_layer());
+    v.k = v.t.model->layer(v.sample).out_dim();
     return v;
 }
 
@@ -125,13 +106,96 @@ void write_grid(const Vae &v, const std::vector<std::vector<const uint8_t *>> &r
     std::cout << "wrote " << path << "\n";
 }
 
+// Each grid has its own options; options of two grids in one call would leave one unused.
+void check_one_grid(const po::variables_map &vm) {
+    static const std::pair<const char *, const char *> kGridOf[] = {{"n", "samples"},
+                                                                    {"seed", "samples"},
+                                                                    {"interpolate", "interpolation"},
+                                                                    {"steps", "interpolation"},
+                                                                    {"manifold", "manifold"}};
+    std::string first, first_grid;
+    for (const auto &[opt, grid] : kGridOf) {
+        if (!vm.count(opt) || vm[opt].defaulted()) continue;
+        if (first.empty()) {
+            first = opt, first_grid = grid;
+        } else if (first_grid != grid) {
+            throw po::error("--" + first + " and --" + opt + " exclude each other: --" + first + " is for the " +
+                            first_grid + " grid, --" + opt + " for the " + grid +
+                            " grid (one grid per call: --n/--seed samples, --interpolate/--steps, --manifold)");
+        }
+    }
+}
+
+void write_manifold(Vae &v, int64_t g, int64_t zoom, const std::string &path) {
+    if (v.k != 2)
+        throw po::error("--manifold needs a 2-D latent code; this model's sample layer gives " + std::to_string(v.k) +
+                        " dimensions (set the layer before it to 4 units)");
+    if (g < 1 || g > 100) throw po::error("--manifold must be in 1..100, got " + std::to_string(g));
+    std::vector<float> z(size_t(g * g * 2));
+    auto quantile = [&](int64_t i) {
+        return float(std::sqrt(2.0) * boost::math::erf_inv(2.0 * (double(i) + 0.5) / double(g) - 1.0));
+    };
+    for (int64_t r = 0; r < g; ++r)
+        for (int64_t col = 0; col < g; ++col) {
+            z[size_t((r * g + col) * 2)] = quantile(col);           // z1 grows to the right
+            z[size_t((r * g + col) * 2 + 1)] = quantile(g - 1 - r);  // z2 grows upwards
+        }
+    std::vector<uint8_t> px = v.decode(g * g, std::move(z));
+    std::vector<std::vector<const uint8_t *>> rows(static_cast<size_t>(g));
+    for (int64_t i = 0; i < g * g; ++i) rows[size_t(i / g)].push_back(px.data() + i * v.h * v.w * v.c);
+    write_grid(v, rows, zoom, path);
+}
+
+void write_interpolation(Vae &v, const std::string &pair, int64_t steps, int64_t zoom, const std::string &path) {
+    auto [a, b] = parse_pair(pair);
+    const std::string &test = v.t.card.test_images;
+    if (test.empty())
+        throw RuntimeError("--interpolate takes its images from the run's test set, and the model's run had none "
+                           "(no evaluate node)");
+    Dataset ds = load_dataset(test, "");
+    for (int64_t i : {a, b})
+        if (i < 0 || i >= ds.n)
+            throw po::error("--interpolate: index " + std::to_string(i) + " is out of range: the test set " + test +
+                            " has " + std::to_string(ds.n) + " images (0.." + std::to_string(ds.n - 1) + ")");
+    const int64_t dim = v.h * v.w * v.c;
+    std::vector<uint8_t> ends(size_t(2 * dim));
+    std::copy_n(ds.image(a), dim, ends.data());
+    std::copy_n(ds.image(b), dim, ends.data() + dim);
+    std::vector<float> mu = v.encode(2, ends.data()), z(size_t(steps * v.k));
+    for (int64_t s = 0; s < steps; ++s) {
+        const float t = float(s) / float(steps - 1);
+        for (int64_t j = 0; j < v.k; ++j) z[size_t(s * v.k + j)] = (1 - t) * mu[size_t(j)] + t * mu[size_t(v.k + j)];
+    }
+    std::vector<uint8_t> px = v.decode(steps, std::move(z));
+    std::vector<std::vector<const uint8_t *>> rows(1);
+    rows[0].push_back(ds.image(a));
+    for (int64_t s = 0; s < steps; ++s) rows[0].push_back(px.data() + s * dim);
+    rows[0].push_back(ds.image(b));
+    write_grid(v, rows, zoom, path);
+}
+
+void write_samples(Vae &v, int64_t n, uint64_t seed, int64_t zoom, const std::string &path) {
+    std::vector<float> z(size_t(n * v.k));
+    for (int64_t i = 0; i < n; ++i) {
+        const uint64_t key = noise_row_key(seed, -2, i);
+        for (int64_t j = 0; j < v.k; ++j) z[size_t(i * v.k + j)] = counter_normal(key, j);
+    }
+    std::vector<uint8_t> px = v.decode(n, std::move(z));
+    const int64_t cols = int64_t(std::ceil(std::sqrt(double(n))));
+    std::vector<std::vector<const uint8_t *>> rows(size_t((n + cols - 1) / cols));
+    for (int64_t i = 0; i < n; ++i) rows[size_t(i / cols)].push_back(px.data() + i * v.h * v.w * v.c);
+    write_grid(v, rows, zoom, path);
+}
+
 }  // namespace
 
 int cmd_generate(const std::vector<std::string> &args) {
     po::options_description opts("aepipe generate --checkpoint FILE [options]");
     opts.add_options()("help,h", "show this help")("checkpoint", po::value<std::string>(),
                                                    "a VAE run's model.safetensors (required)")(
-        "config", po::value<std::string>()->default_value(""), "the run's config (default: config.yaml beside it)")(
+        "config", po::value<std::string>(),
+        "the run's config, for checkpoints without a model card (default: the checkpoint's card, else "
+        "config.yaml beside it)")(
         "n", po::value<int64_t>()->default_value(64), "samples from the prior")(
         "seed", po::value<uint64_t>()->default_value(0), "seed of the prior samples")(
         "interpolate", po::value<std::string>(), "A,B: interpolate between test images A and B")(
@@ -143,7 +207,7 @@ int cmd_generate(const std::vector<std::string> &args) {
     po::positional_options_description pos;
     auto vm = parse_with(args, opts, hidden, pos, kGenerateUsage);
     if (!vm.count("checkpoint")) throw po::error("missing --checkpoint FILE (a VAE run's model.safetensors)");
-    if (vm.count("interpolate") && vm.count("manifold")) throw po::error("--interpolate and --manifold exclude each other");
+    check_one_grid(vm);
     const int64_t n = vm["n"].as<int64_t>(), steps = vm["steps"].as<int64_t>(), zoom = vm["zoom"].as<int64_t>();
     if (n < 1 || n > 10000) throw po::error("--n must be in 1..10000, got " + std::to_string(n));
     if (steps < 2 || steps > 100) throw po::error("--steps must be in 2..100, got " + std::to_string(steps));
@@ -152,63 +216,13 @@ int cmd_generate(const std::vector<std::string> &args) {
     auto out = [&](const char *name) {
         return vm.count("out") ? vm["out"].as<std::string>() : (fs::path(checkpoint).parent_path() / name).string();
     };
-
-    Vae v = load_vae(checkpoint, vm["config"].as<std::string>());
-    const int64_t dim = v.h * v.w * v.c;
-    if (vm.count("manifold")) {
-        const int64_t g = vm["manifold"].as<int64_t>();
-        if (v.k != 2)
-            throw po::error("--manifold needs a 2-D latent code; this model's sample layer gives " + std::to_string(v.k) +
-                            " dimensions (set the layer before it to 4 units)");
-        if (g < 1 || g > 100) throw po::error("--manifold must be in 1..100, got " + std::to_string(g));
-        std::vector<float> z(size_t(g * g * 2));
-        auto quantile = [&](int64_t i) { return float(std::sqrt(2.0) * boost::math::erf_inv(2.0 * (double(i) + 0.5) / double(g) - 1.0)); };
-        for (int64_t r = 0; r < g; ++r)
-            for (int64_t col = 0; col < g; ++col) {
-                z[size_t((r * g + col) * 2)] = quantile(col);           // z1 grows to the right
-                z[size_t((r * g + col) * 2 + 1)] = quantile(g - 1 - r);  // z2 grows upwards
-            }
-        std::vector<uint8_t> px = v.decode(g * g, std::move(z));
-        std::vector<std::vector<const uint8_t *>> rows(static_cast<size_t>(g));
-        for (int64_t i = 0; i < g * g; ++i) rows[size_t(i / g)].push_back(px.data() + i * dim);
-        write_grid(v, rows, zoom, out("manifold.png"));
-        return 0;
-    }
-    if (vm.count("interpolate")) {
-        auto [a, b] = parse_pair(vm["interpolate"].as<std::string>());
-        Dataset ds = load_dataset(v.test_images, "");
-        for (int64_t i : {a, b})
-            if (i < 0 || i >= ds.n)
-                throw po::error("--interpolate: index " + std::to_string(i) + " is out of range: the test set " +
-                                v.test_images + " has " + std::to_string(ds.n) + " images (0.." +
-                                std::to_string(ds.n - 1) + ")");
-        std::vector<uint8_t> ends(size_t(2 * dim));
-        std::copy_n(ds.image(a), dim, ends.data());
-        std::copy_n(ds.image(b), dim, ends.data() + dim);
-        std::vector<float> mu = v.encode(2, ends.data()), z(size_t(steps * v.k));
-        for (int64_t s = 0; s < steps; ++s) {
-            const float t = float(s) / float(steps - 1);
-            for (int64_t j = 0; j < v.k; ++j) z[size_t(s * v.k + j)] = (1 - t) * mu[size_t(j)] + t * mu[size_t(v.k + j)];
-        }
-        std::vector<uint8_t> px = v.decode(steps, std::move(z));
-        std::vector<std::vector<const uint8_t *>> rows(1);
-        rows[0].push_back(ds.image(a));
-        for (int64_t s = 0; s < steps; ++s) rows[0].push_back(px.data() + s * dim);
-        rows[0].push_back(ds.image(b));
-        write_grid(v, rows, zoom, out("interpolate.png"));
-        return 0;
-    }
-    const uint64_t seed = vm["seed"].as<uint64_t>();
-    std::vector<float> z(size_t(n * v.k));
-    for (int64_t i = 0; i < n; ++i) {
-        const uint64_t key = noise_row_key(seed, -2, i);
-        for (int64_t j = 0; j < v.k; ++j) z[size_t(i * v.k + j)] = counter_normal(key, j);
-    }
-    std::vector<uint8_t> px = v.decode(n, std::move(z));
-    const int64_t cols = int64_t(std::ceil(std::sqrt(double(n))));
-    std::vector<std::vector<const uint8_t *>> rows(size_t((n + cols - 1) / cols));
-    for (int64_t i = 0; i < n; ++i) rows[size_t(i / cols)].push_back(px.data() + i * dim);
-    write_grid(v, rows, zoom, out("samples.png"));
+    Vae v = load_vae(checkpoint, vm.count("config") ? vm["config"].as<std::string>() : "");
+    if (vm.count("manifold"))
+        write_manifold(v, vm["manifold"].as<int64_t>(), zoom, out("manifold.png"));
+    else if (vm.count("interpolate"))
+        write_interpolation(v, vm["interpolate"].as<std::string>(), steps, zoom, out("interpolate.png"));
+    else
+        write_samples(v, n, vm["seed"].as<uint64_t>(), zoom, out("samples.png"));
     return 0;
 }
 

@@ -1,7 +1,7 @@
 // aepipe reconstruct: a trained model applied to the user's own pictures.
 //   aepipe reconstruct --checkpoint RUN/model.safetensors [--config RUN/config.yaml] IMAGE.png ... [--out DIR]
-// The model's input shape comes from the config's training data (the IDX file that feeds the
-// train node), its normalisation from the normalize node on that path; each picture is brought
+// The model, its input shape (HxWxC) and its normalisation come from the checkpoint's model
+// card (nodes/sink/model_card.hpp; older checkpoints: the run's config); each picture is brought
 // to that shape (nodes/data/image_prep.hpp), run through the model in one batch, and written
 // as DIR/<name>_input.png and DIR/<name>_recon.png (name: the file's stem), plus DIR/grid.png (inputs above their
 // reconstructions). Every picture is read and checked before anything is written.
@@ -13,12 +13,9 @@
 #include <map>
 #include <set>
 
-#include "nodes/data/idx.hpp"
 #include "nodes/data/image_prep.hpp"
-#include "nodes/data/normalize.hpp"
-#include "nodes/nn/model.hpp"
-#include "nodes/sink/checkpoint.hpp"
 #include "nodes/sink/image_grid.hpp"
+#include "nodes/sink/model_card.hpp"
 #include "pipeline/cli.hpp"
 #include "pipeline/file_io.hpp"
 
@@ -27,44 +24,6 @@ namespace fs = std::filesystem;
 namespace aepipe::cli {
 
 namespace {
-
-// What reconstruct needs from a run's config: input shape, normaliser, model section.
-struct ModelInput {
-    int64_t h = 0, w = 0, c = 1;
-    Normalizer norm;
-};
-
-ModelInput model_input(const Pipeline &p, const std::string &config) {
-    ModelInput in;
-    const FlowNode *reader = nullptr;
-    for (const auto &n : p.nodes()) {
-        if (n->spec().type == "idx_reader" && p.reaches(n->id(), "train") && !reader) reader = n.get();
-        if (auto *nn = dynamic_cast<const NormalizeNode *>(n.get()); nn && p.reaches(n->id(), "train"))
-            in.norm = nn->normalizer();
-    }
-    if (!reader)
-        throw RuntimeError(config + ": no idx_reader feeds the train node, so the model's input shape is unknown");
-    const std::string images = reader->params().path("images");
-    std::error_code ec;
-    if (!fs::exists(images, ec))
-        throw DataError(images, "not found: the model's input shape is read from its training data (" +
-                                    reader->where() + "); restore the file or pass the run's --config");
-    int64_t n = 0;
-    image_dims(images, read_idx_header(images), n, in.h, in.w, in.c);
-    return in;
-}
-
-// The checkpoint's first layer must take h*w*c values: a clearer message than a shape mismatch.
-void check_input_width(const StFile &f, const std::string &path, const ModelInput &in) {
-    auto it = f.tensors.find("layers.0.weight");
-    if (it == f.tensors.end() || it->second.shape.size() != 2) return;  // from_safetensors reports it
-    const int64_t want = in.h * in.w * in.c, got = it->second.shape[1];
-    if (got != want)
-        throw DataError(path, "this model was trained on inputs of " + std::to_string(got) +
-                                  " values, but the config's training data are " + std::to_string(in.h) + "x" +
-                                  std::to_string(in.w) + "x" + std::to_string(in.c) + " images (" +
-                                  std::to_string(want) + " values): pass the --config of the run that wrote it");
-}
 
 // Output base names: the file stems; stems that repeat get their folder's name in front
 // (circle/0000.png, triangle/0000.png -> circle_0000, triangle_0000), then -2, -3... if still equal.
@@ -107,13 +66,17 @@ Options parse_options(const std::vector<std::string> &args) {
     po::options_description opts("aepipe reconstruct --checkpoint FILE [--config FILE] IMAGE.png ... [options]");
     opts.add_options()("help,h", "show this help")("checkpoint", po::value<std::string>(),
                                                    "a trained model (RUN/model.safetensors)")(
-        "config", po::value<std::string>(), "the run's config (default: config.yaml beside the checkpoint)")(
+        "config", po::value<std::string>(),
+        "the run's config, for checkpoints without a model card (default: the checkpoint's own card, else "
+        "config.yaml beside it)")(
         "out", po::value<std::string>(&o.out)->default_value("reconstructions"), "folder for the output PNGs")(
         "zoom", po::value<int64_t>(&o.zoom)->default_value(4), "pixel enlargement in grid.png")(
         "fit", po::value<std::string>()->default_value("auto"),
         "auto (MNIST's for 28x28 gray models, else resize), mnist (ink into a 20/28 box, centred by mass) or resize")(
         "invert", po::value<std::string>()->default_value("auto"),
-        "auto (dark-on-light pictures, with MNIST's fit), always or never");
+        "auto (dark-on-light pictures, with MNIST's fit), always or never")(
+        "raw", "feed each picture as it is, only resized to the model's input: no level cut, crop, centring or "
+               "inversion, so a noisy photo keeps its noise for a denoiser (= --fit resize --invert never)");
     po::options_description hidden;
     hidden.add_options()("images", po::value<std::vector<std::string>>(&o.images));
     po::positional_options_description pos;
@@ -123,11 +86,18 @@ Options parse_options(const std::vector<std::string> &args) {
                    "Runs a trained model on your own PNG pictures (any size; gray, RGB, with alpha or palette).\n"
                    "28x28 gray models get MNIST's recipe: gray, dark-on-light inverted to light-on-dark, the ink\n"
                    "fitted into 20x20 and centred by mass in 28x28; other shapes a plain resize. Writes\n"
-                   "OUT/<name>_input.png (what the model saw), OUT/<name>_recon.png and OUT/grid.png.\n");
+                   "OUT/<name>_input.png (what the model saw), OUT/<name>_recon.png and OUT/grid.png.\n"
+                   "--raw feeds the pictures as they are (resized only), e.g. noisy photos for a denoiser.\n");
     if (!vm.count("checkpoint")) throw po::error("missing --checkpoint FILE (a run's model.safetensors)");
     if (o.images.empty()) throw po::error("no IMAGE.png given");
     if (o.zoom < 1) throw po::error("--zoom must be at least 1");
-    const std::string fit = vm["fit"].as<std::string>(), inv = vm["invert"].as<std::string>();
+    if (vm.count("raw"))
+        for (const char *other : {"fit", "invert"})
+            if (!vm[other].defaulted())
+                throw po::error(std::string("--raw and --") + other + " exclude each other (--raw is --fit resize "
+                                                                      "--invert never)");
+    const bool raw = vm.count("raw") > 0;
+    const std::string fit = raw ? "resize" : vm["fit"].as<std::string>(), inv = raw ? "never" : vm["invert"].as<std::string>();
     using Fit = PrepOptions::Fit;
     using Invert = PrepOptions::Invert;
     if (fit != "auto" && fit != "mnist" && fit != "resize")
@@ -137,48 +107,23 @@ Options parse_options(const std::vector<std::string> &args) {
     o.prep.fit = fit == "mnist" ? Fit::Mnist : fit == "resize" ? Fit::Resize : Fit::Auto;
     o.prep.invert = inv == "always" ? Invert::Always : inv == "never" ? Invert::Never : Invert::Auto;
     o.checkpoint = vm["checkpoint"].as<std::string>();
-    o.config = vm.count("config") ? vm["config"].as<std::string>()
-                                  : (fs::path(o.checkpoint).parent_path() / "config.yaml").string();
+    if (vm.count("config")) o.config = vm["config"].as<std::string>();
     return o;
 }
 
-// The model of a run with its weights, input shape and normalisation.
-struct Trained {
-    ModelInput in;
-    std::unique_ptr<Model> model;
-    std::vector<float> params;
-    int64_t dim() const { return in.h * in.w * in.c; }
-};
-
-Trained load_trained(const std::string &ckpt, const std::string &config) {
-    std::error_code ec;
-    if (!fs::is_regular_file(ckpt, ec)) throw DataError(ckpt, "checkpoint not found");
-    if (!fs::is_regular_file(config, ec))
-        throw DataError(config, "config not found (the run's config.yaml; pass it with --config)");
-    ConfigFile cfg = load_config(config);
-    Pipeline p(cfg, RunSettings{});  // validates the config, reads the IDX headers
-    Trained t;
-    t.in = model_input(p, config);
-    t.model = std::make_unique<Model>(cfg, p.section("model"), t.dim());
-    StFile st = read_safetensors(ckpt);
-    check_input_width(st, ckpt, t.in);
-    t.params.resize(size_t(t.model->num_params()));
-    from_safetensors(*t.model, st, ckpt, t.params.data());
-    return t;
-}
-
 // All pictures through the model in one batch; reconstructions as images of the input shape.
-std::vector<Image> reconstruct(Trained &t, const std::vector<Prepared> &inputs) {
-    const int64_t n = int64_t(inputs.size()), dim = t.dim();
+std::vector<Image> reconstruct(TrainedModel &t, const std::vector<Prepared> &inputs) {
+    const Shape in = t.card.input;
+    const int64_t n = int64_t(inputs.size()), dim = in.size();
     std::vector<float> x(size_t(n * dim)), y(size_t(n * dim));
-    for (int64_t k = 0; k < n; ++k) t.in.norm.apply(inputs[size_t(k)].img.px.data(), dim, x.data() + k * dim);
+    for (int64_t k = 0; k < n; ++k) t.card.norm.apply(inputs[size_t(k)].img.px.data(), dim, x.data() + k * dim);
     Workspace ws(*t.model, n);
     ws.prepare(n);
     t.model->loss().to_image(n * dim, ws.forward(n, x.data(), t.params.data()), y.data());
     std::vector<Image> out;
     for (int64_t k = 0; k < n; ++k) {
-        Image r{t.in.w, t.in.h, t.in.c, std::vector<uint8_t>(size_t(dim))};
-        for (int64_t i = 0; i < dim; ++i) r.px[size_t(i)] = t.in.norm.to_byte(y[size_t(k * dim + i)]);
+        Image r{in.w, in.h, in.c, std::vector<uint8_t>(size_t(dim))};
+        for (int64_t i = 0; i < dim; ++i) r.px[size_t(i)] = t.card.norm.to_byte(y[size_t(k * dim + i)]);
         out.push_back(std::move(r));
     }
     return out;
@@ -188,16 +133,22 @@ std::vector<Image> reconstruct(Trained &t, const std::vector<Prepared> &inputs) 
 
 int cmd_reconstruct(const std::vector<std::string> &args) {
     const Options o = parse_options(args);
-    Trained t = load_trained(o.checkpoint, o.config);
+    TrainedModel t = load_trained_model(o.checkpoint, o.config);
+    const Shape in = t.card.input;
     // Every picture is read and prepared before anything is written.
     std::vector<Prepared> inputs;
     std::vector<std::string> notes;
     for (const auto &path : o.images) {
         Image src = read_png(path);
-        inputs.push_back(prepare_input(src, t.in.h, t.in.w, t.in.c, path, o.prep));
+        inputs.push_back(prepare_input(src, in.h, in.w, in.c, path, o.prep));
         notes.push_back(describe(src, inputs.back(), o.prep));
     }
     const std::vector<Image> recons = reconstruct(t, inputs);
+    bool fitted = false;
+    for (const auto &p : inputs) fitted = fitted || p.mnist;
+    if (t.card.corruption && fitted)
+        std::cout << "note: this model was trained as a denoiser, and MNIST's fit cuts the background level, which "
+                     "removes most noise before the model sees it; --raw feeds the pictures as they are\n";
 
     fs::create_directories(o.out);
     const auto names = out_names(o.images);
@@ -210,7 +161,7 @@ int cmd_reconstruct(const std::vector<std::string> &args) {
         rows[1].push_back(recons[k].px.data());
         std::cout << o.images[k] << ": " << notes[k] << " -> " << base << "_recon.png\n";
     }
-    write_png(o.out + "/grid.png", tile_rows(rows, t.in.h, t.in.w, t.in.c, o.zoom));
+    write_png(o.out + "/grid.png", tile_rows(rows, in.h, in.w, in.c, o.zoom));
     std::cout << "grid: " << o.out << "/grid.png (inputs above their reconstructions)\n";
     return 0;
 }

@@ -11,12 +11,17 @@
 #include <filesystem>
 #include <regex>
 
+#include "nodes/sink/model_card.hpp"
 #include "pipeline/graph.hpp"
 
 namespace aepipe {
 
 static bool is_linear_weight(const NamedParam &p) {
     return p.shape.size() == 2 && p.name.size() > 7 && p.name.compare(p.name.size() - 7, 7, ".weight") == 0;
+}
+
+std::vector<int64_t> saved_shape(const NamedParam &p) {
+    return is_linear_weight(p) ? std::vector<int64_t>{p.shape[1], p.shape[0]} : p.shape;
 }
 
 StFile to_safetensors(const Model &m, const float *params, const std::map<std::string, std::string> &meta) {
@@ -45,8 +50,7 @@ void from_safetensors(const Model &m, const StFile &f, const std::string &path, 
         auto it = f.tensors.find(p.name);
         if (it == f.tensors.end()) throw DataError(path, "has no tensor '" + p.name + "' (the model needs it)");
         const StTensor &t = it->second;
-        std::vector<int64_t> want = p.shape;
-        if (is_linear_weight(p)) std::swap(want[0], want[1]);
+        const std::vector<int64_t> want = saved_shape(p);
         if (t.shape != want) {
             auto str = [](const std::vector<int64_t> &s) {
                 std::string r;
@@ -106,6 +110,11 @@ std::string CheckpointSink::save_state(const std::string &run_dir, int64_t steps
 }
 
 void CheckpointSink::build(Pipeline &p) {
+    // What reconstruct and generate need besides the tensors, from the train node this one follows.
+    const FlowNode *train = p.upstream(id_, "in");
+    while (train && train->spec().type != "train" && !train->spec().inputs.empty())
+        train = p.upstream(train->id(), train->spec().inputs.front().name);
+    if (train && train->spec().type == "train") card_ = card_metadata(card_of(p, *train));
     node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
         p.guard(*this, m, [&] { write(p, m); });
         return flow::continue_msg();
@@ -121,6 +130,7 @@ void CheckpointSink::write(Pipeline &p, const Msg &m) {
                                             {"epoch", std::to_string(e)},
                                             {"steps", std::to_string(r.steps)},
                                             {"train_loss", std::to_string(r.train_loss)}};
+    meta.insert(card_.begin(), card_.end());
     std::string dir = p.settings().run_dir;
     StFile f = to_safetensors(*r.model, r.params->data(), meta);
     if (periodic) write_safetensors(dir + "/checkpoint_epoch" + std::to_string(e) + ".safetensors", f);

@@ -15,6 +15,8 @@ namespace aepipe {
 StFile to_safetensors(const Model &m, const float *params, const std::map<std::string, std::string> &meta);
 // Fills params (model's slab) from a file; names and shapes must match (DataError otherwise).
 void from_safetensors(const Model &m, const StFile &f, const std::string &path, float *params);
+// The shape parameter `p` has in a safetensors file (dense weights transposed to (out, in)).
+std::vector<int64_t> saved_shape(const NamedParam &p);
 
 // The checkpoint node. Besides its own safetensors files it owns the policy and the folder
 // of the training checkpoints (RUN/checkpoints/step-NNNNNNNN.ckpt), which the training node
@@ -31,6 +33,7 @@ public:
 
 private:
     void write(Pipeline &p, const Msg &m);
+    std::map<std::string, std::string> card_;  // the model card (model_card.hpp), made in build()
     std::unique_ptr<flow::function_node<Msg>> node_;
 };
 

@@ -13,6 +13,7 @@
 #include "nodes/sink/png.hpp"
 #include "pipeline/config.hpp"
 #include "support/fixtures.hpp"
+#include "support/model_card.hpp"
 
 namespace aepipe::test {
 namespace {
@@ -181,10 +182,103 @@ TEST_F(Reconstruct, ModelOfAnotherInputShape) {
     TinyData d8 = write_tiny_data(pics_.path(), 16, 16, 8, false);  // a config whose data are 8x8
     std::string cfg8 = write_tiny_config(pics_.path(), d8, 1, "eight");
     expect_error(reconstruct({picture("bar.png", kBar)}, {"--config", cfg8}), 1,
-                 run() +
-                     "/model.safetensors: error: this model was trained on inputs of 784 values, but the "
-                     "config's training data are 8x8x1 images (64 values): pass the --config of the run that wrote it",
+                 run() + "/model.safetensors: error: its tensors do not match the model that the config " + cfg8 +
+                     " describes (input 8x8x1: 64 | dense",
                  out());
+    RunResult r = reconstruct({picture("bar.png", kBar)}, {"--config", cfg8});
+    EXPECT_NE(r.err.find("tensor 'layers.0.weight' has shape 32x784, the model needs 32x64 (was it trained with "
+                         "another config?)"),
+              std::string::npos)
+        << r.err;
+}
+
+// --- a model card (the checkpoint's metadata) that is wrong: one test per case ---
+
+std::string with_card_key(const TempDir &dir, const std::string &ckpt, const std::string &key,
+                          const std::string &value) {
+    write_with_metadata(ckpt, dir / "m.safetensors", key, value);
+    return dir / "m.safetensors";
+}
+
+TEST_F(Reconstruct, CardOfAnotherModel) {
+    std::string m = with_card_key(pics_, run() + "/model.safetensors", "model",
+                                  "{layers: [{type: dense, units: 16}, {type: dense, units: 784}]}");
+    expect_error(run_aepipe({"reconstruct", "--checkpoint", m, "--out", out(), picture("bar.png", kBar)}), 1,
+                 m + ": error: its tensors do not match the model that its metadata describes (input 28x28x1: 784 | "
+                     "dense 784->16",
+                 out());
+    RunResult r = run_aepipe({"reconstruct", "--checkpoint", m, "--out", out(), picture("bar.png", kBar)});
+    EXPECT_NE(r.err.find("): tensor 'layers.0.weight' has shape 32x784, the model needs 16x784"), std::string::npos)
+        << r.err;
+}
+
+TEST_F(Reconstruct, CardWithFewerLayersThanTensors) {
+    StFile f = read_safetensors(run() + "/model.safetensors");
+    f.tensors["layers.9.weight"] = StTensor{{2, 2}, {1, 2, 3, 4}};
+    write_safetensors(pics_ / "m.safetensors", f);
+    expect_error(run_aepipe({"reconstruct", "--checkpoint", pics_ / "m.safetensors", "--out", out(),
+                             picture("bar.png", kBar)}),
+                 1, "): the file has a tensor 'layers.9.weight' that the model does not have", out());
+}
+
+TEST_F(Reconstruct, CardOfAnotherInputShape) {
+    std::string m = with_card_key(pics_, run() + "/model.safetensors", "input_shape", "8x8x1");
+    expect_error(run_aepipe({"reconstruct", "--checkpoint", m, "--out", out(), picture("bar.png", kBar)}), 1,
+                 m + ": error: its __metadata__ does not describe a valid model:", out());
+}
+
+TEST_F(Reconstruct, CardWithMalformedInputShape) {
+    std::string m = with_card_key(pics_, run() + "/model.safetensors", "input_shape", "28x28");
+    expect_error(run_aepipe({"reconstruct", "--checkpoint", m, "--out", out(), picture("bar.png", kBar)}), 1,
+                 m + ": error: __metadata__ 'input_shape': '28x28' is not HxWxC (e.g. 28x28x1)", out());
+}
+
+TEST_F(Reconstruct, CardWithMalformedModelYaml) {
+    std::string m = with_card_key(pics_, run() + "/model.safetensors", "model", "{layers: [");
+    expect_error(run_aepipe({"reconstruct", "--checkpoint", m, "--out", out(), picture("bar.png", kBar)}), 1,
+                 m + ": error: its __metadata__ does not describe a valid model:", out());
+}
+
+TEST_F(Reconstruct, CardWithoutNormalization) {
+    std::string m = with_card_key(pics_, run() + "/model.safetensors", "normalize", "{\"scale\": 0.5}");
+    expect_error(run_aepipe({"reconstruct", "--checkpoint", m, "--out", out(), picture("bar.png", kBar)}), 1,
+                 m + ": error: __metadata__ 'normalize': needs a number 'shift'", out());
+}
+
+// The card keeps the run's normalisation: the checkpoint works without the config and the data.
+TEST_F(Reconstruct, CheckpointAloneGivesTheSameReconstruction) {
+    fs::copy_file(run() + "/model.safetensors", pics_ / "model.safetensors");
+    RunResult r = run_aepipe({"reconstruct", "--checkpoint", pics_ / "model.safetensors", "--out", out(),
+                              picture("bar.png", block(60, 40, 0, 255, 10, 5, 30, 12))});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_png(out() + "/bar_recon.png").px, expected_recon(kBar));
+}
+
+// --raw: the picture as it is, resized only (noise and background kept for a denoiser).
+TEST_F(Reconstruct, RawFeedsThePictureAsItIs) {
+    Image noisy = block(28, 28, 40, 200, 4, 10, 20, 6);
+    for (size_t i = 0; i < noisy.px.size(); i += 7) noisy.px[i] = uint8_t((i * 37) % 256);  // speckles
+    RunResult r = reconstruct({picture("noisy.png", noisy)}, {"--raw"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_png(out() + "/noisy_input.png").px, noisy.px) << "28x28 already: nothing changed";
+    EXPECT_EQ(read_png(out() + "/noisy_recon.png").px, expected_recon(noisy));
+    Image big = block(56, 84, 250, 5, 10, 10, 30, 30);
+    ASSERT_EQ(reconstruct({picture("big.png", big)}, {"--raw"}).exit_code, 0);
+    EXPECT_EQ(read_png(out() + "/big_input.png").px, resize(big, 28, 28).px) << "resized, not inverted or fitted";
+}
+
+TEST(ReconstructUsage, RawExcludesFit) {
+    TempDir t("aepipe-pics");
+    expect_error(run_aepipe({"reconstruct", "--checkpoint", "m", "--raw", "--fit", "mnist", "x.png", "--out",
+                             t / "out"}),
+                 2, "--raw and --fit exclude each other", t / "out");
+}
+
+TEST(ReconstructUsage, RawExcludesInvert) {
+    TempDir t("aepipe-pics");
+    expect_error(run_aepipe({"reconstruct", "--checkpoint", "m", "--invert", "always", "--raw", "x.png", "--out",
+                             t / "out"}),
+                 2, "--raw and --invert exclude each other", t / "out");
 }
 
 TEST_F(Reconstruct, CheckpointThatIsNotAModel) {
@@ -194,12 +288,20 @@ TEST_F(Reconstruct, CheckpointThatIsNotAModel) {
     expect_error(r, 1, png + ": byte 0: error: header length", out());
 }
 
-TEST_F(Reconstruct, ConfigMissingBesideCheckpoint) {
-    fs::copy_file(run() + "/model.safetensors", pics_ / "model.safetensors");
+// An older checkpoint (no model card) needs its run's config beside it or through --config.
+TEST_F(Reconstruct, ConfigMissingBesideAnOldCheckpoint) {
+    write_old_checkpoint(run() + "/model.safetensors", pics_ / "model.safetensors");
     RunResult r = run_aepipe({"reconstruct", "--checkpoint", pics_ / "model.safetensors", "--out", out(), "x.png"});
     expect_error(r, 1,
-                 pics_ / "config.yaml" + ": error: config not found (the run's config.yaml; pass it with --config)",
+                 pics_ / "config.yaml" + ": error: config not found: " + pics_ / "model.safetensors" +
+                     " has no model description in its metadata (written by an older aepipe), so the run's "
+                     "config.yaml is needed; pass it with --config FILE",
                  out());
+    const std::string bar = picture("bar.png", kBar);
+    RunResult ok = run_aepipe({"reconstruct", "--checkpoint", pics_ / "model.safetensors", "--config",
+                               run() + "/config.yaml", "--out", out(), bar});
+    ASSERT_EQ(ok.exit_code, 0) << ok.err;
+    EXPECT_EQ(read_png(out() + "/bar_recon.png").px, expected_recon(kBar));
 }
 
 TEST_F(Reconstruct, TrainingDataGone) {

@@ -11,6 +11,7 @@
 
 #include "nodes/sink/png.hpp"
 #include "support/fixtures.hpp"
+#include "support/model_card.hpp"
 
 namespace aepipe::test {
 namespace {
@@ -247,20 +248,53 @@ TEST_F(Vae, ManifoldNeedsATwoDimensionalLatent) {
 TEST_F(Vae, GenerateNamesAMissingCheckpoint) {
     RunResult r = generate({"--checkpoint", tmp() / "nope/model.safetensors"});
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_NE(r.err.find("checkpoint not found: " + tmp() / "nope/model.safetensors"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(tmp() / "nope/model.safetensors" + ": error: checkpoint not found"), std::string::npos)
+        << r.err;
 }
 
+// An older checkpoint (no model card) needs its run's config.
 TEST_F(Vae, GenerateNamesAMissingConfig) {
     std::filesystem::create_directories(tmp() / "lone");
-    std::filesystem::copy_file(checkpoint(), tmp() / "lone/model.safetensors");
+    write_old_checkpoint(checkpoint(), tmp() / "lone/model.safetensors");
     RunResult r = generate({"--checkpoint", tmp() / "lone/model.safetensors"});
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_NE(r.err.find(tmp() / "lone/config.yaml not found"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(tmp() / "lone/config.yaml: error: config not found"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("--config FILE"), std::string::npos) << r.err;
     RunResult ok = generate({"--checkpoint", tmp() / "lone/model.safetensors", "--config", run() + "/config.yaml", "--n", "2"});
     EXPECT_EQ(ok.exit_code, 0) << ok.err;
     EXPECT_TRUE(std::filesystem::exists(tmp() / "lone/samples.png"));
 }
+
+// Options of two grids in one call: exit 2 before any checkpoint is read, nothing written.
+struct GridPair {
+    std::vector<std::string> args;
+    std::string first, second;
+};
+
+class GenerateExclusive : public ::testing::TestWithParam<GridPair> {};
+
+TEST_P(GenerateExclusive, OptionsOfTwoGridsAreRejected) {
+    TempDir t("aepipe-gen");
+    std::vector<std::string> args{"generate", "--checkpoint", t / "none.safetensors", "--out", t / "g.png"};
+    args.insert(args.end(), GetParam().args.begin(), GetParam().args.end());
+    RunResult r = run_aepipe(args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--" + GetParam().first + " and --" + GetParam().second + " exclude each other"),
+              std::string::npos)
+        << r.err;
+    EXPECT_FALSE(std::filesystem::exists(t / "g.png"));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Pairs, GenerateExclusive,
+    ::testing::Values(GridPair{{"--n", "64", "--interpolate", "0,1"}, "n", "interpolate"},
+                      GridPair{{"--manifold", "5", "--n", "9"}, "n", "manifold"},
+                      GridPair{{"--interpolate", "0,1", "--manifold", "5"}, "interpolate", "manifold"},
+                      GridPair{{"--seed", "3", "--interpolate", "0,1"}, "seed", "interpolate"},
+                      GridPair{{"--seed", "3", "--manifold", "5"}, "seed", "manifold"},
+                      GridPair{{"--n", "4", "--steps", "5"}, "n", "steps"},
+                      GridPair{{"--seed", "1", "--steps", "5"}, "seed", "steps"},
+                      GridPair{{"--steps", "5", "--manifold", "5"}, "steps", "manifold"}));
 
 }  // namespace
 }  // namespace aepipe::test
