@@ -97,10 +97,12 @@ AxisTicks log_ticks(double lo, double hi, int max_ticks) {
     };
     const int d0 = int(std::floor(std::log10(lo) + 1e-9)), d1 = int(std::ceil(std::log10(hi) - 1e-9));
     if (d1 - d0 <= 3) {  // within a few decades: subdivide them
+        // 1-2-5 when that gives 4 ticks or more; else 1..9 (0.03, 0.04, 0.05, 0.06 rather than 0.02, 0.05, 0.1).
         std::vector<double> v125 = cover(mantissa_grid(lo, hi, {1, 2, 5}), lo, hi);
-        if (v125.size() >= 3 && int(v125.size()) <= max_ticks) return take(v125);
+        if (v125.size() >= 4 && int(v125.size()) <= max_ticks) return take(v125);
         std::vector<double> v19 = cover(mantissa_grid(lo, hi, {1, 2, 3, 4, 5, 6, 7, 8, 9}), lo, hi);
         if (v19.size() >= 3 && int(v19.size()) <= max_ticks) return take(v19);
+        if (v125.size() >= 3 && int(v125.size()) <= max_ticks) return take(v125);
         if (d1 - d0 <= 1) {  // under a factor of ~2: round linear values on the log axis
             t = linear_ticks(lo, hi, false, true, max_ticks);
             if (t.lo <= 0) t = linear_ticks(lo, hi, false, false, max_ticks);

@@ -102,6 +102,7 @@ TEST(Ticks, TheReportedAxes) {
               (std::vector<std::string>{"0.010", "0.015", "0.020", "0.025", "0.030", "0.035", "0.040"}));
     EXPECT_EQ(labels(linear_ticks(0, 0.03911)), (std::vector<std::string>{"0.00", "0.01", "0.02", "0.03", "0.04"}));
     EXPECT_EQ(labels(log_ticks(0.02168, 1.115)), (std::vector<std::string>{"0.02", "0.05", "0.1", "0.2", "0.5", "1", "2"}));
+    EXPECT_EQ(labels(log_ticks(0.0339, 0.0553)), (std::vector<std::string>{"0.03", "0.04", "0.05", "0.06"}));
     EXPECT_EQ(labels(linear_ticks(1, 3.4, true, false)), (std::vector<std::string>{"1", "2", "3"}));
     EXPECT_EQ(labels(linear_ticks(1, 8, true, false)), (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8"}));
     EXPECT_EQ(labels(linear_ticks(1, 20, true, false)), (std::vector<std::string>{"5", "10", "15", "20"}));
