@@ -7,10 +7,13 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <filesystem>
 
 #include "pipeline/file_io.hpp"
 #include "pipeline/graph.hpp"
+#include "pipeline/shape.hpp"
 
 extern char **environ;
 
@@ -68,18 +71,101 @@ static const char *node_style(Category c) {
     }
 }
 
+namespace {
+
+int64_t int_key(const YAML::Node &l, const char *key, int64_t fallback) {
+    try {
+        return l[key] ? l[key].as<int64_t>() : fallback;
+    } catch (const YAML::Exception &) {
+        return fallback;
+    }
+}
+
+std::string str_key(const YAML::Node &l, const char *key, const std::string &fallback = "") {
+    return l[key] && l[key].IsScalar() ? l[key].Scalar() : fallback;
+}
+
+// A window layer (conv2d, deconv2d, maxpool): "conv 8 3x3 s2 p1 relu" and its output shape, by
+// the formulas of nodes/nn/conv.cpp and pool.cpp.
+std::string window_text(const YAML::Node &l, const std::string &type, std::optional<Shape> &shape) {
+    const bool pool = type == "maxpool", up = type == "deconv2d";
+    const int64_t k = int_key(l, "kernel", 0), s0 = int_key(l, "stride", pool ? 0 : 1), p = int_key(l, "padding", 0);
+    const int64_t s = s0 > 0 ? s0 : k, f = pool ? (shape ? shape->c : 0) : int_key(l, "filters", 0);
+    std::string t = (pool ? "maxpool" : up ? "deconv " + std::to_string(f) : "conv " + std::to_string(f)) + " " +
+                    std::to_string(k) + "x" + std::to_string(k) + (s != 1 ? " s" + std::to_string(s) : "") +
+                    (p != 0 ? " p" + std::to_string(p) : "");
+    if (std::string a = str_key(l, "activation", "identity"); a != "identity") t += " " + a;
+    auto size = [&](int64_t in) { return up ? (in - 1) * s - 2 * p + k : (in + 2 * p - k) / s + 1; };
+    if (shape && shape->spatial() && k > 0 && s > 0) shape = Shape{f, size(shape->h), size(shape->w)};
+    else shape.reset();
+    return t;
+}
+
+// One layer as text ("dense 400 relu", "sample 20", "reshape 7x7x16", "conv 8 3x3 s2 -> 14x14x8");
+// `shape`: its input shape on entry (unknown: empty), its output shape on return.
+std::string layer_text(const YAML::Node &l, std::optional<Shape> &shape) {
+    const std::string type = str_key(l, "type", "?");
+    std::string t;
+    if (type == "dense") {
+        shape = Shape{int_key(l, "units", 0), 1, 1};
+        t = "dense " + std::to_string(shape->c);
+        if (std::string a = str_key(l, "activation", "identity"); a != "identity") t += " " + a;
+        return t;
+    }
+    if (type == "reshape") {
+        std::vector<int64_t> d;
+        if (l["shape"] && l["shape"].IsSequence())
+            for (const auto &v : l["shape"]) d.push_back(v.IsScalar() ? std::atoll(v.Scalar().c_str()) : 0);
+        if (d.size() == 3) shape = Shape{d[2], d[0], d[1]};
+        else if (d.size() == 1) shape = Shape{d[0], 1, 1};
+        else shape.reset();
+        return "reshape " + (shape ? shape->str() : std::string("?"));
+    }
+    if (type == "flatten" || type == "sample") {
+        if (shape) shape = Shape{type == "sample" ? shape->size() / 2 : shape->size(), 1, 1};
+        return type + " " + (shape ? shape->str() : std::string("?"));
+    }
+    if (type == "conv2d" || type == "deconv2d" || type == "maxpool") t = window_text(l, type, shape);
+    else if (type == "upsample") {
+        const int64_t f = int_key(l, "factor", 2);
+        t = "upsample x" + std::to_string(f) + " " + str_key(l, "mode", "nearest");
+        if (shape) shape = Shape{shape->c, shape->h * f, shape->w * f};
+    } else {
+        t = type, shape.reset();
+    }
+    return t + " -> " + (shape ? shape->str() : std::string("?"));
+}
+
+// "in 784 | dense 400 relu | ...". The input shape is the model's output shape (an autoencoder
+// reconstructs its input), found by a first pass that learns shapes from dense and reshape layers.
+std::string layers_text(const YAML::Node &layers) {
+    std::optional<Shape> shape;
+    for (const auto &l : layers) layer_text(l, shape);
+    const std::optional<Shape> in = shape;
+    std::string t = "in " + (in ? in->str() : std::string("?"));
+    for (const auto &l : layers) t += " | " + layer_text(l, shape);
+    return t;
+}
+
+}  // namespace
+
+YAML::Node config_at(const YAML::Node &root, std::initializer_list<const char *> path) {
+    YAML::Node n;
+    n.reset(root);  // reset, not =: YAML::Node's = writes into the node it refers to
+    for (const char *key : path) {
+        if (!n || !n.IsMap() || !n[key]) return YAML::Node(YAML::NodeType::Undefined);
+        n.reset(n[key]);
+    }
+    return n;
+}
+
 std::string model_summary(const YAML::Node &root) {
     std::string s = root["name"] && root["name"].IsScalar() ? root["name"].Scalar() + ": " : "";
-    YAML::Node layers = root["model"]["layers"];
-    if (layers && layers.IsSequence() && layers.size() > 0) {
-        YAML::Node last = layers[layers.size() - 1]["units"];
-        std::string dims = last && last.IsScalar() ? last.Scalar() : "?";
-        for (const auto &l : layers) dims += "-" + (l["units"] && l["units"].IsScalar() ? l["units"].Scalar() : "?");
-        s += dims;
-    }
-    YAML::Node loss = root["model"]["loss"];
+    YAML::Node layers = config_at(root, {"model", "layers"});
+    if (layers && layers.IsSequence() && layers.size() > 0) s += layers_text(layers);
+    YAML::Node loss = config_at(root, {"model", "loss"});
     if (loss) s += ", loss " + (loss.IsScalar() ? loss.Scalar() : loss["type"].as<std::string>("?"));
-    YAML::Node train = root["train"], opt = train["optimizer"];
+    YAML::Node train = config_at(root, {"train"}), opt = config_at(root, {"train", "optimizer"});
     if (opt) {
         s += ", " + (opt.IsScalar() ? opt.Scalar() : opt["type"].as<std::string>("?"));
         if (opt.IsMap() && opt["lr"]) s += " lr " + opt["lr"].as<std::string>("?");

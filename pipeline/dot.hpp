@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <initializer_list>
 #include <string>
 
 namespace aepipe {
@@ -18,9 +19,15 @@ class Pipeline;
 
 std::string pipeline_dot(const Pipeline &p);
 
-// "mnist_ae: 784-256-128-64-128-256-784, loss mse, adam lr 0.001, batch 50, 20 epochs" from a
-// config's root (the input width of an autoencoder is its last layer's width).
+// "mnist_vae: in 784 | dense 400 relu | dense 40 | sample 20 | dense 400 relu | dense 784, loss bce,
+// adam lr 0.001, batch 128, 10 epochs" from a config's root: every layer with its output shape
+// ("conv 8 3x3 s2 p1 relu -> 14x14x8", "reshape 7x7x16"); the input shape is the model's output
+// shape, as an autoencoder reconstructs its input ("?" where the config alone cannot tell).
 std::string model_summary(const YAML::Node &root);
+
+// root[path[0]][path[1]]... of a config, or an undefined node when a step is missing or not a
+// map (yaml-cpp throws on indexing a missing key's result; a run folder's config may lack keys).
+YAML::Node config_at(const YAML::Node &root, std::initializer_list<const char *> path);
 
 // Full path of `name` on $PATH, or "" when it is not there.
 std::string find_program(const std::string &name);

@@ -66,7 +66,8 @@ static bool numeric(const std::string &s) {
 
 std::string table(const std::string &id, const std::vector<Row> &rows) {
     if (rows.empty()) return "";
-    std::string o = "<table id=\"" + esc(id) + "\">\n<thead><tr>";
+    // In a scrolling box: a wide table (a VAE's 14 metrics columns) scrolls instead of widening the page.
+    std::string o = "<div class=\"scroll\"><table id=\"" + esc(id) + "\">\n<thead><tr>";
     for (const auto &h : rows[0]) o += "<th>" + esc(h) + "</th>";
     o += "</tr></thead>\n<tbody>\n";
     for (size_t r = 1; r < rows.size(); ++r) {
@@ -74,7 +75,7 @@ std::string table(const std::string &id, const std::vector<Row> &rows) {
         for (const auto &c : rows[r]) o += (numeric(c) ? "<td class=\"num\">" : "<td>") + esc(c) + "</td>";
         o += "</tr>\n";
     }
-    return o + "</tbody>\n</table>\n";
+    return o + "</tbody>\n</table></div>\n";
 }
 
 static const char *kStyle = R"(
@@ -85,6 +86,8 @@ h1 { font-size: 1.5em; margin-bottom: .2em; }
 h2 { font-size: 1.2em; border-bottom: 1px solid #eee; padding-bottom: .2em; margin-top: 1.8em; }
 .summary { color: #555; }
 table { border-collapse: collapse; font-size: .9em; }
+div.scroll { overflow-x: auto; max-width: 100%; }
+body > svg { max-width: 100%; height: auto; }
 th, td { border: 1px solid #ddd; padding: .25em .6em; }
 th { background: #f4f4f4; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }

@@ -30,6 +30,8 @@ public:
         opts_.curves = params_.s("curves");
         opts_.log_scale = params_.b("log_scale");
         console_ = &p.console();
+        // A VAE's losses and their parts, as the metrics node writes them, for the table and curves.
+        if (is_vae(p.config().root)) vae_unit_ = loss_unit(p.config().root);
         if (!dir_.empty() && p.settings().resume) {  // a resumed run: the epochs it had finished
             try {
                 for (const auto &r : read_metrics(dir_))
@@ -71,10 +73,13 @@ private:
                     rows_.end());
         rows_.push_back({r.epoch + 1, r.steps, r.train_loss, e.test_loss, e.test_mse_per_px, r.samples_per_s, r.seconds,
                          e.seconds, e.restoration, e.psnr_corrupt_db, e.psnr_restored_db});
+        if (!vae_unit_.empty())
+            rows_.back().more = vae_columns(vae_unit_, r.train_loss, r.train_recon, r.train_kl, e.test_loss,
+                                            e.test_recon, e.test_kl);
         std::sort(rows_.begin(), rows_.end(), [](const auto &a, const auto &b) { return a.epoch < b.epoch; });
         refresh();
     }
-    std::string dir_;
+    std::string dir_, vae_unit_;
     ReportOptions opts_;
     Console *console_ = nullptr;
     std::vector<EpochFigures> rows_;

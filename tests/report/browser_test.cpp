@@ -1,5 +1,6 @@
-// report.html of a tiny run, opened in headless Chromium: the rendered DOM must hold the loss
-// curves, the image grids and the metrics table, and no image may be broken. CI installs
+// report.html of a tiny run (an autoencoder and a VAE) and the compare page, opened in headless
+// Chromium: the rendered DOM must hold the loss curves, the image grids and the metrics table,
+// and no image may be broken. CI installs
 // Chromium (scripts/install_deps.sh); AEPIPE_SKIP_BROWSER=1 skips the test, saying so, and
 // without that a missing browser is a failure. AEPIPE_CHROMIUM names another binary.
 #include <gtest/gtest.h>
@@ -43,7 +44,7 @@ std::string shell(const std::string &cmd, int &status) {
 // The flags the issue names, a fresh profile folder, and a hard time limit; a container's small
 // /dev/shm is not used.
 std::string chromium_cmd(const std::string &chromium, const std::string &profile, const std::string &what) {
-    return "timeout 60 '" + chromium + "' --headless --no-sandbox --disable-gpu --no-first-run "
+    return "timeout 60 '" + chromium + "' --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
            "--disable-background-networking --disable-component-update --disable-sync "
            "--disable-dev-shm-usage --user-data-dir='" + profile +
            "' " + what + " 2>/dev/null";
@@ -74,23 +75,93 @@ std::string unbase64(const std::string &s, bool &ok) {
     return out;
 }
 
+std::string chromium_or_skip() {
+    if (const char *skip = std::getenv("AEPIPE_SKIP_BROWSER"); skip && std::string(skip) == "1") return "";
+    return find_chromium();
+}
+
+#define NEED_CHROMIUM(chromium)                                                                                    \
+    if (const char *skip = std::getenv("AEPIPE_SKIP_BROWSER"); skip && std::string(skip) == "1")                    \
+        GTEST_SKIP() << "AEPIPE_SKIP_BROWSER=1: pages are not checked in a browser";                                 \
+    ASSERT_FALSE(chromium.empty()) << "no Chromium on PATH: install it (apt-get install chromium, or run "           \
+                                      "scripts/install_deps.sh), set AEPIPE_CHROMIUM=/path/to/chrome, or set "       \
+                                      "AEPIPE_SKIP_BROWSER=1 to skip this test"
+
+// The page as Chromium's DOM after load; every <img> checked: a data: URI that decodes to a PNG or
+// an SVG, or a link to an existing file beside the page; the page's own load-time count reports
+// none broken. `grids`: the number of image grids (<img class="grid">) expected.
+std::string rendered_dom(const std::string &chromium, const TempDir &tmp, const std::string &page, int grids) {
+    std::string url = "file://" + fs::absolute(page).string();
+    int status = -1;
+    std::string dom = shell(chromium_cmd(chromium, tmp / ("profile-dom-" + std::to_string(std::rand())), "--dump-dom '" + url + "'"), status);
+    EXPECT_EQ(status, 0) << "chromium --dump-dom failed";
+    EXPECT_TRUE(dom.find("</html>") != std::string::npos) << dom.substr(0, 2000);
+    std::regex img_re("<img [^>]*>");
+    int images = 0, grid_count = 0;
+    for (auto it = std::sregex_iterator(dom.begin(), dom.end(), img_re); it != std::sregex_iterator(); ++it) {
+        std::string tag = it->str(), src = attr(tag, "src");
+        ++images;
+        grid_count += attr(tag, "class") == "grid";
+        EXPECT_FALSE(src.empty() || src == "<missing>") << tag.substr(0, 200);
+        if (src.rfind("data:", 0) == 0) {
+            size_t comma = src.find(',');
+            EXPECT_NE(comma, std::string::npos);
+            std::string mime = src.substr(5, comma - 5);
+            bool ok = false;
+            std::string bytes = unbase64(src.substr(comma + 1), ok);
+            EXPECT_TRUE(ok) << "bad base64 in " << mime;
+            if (mime == "image/png;base64") {
+                EXPECT_EQ(bytes.substr(0, 8), "\x89PNG\r\n\x1a\n");
+            } else {
+                EXPECT_EQ(mime, "image/svg+xml;base64");
+                EXPECT_NE(bytes.find("<svg"), std::string::npos);
+            }
+        } else {
+            EXPECT_TRUE(fs::exists(fs::path(page).parent_path() / src)) << "broken link: " << src;
+        }
+    }
+    EXPECT_EQ(grid_count, grids);
+    std::smatch m;
+    EXPECT_TRUE(std::regex_search(dom, m, std::regex("<body [^>]*>")));
+    std::string body = m.str();
+    EXPECT_EQ(attr(body, "data-images"), std::to_string(images)) << body;
+    EXPECT_EQ(attr(body, "data-images-ok"), std::to_string(images)) << body;
+    EXPECT_EQ(attr(body, "data-images-broken"), "0") << body;
+    return dom;
+}
+
+// A screenshot of the page that is not one flat colour.
+void expect_paints(const std::string &chromium, const TempDir &tmp, const std::string &page, const std::string &shot) {
+    int status = -1;
+    shell(chromium_cmd(chromium, tmp / ("profile-shot-" + shot),
+                       "--window-size=1200,1600 --screenshot='" + (tmp / shot) + "' 'file://" + fs::absolute(page).string() + "'"),
+          status);
+    ASSERT_EQ(status, 0) << "chromium --screenshot failed";
+    Image img = read_png(tmp / shot);
+    EXPECT_EQ(img.w, 1200);
+    std::set<uint8_t> levels(img.px.begin(), img.px.end());
+    EXPECT_GT(levels.size(), 16u);
+}
+
+// The <th> cells of metrics.csv's header line, as the table must show them.
+std::string header_cells(const std::string &csv) {
+    std::string header = csv.substr(0, csv.find('\n')), want = "<thead><tr>";
+    for (size_t at = 0; at < header.size();) {
+        size_t comma = std::min(header.find(',', at), header.size());
+        want += "<th>" + header.substr(at, comma - at) + "</th>";
+        at = comma + 1;
+    }
+    return want + "</tr></thead>";
+}
+
 TEST(Browser, ReportRendersInHeadlessChromium) {
-    if (const char *skip = std::getenv("AEPIPE_SKIP_BROWSER"); skip && std::string(skip) == "1")
-        GTEST_SKIP() << "AEPIPE_SKIP_BROWSER=1: report.html is not checked in a browser";
-    std::string chromium = find_chromium();
-    ASSERT_FALSE(chromium.empty()) << "no Chromium on PATH: install it (apt-get install chromium, or run "
-                                      "scripts/install_deps.sh), set AEPIPE_CHROMIUM=/path/to/chrome, or set "
-                                      "AEPIPE_SKIP_BROWSER=1 to skip this test";
+    std::string chromium = chromium_or_skip();
+    NEED_CHROMIUM(chromium);
     TempDir tmp("aepipe-browser");
     const int epochs = 3;
     std::string dir = tiny_run(tmp, epochs);
     ASSERT_FALSE(dir.empty());
-    std::string url = "file://" + fs::absolute(dir + "/report.html").string();
-
-    int status = -1;
-    std::string dom = shell(chromium_cmd(chromium, tmp / "profile-dom", "--dump-dom '" + url + "'"), status);
-    ASSERT_EQ(status, 0) << "chromium --dump-dom failed";
-    ASSERT_TRUE(dom.find("</html>") != std::string::npos) << dom.substr(0, 2000);
+    std::string dom = rendered_dom(chromium, tmp, dir + "/report.html", 1);  // the newest grid (recon.png)
 
     // The loss curves: an inline <svg> with a line per series, one point per epoch.
     size_t curves = dom.find("<h2 id=\"curves\">");
@@ -100,53 +171,63 @@ TEST(Browser, ReportRendersInHeadlessChromium) {
     std::string after = dom.substr(curves);
     ASSERT_TRUE(std::regex_search(after, m, std::regex("<polyline points=\"([^\"]*)\"")));
     EXPECT_EQ(std::count(m[1].first, m[1].second, ','), epochs) << m[1];
-
     // The metrics table: a header and one row per epoch.
     EXPECT_EQ(count_between(dom, "id=\"metrics-table\"", "</tbody>", "<tr>"), 1 + epochs);
+    expect_paints(chromium, tmp, dir + "/report.html", "shot.png");
+}
 
-    // Every image: a non-empty src that decodes (data: URI) or names an existing file, and the
-    // page's own load-time count (naturalWidth > 0 for each <img>) reports none broken.
-    std::regex img_re("<img [^>]*>");
-    int images = 0, grids = 0;
-    for (auto it = std::sregex_iterator(dom.begin(), dom.end(), img_re); it != std::sregex_iterator(); ++it) {
-        std::string tag = it->str(), src = attr(tag, "src");
-        ++images;
-        grids += attr(tag, "class") == "grid";
-        ASSERT_FALSE(src.empty() || src == "<missing>") << tag.substr(0, 200);
-        if (src.rfind("data:", 0) == 0) {
-            size_t comma = src.find(',');
-            ASSERT_NE(comma, std::string::npos);
-            std::string mime = src.substr(5, comma - 5);
-            bool ok = false;
-            std::string bytes = unbase64(src.substr(comma + 1), ok);
-            ASSERT_TRUE(ok) << "bad base64 in " << mime;
-            if (mime == "image/png;base64") {
-                EXPECT_EQ(bytes.substr(0, 8), "\x89PNG\r\n\x1a\n");
-            } else {
-                EXPECT_EQ(mime, "image/svg+xml;base64");
-                EXPECT_NE(bytes.find("<svg"), std::string::npos);
-            }
-        } else {
-            EXPECT_TRUE(fs::exists(dir + "/" + src)) << "broken link: " << src;
-        }
+// A VAE's report: the loss in nats per image on its own axis beside the test MSE, every column
+// of metrics.csv, every layer in the summary, and a grid from aepipe generate captioned as such.
+TEST(Browser, VaeReportRendersInHeadlessChromium) {
+    std::string chromium = chromium_or_skip();
+    NEED_CHROMIUM(chromium);
+    TempDir tmp("aepipe-browser-vae");
+    std::string dir = tiny_run(tmp, 2, "tvae", {}, "run", true);
+    ASSERT_FALSE(dir.empty());
+    RunResult g = run_aepipe({"generate", "--checkpoint", dir + "/model.safetensors", "--n", "9"});
+    ASSERT_EQ(g.exit_code, 0) << g.err;
+    RunResult r = run_aepipe({"report", dir});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::string dom = rendered_dom(chromium, tmp, dir + "/report.html", 2);  // recon.png and samples.png
+    EXPECT_EQ(count_between(dom, "<h2 id=\"curves\">", "<h2 id=\"images\">", "<svg x="), 2);  // loss | test MSE
+    EXPECT_EQ(count_between(dom, "<h2 id=\"curves\">", "<h2 id=\"images\">", "<polyline"), 5);
+    EXPECT_NE(dom.find(">bce + KL loss, nats per image</text>"), std::string::npos);
+    EXPECT_EQ(dom.find("per-pixel mean"), std::string::npos);
+    EXPECT_NE(dom.find(header_cells(read_bytes(dir + "/metrics.csv"))), std::string::npos);
+    EXPECT_NE(dom.find("tvae: in 64 | dense 32 relu | dense 8 | sample 4 | dense 32 relu | dense 64, loss bce"),
+              std::string::npos);
+    EXPECT_NE(dom.find("samples.png: decodings of random codes drawn from the prior N(0, I), made by aepipe generate"),
+              std::string::npos);
+    EXPECT_EQ(dom.find("samples.png: decodings of random codes drawn from the prior N(0, I), after"), std::string::npos);
+    expect_paints(chromium, tmp, dir + "/report.html", "vae.png");
+}
+
+// The compare page of two runs with one name and a VAE: unique labels used alike everywhere,
+// and the VAE's nats on an axis of their own.
+TEST(Browser, ComparePageRendersInHeadlessChromium) {
+    std::string chromium = chromium_or_skip();
+    NEED_CHROMIUM(chromium);
+    TempDir tmp("aepipe-browser-cmp"), tmp2("aepipe-browser-cmp2");
+    std::string a = tiny_run(tmp, 2, "same"), b = tiny_run(tmp2, 2, "same"), v = tiny_run(tmp, 2, "vae", {}, "run", true);
+    ASSERT_FALSE(a.empty() || b.empty() || v.empty());
+    RunResult r = run_aepipe({"compare", a, b, v, "--out", tmp / "cmp.html"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::string dom = rendered_dom(chromium, tmp, tmp / "cmp.html", 3);
+    EXPECT_EQ(count_between(dom, "<h2 id=\"curves\">", "<h2 id=\"final\">", "<svg x="), 3);
+    EXPECT_NE(dom.find(">train loss, nats per image</text>"), std::string::npos);
+    EXPECT_NE(dom.find(">train loss, squared error per pixel</text>"), std::string::npos);
+    std::set<std::string> labels;
+    std::string rows = dom.substr(dom.find("id=\"compare-table\""));
+    std::regex first_cell("<tr><td>([^<]*)</td>");
+    for (auto it = std::sregex_iterator(rows.begin(), rows.end(), first_cell);
+         it != std::sregex_iterator(); ++it)
+        labels.insert((*it)[1]);
+    EXPECT_EQ(labels.size(), 3u);  // unique
+    for (const auto &label : labels) {
+        EXPECT_NE(dom.find(">" + label + "</text>"), std::string::npos) << label;  // legend of the MSE plot
+        EXPECT_NE(dom.find("<figcaption>" + label + ": recon.png"), std::string::npos) << label;
     }
-    EXPECT_EQ(grids, 1);  // the newest grid of the run (recon.png)
-    EXPECT_GE(images, grids + (find_program("dot").empty() ? 0 : 1));
-    ASSERT_TRUE(std::regex_search(dom, m, std::regex("<body [^>]*>")));
-    std::string body = m.str();
-    EXPECT_EQ(attr(body, "data-images"), std::to_string(images)) << body;
-    EXPECT_EQ(attr(body, "data-images-ok"), std::to_string(images)) << body;
-    EXPECT_EQ(attr(body, "data-images-broken"), "0") << body;
-
-    // And the page paints: a screenshot that is not one flat colour.
-    std::string shot = tmp / "shot.png";
-    shell(chromium_cmd(chromium, tmp / "profile-shot", "--window-size=1200,1600 --screenshot='" + shot + "' '" + url + "'"),
-          status);
-    ASSERT_EQ(status, 0) << "chromium --screenshot failed";
-    Image img = read_png(shot);
-    EXPECT_EQ(img.w, 1200);
-    std::set<uint8_t> levels(img.px.begin(), img.px.end());
-    EXPECT_GT(levels.size(), 16u);
+    expect_paints(chromium, tmp, tmp / "cmp.html", "cmp.png");
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <regex>
 
+#include "nodes/nn/model.hpp"
 #include "pipeline/dot.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/html.hpp"
@@ -46,7 +48,9 @@ TEST(GraphDot, LabelsEveryNodeAndEdge) {
         << dot;
     EXPECT_TRUE(contains(dot, "\"model\" [label=\"model\\ntrain\", shape=box3d")) << dot;
     EXPECT_TRUE(contains(dot, "\"report\" [label=\"report\\nreport\", shape=note")) << dot;
-    EXPECT_TRUE(contains(dot, "label=\"dot: 64-32-16-32-64, loss mse, adam lr 0.01, batch 16, 2 epochs")) << dot;
+    EXPECT_TRUE(contains(dot, "label=\"dot: in 64 | dense 32 relu | dense 16 relu | dense 32 relu | dense 64 sigmoid, "
+                              "loss mse, adam lr 0.01, batch 16, 2 epochs"))
+        << dot;
 }
 
 TEST(GraphDot, CommandPrintsDotAndRendersSvg) {
@@ -140,13 +144,73 @@ TEST(ReportPieces, NewestImageOfEachKind) {
 
 TEST(ReportPieces, LossCurvesHaveUnitsAndLogOption) {
     std::vector<EpochFigures> rows{{1, 8, 0.2, 0.19, 0.18}, {2, 16, 0.1, 0.09, 0.08}, {3, 24, 0.05, 0.045, 0.04}};
-    std::string lin = loss_curves_svg(rows, false, "mse"), log = loss_curves_svg(rows, true, "bce");
+    std::string lin = loss_curves_svg(rows, false, "mse"), log = loss_curves_svg(rows, true, "bce", "nats_per_px");
     EXPECT_TRUE(contains(lin, "epoch (passes over the training set)"));
-    EXPECT_TRUE(contains(lin, "per-pixel mean (pixel values scaled to [0, 1])"));
+    EXPECT_TRUE(contains(lin, "MSE per pixel (pixel values scaled to [0, 1])"));
     EXPECT_FALSE(contains(lin, "(log scale)"));
     EXPECT_TRUE(contains(log, "(log scale)"));
-    EXPECT_EQ(count_between(lin, "<svg", "</svg>", "<polyline"), 2);  // MSE: test loss = test MSE
-    EXPECT_EQ(count_between(log, "<svg", "</svg>", "<polyline"), 3);  // BCE: test loss drawn as well
+    EXPECT_EQ(count_between(lin, "<svg", "</svg>", "<polyline"), 2);  // MSE: test loss = test MSE, one axis
+    // BCE: nats, not squared error: the loss (train and test) on its own axis, test MSE on another.
+    EXPECT_TRUE(contains(log, "class=\"panels\""));
+    EXPECT_EQ(count_between(log, "<svg x=\"0\"", "</svg>", "<polyline"), 2);
+    EXPECT_EQ(count_between(log, "<svg x=\"560\"", "</svg>", "<polyline"), 1);
+    EXPECT_TRUE(contains(log, ">bce loss, nats per pixel (log scale)</text>")) << log;
+}
+
+// A VAE's loss is nats per image: its axis says so, and shows the reconstruction and KL parts.
+TEST(ReportPieces, VaeCurvesInNatsPerImage) {
+    std::vector<EpochFigures> rows = parse_metrics_csv(
+        "epoch,steps,train_loss,test_loss,test_mse_per_px,train_samples_per_s,epoch_s,eval_s,train_nats_per_img,"
+        "train_recon_nats_per_img,train_kl_nats_per_img,test_nats_per_img,test_recon_nats_per_img,test_kl_nats_per_img\n"
+        "1,10,180,170,0.06,1000,1,0.1,180,165,15,170,152,18\n2,20,120,118,0.03,1000,1,0.1,120,100,20,118,97,21\n",
+        "m.csv");
+    std::string svg = loss_curves_svg(rows, false, "bce + KL", "nats_per_img");
+    EXPECT_TRUE(contains(svg, ">bce + KL loss, nats per image</text>")) << svg;
+    EXPECT_FALSE(contains(svg, "per-pixel mean"));
+    EXPECT_EQ(count_between(svg, "<svg x=\"0\"", "</svg>", "<polyline"), 4);  // train, test, test recon, test KL
+    EXPECT_TRUE(contains(svg, ">test KL (nats per image)</text>"));
+    EXPECT_TRUE(contains(svg, ">MSE per pixel (pixel values scaled to [0, 1])</text>"));
+}
+
+TEST(ReportPieces, MetricsTableShowsEveryColumn) {
+    TempDir tmp("aepipe-columns");
+    const std::string header =
+        "epoch,steps,train_loss,test_loss,test_mse_per_px,train_samples_per_s,epoch_s,eval_s,psnr_corrupt_db,"
+        "psnr_restored_db,train_nats_per_img,train_recon_nats_per_img,train_kl_nats_per_img,test_nats_per_img,"
+        "test_recon_nats_per_img,test_kl_nats_per_img";
+    write_bytes(tmp / "metrics.csv", header + "\n1,10,180,170,0.06,1000,1,0.1,10.5,18.25,180,165,15,170,152,18.5\n");
+    std::vector<EpochFigures> rows = read_metrics(tmp.path());
+    ASSERT_EQ(rows.size(), 1u);
+    ASSERT_EQ(rows[0].more.size(), 6u);
+    EXPECT_EQ(rows[0].more[5].first, "test_kl_nats_per_img");
+    EXPECT_DOUBLE_EQ(rows[0].get("test_recon_nats_per_img"), 152);
+    std::string h = run_report_html(tmp.path(), rows, ReportOptions{});
+    std::string want = "<thead><tr>";
+    for (size_t at = 0; at < header.size();) {
+        size_t comma = std::min(header.find(',', at), header.size());
+        want += "<th>" + header.substr(at, comma - at) + "</th>";
+        at = comma + 1;
+    }
+    EXPECT_TRUE(contains(h, want + "</tr></thead>")) << h;
+    EXPECT_TRUE(contains(h, "<td class=\"num\">18.5</td></tr>")) << h;
+}
+
+TEST(ReportPieces, GridCaptionsSayWhatMadeThem) {
+    YAML::Node root = YAML::Load("graph: {nodes: [{id: r, type: image_grid}, {id: d, type: image_grid, file: denoise.png}]}");
+    std::vector<std::string> names = grid_names(root);
+    EXPECT_EQ(names, (std::vector<std::string>{"recon", "denoise"}));
+    EXPECT_EQ(grid_caption({"recon", "recon.png", -1}, names),
+              "recon.png: test images (top row) and their reconstructions (below), after the last epoch");
+    EXPECT_EQ(grid_caption({"recon", "recon_epoch4.png", 4}, names),
+              "recon_epoch4.png: test images (top row) and their reconstructions (below), after epoch 4");
+    EXPECT_TRUE(contains(grid_caption({"denoise", "denoise.png", -1}, names), "corrupted inputs (middle)"));
+    for (const char *g : {"samples", "interpolate", "manifold"}) {
+        std::string c = grid_caption({g, std::string(g) + ".png", -1}, names);
+        EXPECT_TRUE(contains(c, "made by aepipe generate")) << c;
+        EXPECT_FALSE(contains(c, "epoch")) << c;
+    }
+    EXPECT_EQ(grid_caption({"photo", "photo.png", -1}, names),
+              "photo.png: a picture in the run folder that the run's image_grid nodes did not write");
 }
 
 TEST(ReportPieces, MidRunPageWithoutGraphviz) {
@@ -248,6 +312,122 @@ TEST(RunReport, ComparePageOverlaysRuns) {
     RunResult no_metrics = run_aepipe({"compare", a, b, "--out", tmp / "cmp2.html"});
     EXPECT_EQ(no_metrics.exit_code, 1);
     EXPECT_TRUE(contains(no_metrics.err, b + "/metrics.csv: error: missing or empty")) << no_metrics.err;
+}
+
+// The summary names every layer with its output shape, and its shapes and the loss unit agree
+// with the model the training builds, for every shipped config and a config with every layer type.
+TEST(ModelSummary, EveryLayerWithTheModelsShapes) {
+    std::vector<std::pair<std::string, ConfigFile>> cfgs;
+    for (const auto &e : fs::directory_iterator(std::string(AEPIPE_SOURCE_DIR) + "/configs"))
+        if (e.path().extension() == ".yaml") cfgs.push_back({e.path().filename().string(), load_config(e.path().string())});
+    cfgs.push_back({"every layer", parse_config("model:\n  layers:\n"
+                                                "    - {type: conv2d, filters: 4, kernel: 3, padding: 1, activation: relu}\n"
+                                                "    - {type: maxpool, kernel: 2}\n    - {type: flatten}\n"
+                                                "    - {type: dense, units: 8}\n    - {type: sample, beta: 0.5}\n"
+                                                "    - {type: dense, units: 196}\n    - {type: reshape, shape: [14, 14, 1]}\n"
+                                                "    - {type: upsample, factor: 2, mode: bilinear}\n"
+                                                "    - {type: deconv2d, filters: 1, kernel: 3, padding: 1}\n"
+                                                "  loss: {type: mse, reduction: sum}\n",
+                                                "every.yaml")});
+    for (const auto &[file, cfg] : cfgs) {
+        SCOPED_TRACE(file);
+        Model m(cfg, cfg.root["model"], Shape{1, 28, 28});
+        EXPECT_EQ(loss_unit(cfg.root), m.loss().unit());
+        EXPECT_EQ(is_vae(cfg.root), m.sample_layer() >= 0);
+        std::string s = model_summary(cfg.root);
+        EXPECT_FALSE(contains(s, "?")) << s;
+        std::vector<std::string> parts;
+        std::string layers = s.substr(0, s.find(", loss"));
+        for (size_t at = 0; at <= layers.size();) {
+            size_t bar = std::min(layers.find(" | ", at), layers.size());
+            parts.push_back(layers.substr(at, bar - at));
+            at = bar + 3;
+        }
+        ASSERT_EQ(parts.size(), m.num_layers() + 1) << s;
+        // A dense model sees the reader's 28x28x1 images as 784 values: the config alone tells only the width.
+        std::string in = parts[0].substr(parts[0].find(": ") == std::string::npos ? 0 : parts[0].find(": ") + 2);
+        EXPECT_TRUE(in == "in " + m.in_shape().str() || in == "in " + std::to_string(m.in_shape().size())) << s;
+        for (size_t i = 0; i < m.num_layers(); ++i) {
+            const std::string &p = parts[i + 1], out = m.layer(i).out_shape().str();
+            EXPECT_TRUE(std::regex_search(p, std::regex("(^| )" + out + "( |$)"))) << p << " vs " << m.layer(i).summary();
+            EXPECT_EQ(p.substr(0, 4), m.layer(i).summary().substr(0, 4)) << p << " vs " << m.layer(i).summary();
+        }
+    }
+    YAML::Node vae = YAML::LoadFile(std::string(AEPIPE_SOURCE_DIR) + "/configs/mnist_vae.yaml");
+    EXPECT_EQ(model_summary(vae), "mnist_vae: in 784 | dense 400 relu | dense 40 | sample 20 | dense 400 relu | "
+                                  "dense 784, loss bce, adam lr 0.001, batch 128, 10 epochs");
+    YAML::Node conv = YAML::LoadFile(std::string(AEPIPE_SOURCE_DIR) + "/configs/mnist_conv_ae.yaml");
+    EXPECT_TRUE(contains(model_summary(conv), "mnist_conv_ae: in 28x28x1 | conv 8 3x3 s2 p1 relu -> 14x14x8 | "
+                                              "conv 16 3x3 s2 p1 relu -> 7x7x16 | flatten 784 | dense 64 | "
+                                              "dense 784 relu | reshape 7x7x16 | deconv 8 4x4 s2 p1 relu -> 14x14x8"))
+        << model_summary(conv);
+}
+
+TEST(RunReport, VaeReportSpeaksInNatsAndShowsEveryColumn) {
+    TempDir tmp("aepipe-vae-report");
+    std::string dir = tiny_run(tmp, 2, "tvae", {}, "run", true);
+    ASSERT_FALSE(dir.empty());
+    std::string h = read_bytes(dir + "/report.html"), csv = read_bytes(dir + "/metrics.csv");
+    std::string header = csv.substr(0, csv.find('\n'));
+    ASSERT_TRUE(contains(header, ",test_kl_nats_per_img")) << header;
+    std::string want = "<thead><tr>";
+    for (size_t at = 0; at < header.size();) {
+        size_t comma = std::min(header.find(',', at), header.size());
+        want += "<th>" + header.substr(at, comma - at) + "</th>";
+        at = comma + 1;
+    }
+    EXPECT_TRUE(contains(h, want + "</tr></thead>")) << h;  // the report node's own rows: every column
+    EXPECT_TRUE(contains(h, ">bce + KL loss, nats per image</text>"));
+    EXPECT_FALSE(contains(h, "per-pixel mean"));
+    EXPECT_TRUE(contains(h, "tvae: in 64 | dense 32 relu | dense 8 | sample 4 | dense 32 relu | dense 64, loss bce"));
+    EXPECT_TRUE(contains(h, "KL")) << h;
+    // Rebuilt from the folder, and with a grid made by aepipe generate.
+    RunResult g = run_aepipe({"generate", "--checkpoint", dir + "/model.safetensors", "--n", "4"});
+    ASSERT_EQ(g.exit_code, 0) << g.err;
+    RunResult r = run_aepipe({"report", dir});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::string again = read_bytes(dir + "/report.html");
+    EXPECT_TRUE(contains(again, want + "</tr></thead>"));
+    EXPECT_TRUE(contains(again, "samples.png: decodings of random codes drawn from the prior N(0, I), made by aepipe "
+                                "generate from the run's checkpoint"))
+        << again;
+}
+
+TEST(CompareLabels, UniqueAndMadeTheSameWay) {
+    EXPECT_EQ(compare_labels({"a", "b"}, {"a-1", "b-2"}, {"r/a-1", "r/b-2"}), (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(compare_labels({"mnist_ae", "mnist_ae", "vae"},
+                             {"mnist_ae-20261206-192301", "mnist_ae-20261206-192305", "vae-1"}, {"x", "y", "z"}),
+              (std::vector<std::string>{"mnist_ae (20261206-192301)", "mnist_ae (20261206-192305)", "vae"}));
+    EXPECT_EQ(compare_labels({"m", "m"}, {"m-1", "m-1"}, {"runs-a/m-1", "runs-b/m-1/"}),
+              (std::vector<std::string>{"m (runs-a/m-1)", "m (runs-b/m-1/)"}));
+    EXPECT_EQ(compare_labels({"m", "m"}, {"m-1", "m-1"}, {"r/m-1", "r/./m-1"}), (std::vector<std::string>{"m (#1)", "m (#2)"}));
+}
+
+TEST(RunReport, CompareSameNamesAndMixedUnits) {
+    TempDir tmp("aepipe-compare-mixed");
+    std::string a = tiny_run(tmp, 2, "same"), v = tiny_run(tmp, 2, "vae", {}, "run", true);
+    // A second run named "same" in another folder.
+    TempDir tmp2("aepipe-compare-mixed2");
+    std::string b = tiny_run(tmp2, 2, "same");
+    ASSERT_FALSE(a.empty() || b.empty() || v.empty());
+    RunResult r = run_aepipe({"compare", a, b, v, "--out", tmp / "cmp.html"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::string h = read_bytes(tmp / "cmp.html");
+    for (const auto &run : {a, b}) {
+        std::string folder = fs::path(run).filename().string(), label = "same (" + folder.substr(5) + ")";
+        if (fs::path(a).filename() == fs::path(b).filename())  // made in the same second
+            label = "same (" + fs::path(run).lexically_normal().generic_string() + ")";
+        EXPECT_TRUE(contains(h, "<td>" + label + "</td>")) << label;
+        EXPECT_TRUE(contains(h, ">" + label + "</text>")) << label;            // the MSE legend
+        EXPECT_TRUE(contains(h, ">" + label + " (mse)</text>")) << label;      // the train loss legend
+        EXPECT_TRUE(contains(h, "<figcaption>" + label + ": recon.png")) << label;
+    }
+    EXPECT_TRUE(contains(h, "<td>vae</td>"));
+    // Three plots: test MSE per pixel for all, train loss in MSE per pixel, train loss in nats per image.
+    EXPECT_EQ(count_between(h, "id=\"curves\"", "id=\"final\"", "<svg x="), 3);
+    EXPECT_TRUE(contains(h, ">train loss, squared error per pixel</text>"));
+    EXPECT_TRUE(contains(h, ">train loss, nats per image</text>"));
+    EXPECT_TRUE(contains(h, ">vae (bce + KL)</text>"));
 }
 
 TEST(RunReport, EveryShippedConfigHasAReportNodeAndValidates) {

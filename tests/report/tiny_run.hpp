@@ -18,13 +18,27 @@ inline std::string tiny_report_config(const TinyData &d, int64_t epochs, const s
     return yaml + "    - eval -> report\n";
 }
 
+// The tiny config as a VAE: 64 -32- [mu | logvar] (2 x 4) -> z (4) -32- 64 logits, BCE summed per
+// image + KL (nats per image).
+inline std::string tiny_vae_yaml(const std::string &yaml) {
+    size_t a = yaml.find("model:\n"), b = yaml.find("train:\n");
+    return yaml.substr(0, a) +
+           "model:\n  layers:\n    - {type: dense, units: 32, activation: relu}\n    - {type: dense, units: 8}\n"
+           "    - {type: sample}\n    - {type: dense, units: 32, activation: relu}\n    - {type: dense, units: 64}\n"
+           "  loss: {type: bce, from_logits: true, reduction: sum}\n" +
+           yaml.substr(b);
+}
+
 // Trains `epochs` epochs of a tiny config in tmp and returns the run folder. `command` is
 // run or profile; `extra` are more arguments (overrides). Fails the test on a non-zero exit.
+// `vae`: the model of tiny_vae_yaml.
 inline std::string tiny_run(const TempDir &tmp, int64_t epochs, const std::string &name = "tiny",
-                            const std::vector<std::string> &extra = {}, const std::string &command = "run") {
+                            const std::vector<std::string> &extra = {}, const std::string &command = "run",
+                            bool vae = false) {
     TinyData d = write_tiny_data(tmp.path(), 128, 32);
     std::string cfg = tmp / (name + ".yaml");
-    write_bytes(cfg, tiny_report_config(d, epochs, name));
+    std::string yaml = tiny_report_config(d, epochs, name);
+    write_bytes(cfg, vae ? tiny_vae_yaml(yaml) : yaml);
     std::string out = tmp / ("runs-" + name);
     // every=1: periodic image grids too, so the report must pick the newest.
     std::vector<std::string> args{command, cfg, "--out", out, "--quiet", "--threads", "1", "graph.nodes[8].every=1"};
