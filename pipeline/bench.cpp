@@ -122,7 +122,7 @@ int cmd_bench(const std::vector<std::string> &args) {
         for (int r = 0; r < repeats; ++r) {
             runs.push_back(bench_once(cfg, t, warmup, steps));
             csv += std::to_string(t) + "," + std::to_string(r) + "," + std::to_string(runs.back()) + "\n";
-            std::printf("  %d threads, run %d of %d: %.0f samples/s\n", t, r + 1, repeats, runs.back());
+            std::printf("  run %d of %d at %d threads: %.0f samples/s\n", r + 1, repeats, t, runs.back());
             std::fflush(stdout);
         }
         med.push_back(median(runs));

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <regex>
+#include <sstream>
 
 #include "pipeline/cli.hpp"
 #include "support/fixtures.hpp"
@@ -46,10 +47,19 @@ TEST_F(Bench, OneThreadIsMeasuredWhenNotListedAndRunsPrintAsTheyCome) {
     RunResult r = bench("2");
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_EQ(row_of(r.out, 1), std::make_pair(1.0, 100.0)) << r.out;
-    const size_t first = r.out.find("  1 threads, run 1 of 2: "), last = r.out.find("  2 threads, run 2 of 2: ");
+    const size_t first = r.out.find("  run 1 of 2 at 1 threads: "), last = r.out.find("  run 2 of 2 at 2 threads: ");
     ASSERT_NE(first, std::string::npos) << r.out;
     ASSERT_NE(last, std::string::npos) << r.out;
     EXPECT_LT(last, r.out.find("threads      samples/s")) << "progress before the table:\n" << r.out;
+    // bench/compare_torch.sh takes the line whose first field is the thread count: the row.
+    int rows = 0;
+    for (const auto &l : lines_of(r.out)) {
+        std::istringstream ss(l);
+        std::string first;
+        ss >> first;
+        rows += first == "2";
+    }
+    EXPECT_EQ(rows, 1) << r.out;
     auto dirs = list_dir(tmp / "out");
     ASSERT_EQ(dirs.size(), 1u);
     std::string csv = read_bytes(tmp / "out/" + dirs[0] + "/bench.csv");
