@@ -61,7 +61,7 @@ graph:
     - {id: eval, type: evaluate}
     - {id: metrics, type: metrics}
     - {id: recon, type: image_grid, count: 8, every: 10}
-    - {id: ckpt, type: checkpoint, every: 1}
+    - {id: ckpt, type: checkpoint, snapshot_every_epochs: 1}
     - {id: report, type: report}
   edges:
     - train_set -> shuffle

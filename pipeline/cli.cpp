@@ -23,48 +23,51 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char *kUsage = R"(aepipe: train autoencoders as a oneTBB flow graph of oneDNN nodes
-
-usage:
-  aepipe run CONFIG [key=value ...] [--threads N] [--seed S] [--out DIR] [--profile] [--quiet]
-             [--resume RUN_DIR|auto] [--init-from CHECKPOINT]
-  aepipe profile CONFIG [key=value ...]     (= run --profile)
-  aepipe bench CONFIG [key=value ...] --threads 1,2,4 [--steps N] [--warmup N] [--repeats N]
-  aepipe validate CONFIG [key=value ...]
-  aepipe graph CONFIG [key=value ...] [--svg FILE]   (Graphviz DOT of the flow graph)
-  aepipe report RUN_DIR [--log-scale] [--bench BENCH_DIR]   (rebuild RUN_DIR/report.html)
-  aepipe compare RUN_A RUN_B ... [--out FILE] [--log-scale]
-  aepipe reconstruct --checkpoint RUN/model.safetensors IMAGE.png ... [--config FILE] [--out DIR]
-  aepipe data pack DIR --out NAME [--size HxW] [--gray|--rgb] [--test-split F]   (PNG folder -> IDX)
-  aepipe generate --checkpoint FILE [--n 64] [--seed S] [--interpolate A,B] [--manifold N]   (VAE)
-  aepipe list-nodes
-  aepipe COMMAND --help
-
+const char *kUsageNotes = R"(
 Overrides address any config value by path, e.g. train.epochs=3 model.layers[2].units=32
-graph.nodes[0].images=/data/train-images-idx3-ubyte.gz. Relative paths in a config are
-relative to the config file's folder.
+graph.nodes[0].images=/data/train-images-idx3-ubyte.gz name=fashion_ae. Relative paths in a
+config are relative to the config file's folder. aepipe list-nodes prints every key a config can hold.
 
 Exit codes: 0 success, 1 runtime error (data, I/O, divergence), 2 config or usage error,
 130 / 143 stopped by SIGINT / SIGTERM after writing a checkpoint (the resume command is printed).
 )";
 
+// profile.txt/.csv and trace.json into run_dir, the table on the console.
+void write_profile(Pipeline &p, const std::string &run_dir, int threads) {
+    const auto &prof = p.profiler();
+    auto stats = prof.stats(p.probe_infos());
+    std::string table = prof.table(stats) + prof.training_summary();
+    write_file_atomic(run_dir + "/profile.txt", table);
+    write_file_atomic(run_dir + "/profile.csv", prof.csv(stats));
+    write_file_atomic(run_dir + "/trace.json", prof.trace_json(p.probe_infos()));
+    p.console().line("profile (" + std::to_string(threads) + " threads):\n" + table + "trace: " + run_dir +
+                     "/trace.json (open in ui.perfetto.dev or chrome://tracing)");
+    // The report node wrote its last page before the profile existed.
+    for (const auto &n : p.nodes())
+        if (auto *r = dynamic_cast<RunReportSink *>(n.get())) r->refresh();
+}
+
 int cmd_run(std::vector<std::string> args, bool profile) {
     Common c;
-    po::options_description opts("aepipe run CONFIG [key=value ...] [options]");
+    po::options_description opts(std::string("aepipe ") + (profile ? "profile" : "run") +
+                                 " CONFIG [key=value ...] [options]");
     opts.add_options()("help,h", "show this help")("threads", po::value<std::string>(),
                                                    "compute threads (sets train.threads; default: all cores)")(
         "seed", po::value<int64_t>(), "random seed (sets train.seed)")(
         "out", po::value<std::string>()->default_value("runs"), "parent folder of the run folder")(
         "profile", "record every node execution: profile.txt/.csv and trace.json (Chrome trace) in the run folder")(
         "quiet,q", "print errors only")(
+        "name", po::value<std::string>(), "name of the run folder OUT/NAME-DATE-TIME (sets the config's name; "
+                                          "default: the config's name:, else the file's name)")(
         "resume", po::value<std::string>(), "continue RUN_DIR (or 'auto': the newest run of CONFIG in --out) from its newest valid checkpoint")(
         "init-from", po::value<std::string>(), "start a new run from the weights of a .ckpt or .safetensors (fine-tuning)");
     auto vm = parse(args, opts, c,
-                    "Trains the model of CONFIG. Each run writes config.yaml, metrics.csv, metrics.jsonl,\n"
-                    "image grids and checkpoints into its own folder OUT/NAME-DATE-TIME.\n");
+                    std::string(profile ? "aepipe profile is aepipe run --profile (see --profile below).\n" : "") +
+                        "Trains the model of CONFIG. Each run writes config.yaml, metrics.csv, metrics.jsonl,\n"
+                        "image grids and checkpoints into its own folder OUT/NAME-DATE-TIME.\n");
     ConfigFile cfg = load(c, vm);
     RunSettings s;
-    s.tty = ::isatty(STDOUT_FILENO);
+    s.tty = stdout_is_terminal();
     const bool writer = dist::rank() == 0;  // under mpirun only rank 0 writes and talks
     s.quiet = vm.count("quiet") > 0 || !writer;
     s.profile = writer && (profile || vm.count("profile") > 0);
@@ -101,19 +104,7 @@ int cmd_run(std::vector<std::string> args, bool profile) {
         return interrupted_exit(e, resume_command(args, s.run_dir));
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    if (s.profile) {
-        const auto &prof = p.profiler();
-        auto stats = prof.stats(p.probe_infos());
-        std::string table = prof.table(stats);
-        write_file_atomic(s.run_dir + "/profile.txt", table);
-        write_file_atomic(s.run_dir + "/profile.csv", prof.csv(stats));
-        write_file_atomic(s.run_dir + "/trace.json", prof.trace_json(p.probe_infos()));
-        p.console().line("profile (" + std::to_string(threads) + " threads):\n" + table + "trace: " + s.run_dir +
-                         "/trace.json (open in ui.perfetto.dev or chrome://tracing)");
-        // The report node wrote its last page before the profile existed.
-        for (const auto &n : p.nodes())
-            if (auto *r = dynamic_cast<RunReportSink *>(n.get())) r->refresh();
-    }
+    if (s.profile) write_profile(p, s.run_dir, threads);
     p.console().line("done in " + std::to_string(int(secs + 0.5)) + " s: " + s.run_dir);
     return 0;
 }
@@ -129,28 +120,41 @@ int cmd_validate(const std::vector<std::string> &args) {
     return 0;
 }
 
-int cmd_list_nodes() {
-    for (Category cat : {Category::Data, Category::Compute, Category::Sink, Category::Layer, Category::Loss,
-                         Category::Optimizer}) {
-        std::cout << "== " << category_name(cat) << (cat <= Category::Sink ? " nodes (graph.nodes)" : "")
-                  << (cat == Category::Layer ? "s (model.layers)" : "")
-                  << (cat == Category::Loss ? "es (model.loss)" : "")
-                  << (cat == Category::Optimizer ? "s (train.optimizer)" : "") << "\n";
-        for (const NodeSpec *s : all_specs()) {
-            if (s->category != cat) continue;
-            std::cout << "\n" << s->type << ": " << s->doc << "\n";
-            for (const auto &p : s->inputs) std::cout << "  in  " << p.name << " (" << p.kinds.front() << "): " << p.doc << "\n";
-            for (const auto &p : s->outputs) std::cout << "  out " << p.name << " (" << p.kinds.front() << "): " << p.doc << "\n";
-            for (const auto &k : s->keys) {
-                std::cout << "  " << k.name << ": " << kind_name(k.kind);
-                for (const auto &ch : k.choices) std::cout << " " << ch;
-                std::cout << (k.required ? ", required" : k.def.empty() ? "" : ", default " + k.def) << ". " << k.doc
-                          << "\n";
-            }
-        }
-        std::cout << "\n";
+int cmd_run_plain(const std::vector<std::string> &args) { return cmd_run(args, false); }
+int cmd_profile(const std::vector<std::string> &args) { return cmd_run(args, true); }
+
+struct Command {
+    const char *name;
+    int (*run)(const std::vector<std::string> &);
+};
+const Command kCommands[] = {{"run", cmd_run_plain},         {"profile", cmd_profile},
+                             {"bench", cmd_bench},           {"validate", cmd_validate},
+                             {"graph", cmd_graph},           {"report", cmd_report},
+                             {"compare", cmd_compare},       {"reconstruct", cmd_reconstruct},
+                             {"data", cmd_data},             {"generate", cmd_generate},
+                             {"list-nodes", cmd_list_nodes}};
+
+// Options as a wrapped list under a command's title (the command's --help has their docs).
+std::string option_list(const std::vector<std::string> &options) {
+    std::string out, line = "     ";
+    for (const auto &o : options) {
+        if (o == "--help") continue;  // one line says COMMAND --help
+        if (line.size() + o.size() > 98) out += line + "\n", line = "     ";
+        line += " " + o;
     }
-    return 0;
+    return line.size() > 5 ? out + line + "\n" : out;
+}
+
+// The top-level usage, from each command's own --help page: nothing to keep in sync by hand.
+std::string usage() {
+    std::string u = "aepipe: train autoencoders as a oneTBB flow graph of oneDNN nodes\n\nusage:\n";
+    for (const Command &c : kCommands) try {
+            c.run({"--help"});
+            throw std::logic_error(std::string("aepipe ") + c.name + " --help printed no help");
+        } catch (const HelpRequested &h) {
+            u += "  " + h.title + "\n" + option_list(h.options);
+        }
+    return u + "  aepipe COMMAND --help    (what COMMAND does, each option with its default)\n" + kUsageNotes;
 }
 
 }  // namespace
@@ -168,25 +172,23 @@ int main(int argc, char **argv) {
     dist::init(argc, argv);
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-        std::cout << kUsage;
+        std::cout << usage();
         return args.empty() ? 2 : 0;
     }
     std::string cmd = args[0];
     args.erase(args.begin());
     try {
-        if (cmd == "run") return cmd_run(args, false);
-        if (cmd == "profile") return cmd_run(args, true);
-        if (cmd == "bench") return cmd_bench(args);
-        if (cmd == "validate") return cmd_validate(args);
-        if (cmd == "list-nodes") return cmd_list_nodes();
-        if (cmd == "graph") return cmd_graph(args);
-        if (cmd == "report") return cmd_report(args);
-        if (cmd == "compare") return cmd_compare(args);
-        if (cmd == "reconstruct") return cmd_reconstruct(args);
-        if (cmd == "data") return cmd_data(args);
-        if (cmd == "generate") return cmd_generate(args);
-        std::cerr << "aepipe: unknown command '" << cmd << "'\n" << kUsage;
+        for (const Command &c : kCommands)
+            if (cmd == c.name) return c.run(args);
+        std::vector<std::string> names;
+        for (const Command &c : kCommands) names.push_back(c.name);
+        const std::string near = nearest(cmd, names);
+        std::cerr << "aepipe: unknown command '" << cmd << "'" << (near.empty() ? "" : " (did you mean '" + near + "'?)")
+                  << "\n\n" << usage();
         return 2;
+    } catch (const HelpRequested &h) {
+        std::cout << h.text;
+        return 0;
     } catch (const ConfigError &e) {
         return fail(2, e.what());
     } catch (const po::error &e) {

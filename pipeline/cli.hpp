@@ -18,15 +18,28 @@ struct Common {
     std::vector<std::string> overrides;
 };
 
-// Parses `opts` plus hidden positional options; --help prints `usage` and opts, then exits 0.
+// --help: parse_with throws this rather than printing, so that main prints it and the
+// top-level usage is assembled from every command's own options (nothing kept in sync by hand).
+struct HelpRequested {
+    std::string title;                 // opts' caption, e.g. "aepipe run CONFIG [key=value ...] [options]"
+    std::string text;                  // the whole page: title, `usage`, every option with its doc
+    std::vector<std::string> options;  // long names of the options, "--help" first
+};
+
+// The --help page of a command: title (opts' caption), `usage` (what it does), the options.
+HelpRequested help_page(const po::options_description &opts, const std::string &usage);
+// Parses `opts` plus hidden positional options; --help throws HelpRequested with `usage` and opts.
 po::variables_map parse_with(const std::vector<std::string> &args, po::options_description &opts,
                              const po::options_description &hidden, const po::positional_options_description &pos,
-                             const char *usage);
-// Parses CONFIG [key=value ...] plus `opts`; --help prints `usage` and opts, then exits 0.
+                             const std::string &usage);
+// Parses CONFIG [key=value ...] plus `opts`; --help throws HelpRequested.
 po::variables_map parse(const std::vector<std::string> &args, po::options_description &opts, Common &c,
-                        const char *usage);
+                        const std::string &usage);
 // Loads CONFIG and applies the overrides, then --threads/--seed when present in vm.
 ConfigFile load(const Common &c, const po::variables_map &vm);
+// Whether stdout is a terminal a person reads (the progress line is redrawn there only);
+// under mpirun, whether the launcher's is.
+bool stdout_is_terminal();
 // OUT/NAME-YYYYmmdd-HHMMSS[-k], created.
 std::string make_run_dir(const std::string &out, const std::string &name);
 std::string run_name(const ConfigFile &cfg, const std::string &config_path);
@@ -43,6 +56,13 @@ std::string resume_command(const std::vector<std::string> &args, const std::stri
 int interrupted_exit(const Interrupted &e, const std::string &command);
 
 int cmd_bench(const std::vector<std::string> &args);
+// aepipe bench's table (pipeline/bench.cpp): the header, and one row per thread count from the
+// samples/s of its repeats, followed by a warning line when max/min exceeds kBenchSpreadWarn.
+constexpr double kBenchSpreadWarn = 1.25;
+double median(std::vector<double> v);
+std::string bench_header();
+std::string bench_row(int threads, const std::vector<double> &runs, double one_thread);
+int cmd_list_nodes(const std::vector<std::string> &args);  // pipeline/list_nodes_cli.cpp
 int cmd_graph(const std::vector<std::string> &args);    // pipeline/report_cli.cpp
 int cmd_report(const std::vector<std::string> &args);
 int cmd_compare(const std::vector<std::string> &args);

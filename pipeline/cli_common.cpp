@@ -1,10 +1,14 @@
 // Helpers shared by the aepipe subcommands.
+#include <unistd.h>
+
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "pipeline/cli.hpp"
+#include "pipeline/dist.hpp"
 #include "pipeline/file_io.hpp"
 
 namespace fs = std::filesystem;
@@ -13,21 +17,29 @@ namespace aepipe::cli {
 
 po::variables_map parse_with(const std::vector<std::string> &args, po::options_description &opts,
                              const po::options_description &hidden, const po::positional_options_description &pos,
-                             const char *usage) {
+                             const std::string &usage) {
     po::options_description all;
     all.add(opts).add(hidden);
     po::variables_map vm;
     po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+    if (vm.count("help")) throw help_page(opts, usage);
     po::notify(vm);
-    if (vm.count("help")) {
-        std::cout << usage << "\n" << opts;
-        std::exit(0);
-    }
     return vm;
 }
 
+HelpRequested help_page(const po::options_description &opts, const std::string &usage) {
+    // boost prints the caption as "CAPTION:" on the first line and has no accessor for it.
+    std::ostringstream os;
+    os << opts;
+    std::string all = os.str(), title = all.substr(0, all.find('\n'));
+    if (!title.empty() && title.back() == ':') title.pop_back();
+    HelpRequested h{title, "usage: " + title + "\n\n" + usage + "\noptions:" + all.substr(title.size() + 1), {}};
+    for (const auto &o : opts.options()) h.options.push_back("--" + o->long_name());
+    return h;
+}
+
 po::variables_map parse(const std::vector<std::string> &args, po::options_description &opts, Common &c,
-                        const char *usage) {
+                        const std::string &usage) {
     po::options_description hidden;
     hidden.add_options()("config", po::value<std::string>(&c.config))(
         "overrides", po::value<std::vector<std::string>>(&c.overrides));
@@ -44,8 +56,22 @@ ConfigFile load(const Common &c, const po::variables_map &vm) {
     if (vm.count("threads") && !vm["threads"].as<std::string>().empty() &&
         vm["threads"].as<std::string>().find(',') == std::string::npos)
         apply_override(cfg, "train.threads=" + vm["threads"].as<std::string>());
+    if (vm.count("name")) apply_override(cfg, "name=" + vm["name"].as<std::string>());
     if (vm.count("seed")) apply_override(cfg, "train.seed=" + std::to_string(vm["seed"].as<int64_t>()));
     return cfg;
+}
+
+bool stdout_is_terminal() {
+    if (!::isatty(STDOUT_FILENO)) return false;
+    if (!dist::parallel()) return true;
+    // Under mpirun a rank writes into Open MPI's pseudo-terminal even when mpirun's own output
+    // goes to a file: the launcher (the parent) decides. A remote rank's parent is a daemon
+    // whose output is no terminal: no progress line there.
+    char target[256] = {};
+    const std::string fd1 = "/proc/" + std::to_string(::getppid()) + "/fd/1";
+    const ssize_t n = ::readlink(fd1.c_str(), target, sizeof target - 1);
+    const std::string t(target, n > 0 ? size_t(n) : 0);
+    return t.starts_with("/dev/pts/") || t.starts_with("/dev/tty");
 }
 
 std::string make_run_dir(const std::string &out, const std::string &name) {

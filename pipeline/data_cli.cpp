@@ -211,11 +211,9 @@ int cmd_pack(const std::vector<std::string> &args) {
 }  // namespace
 
 int cmd_data(const std::vector<std::string> &args) {
-    const char *usage = "usage: aepipe data pack DIR --out NAME [--size HxW] [--gray|--rgb] [--test-split F]\n";
-    if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-        std::cout << usage;
-        return args.empty() ? 2 : 0;
-    }
+    // pack is the only subcommand: `data --help` is pack's whole page.
+    if (args.empty()) throw po::error("missing subcommand (expected: pack)");
+    if (args[0] == "--help" || args[0] == "-h") return cmd_pack(args);
     if (args[0] != "pack") throw po::error("unknown subcommand '" + args[0] + "' (expected: pack)");
     return cmd_pack(std::vector<std::string>(args.begin() + 1, args.end()));
 }

@@ -49,7 +49,9 @@ static const NodeSpec kTopSpec{"config",
                                Category::Section,
                                "top level of a config file",
                                {
-                                   {"name", Kind::String, "", "a name for the run folder"},
+                                   {"name", Kind::String, "",
+                                    "names the run: its folder is OUT/NAME-DATE-TIME (default: the config file's name; "
+                                    "per run: name=NAME or --name NAME)"},
                                    {"model", Kind::Map, "", "the network (layers, loss)", {}, true},
                                    {"train", Kind::Map, "{}", "training settings"},
                                    {"graph", Kind::Map, "", "the flow graph (nodes, edges)", {}, true},
@@ -78,6 +80,8 @@ static const NodeSpec kGraphSpec{"graph",
                                      {"nodes", Kind::List, "", "nodes: maps with id, type and parameters", {}, true},
                                      {"edges", Kind::List, "", "edges: 'from[.port] -> to[.port]'", {}, true},
                                  }};
+
+static const SectionRegistrar kTopSection(kTopSpec), kTrainSection(kTrainSpec), kGraphSection(kGraphSpec);
 
 const NodeSpec &train_section_spec() { return kTrainSpec; }
 
@@ -413,6 +417,7 @@ void Pipeline::run() {
         throw;
     }
     graph_->wait_for_all();
+    console_.flush_held();
     if (failure_) std::rethrow_exception(failure_);
     profiler_.finish();
     console_.end_progress();

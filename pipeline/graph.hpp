@@ -166,10 +166,15 @@ public:
         return guard(n.probe(), m, std::forward<F>(f));
     }
     double now() const { return profiler_.now(); }
+    // With profiling on, a training step from t0 (now()) to now: the profile's training throughput.
+    void record_step(double t0, int64_t samples) {
+        if (settings_.profile) profiler_.add_step(t0, profiler_.now(), samples);
+    }
     const Profiler &profiler() const { return profiler_; }
     std::vector<ProbeInfo> probe_infos() const;
 
-    // End time (seconds) of each training step, for benchmarks; filled up to its capacity.
+    // Seconds spent in training steps up to the end of each step (the clock of the epoch lines'
+    // samples/s: steps only, no waits between them), for benchmarks; filled up to its capacity.
     std::vector<double> &step_times() { return step_times_; }
 
 private:

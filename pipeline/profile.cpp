@@ -20,6 +20,7 @@ void Profiler::reset() {
     wall_ = 0;
     for (auto &v : per_thread_) v.clear();
     overflow_.clear();
+    steps_.clear();
 }
 
 void Profiler::record(const ProfileEvent &e) {
@@ -95,6 +96,19 @@ std::string Profiler::table(const std::vector<ProbeStats> &stats) const {
     std::snprintf(line, sizeof line, "wall %.3f s. wait_in: idle between calls with no input ready; queued: input "
                                      "ready but waiting for the node or a free slot.\n", wall_);
     return t + line;
+}
+
+std::string Profiler::training_summary() const {
+    double busy = 0;
+    int64_t samples = 0;
+    for (size_t i = 1; i < steps_.size(); ++i) busy += steps_[i].t1 - steps_[i].t0, samples += steps_[i].samples;
+    if (busy <= 0) return "";
+    char line[256];
+    std::snprintf(line, sizeof line,
+                  "training: %zu steps, %lld samples in %.3f s of steps (of %.3f s wall): %.0f samples/s, "
+                  "the epoch lines' measure (steps only, the first left out)\n",
+                  steps_.size() - 1, (long long)samples, busy, wall_, double(samples) / busy);
+    return line;
 }
 
 std::string Profiler::csv(const std::vector<ProbeStats> &stats) const {

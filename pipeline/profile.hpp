@@ -44,6 +44,12 @@ public:
     std::string table(const std::vector<ProbeStats> &stats) const;  // fixed-width text
     std::string csv(const std::vector<ProbeStats> &stats) const;
     std::string trace_json(const std::vector<ProbeInfo> &probes) const;
+    // A training step from the training node's own clock (split to the end of its update, no
+    // sink work after it); called by that node alone, one step at a time.
+    void add_step(double t0, double t1, int64_t samples) { steps_.push_back({t0, t1, samples}); }
+    // Training throughput as the epoch lines and aepipe bench define it: samples over the time
+    // in training steps, the run's first step (start-up) left out.
+    std::string training_summary() const;
 
 private:
     std::vector<ProfileEvent> all() const;
@@ -53,6 +59,11 @@ private:
     std::vector<std::vector<ProfileEvent>> per_thread_;  // indexed by TBB thread slot
     mutable std::mutex overflow_mu_;
     std::vector<ProfileEvent> overflow_;
+    struct Step {
+        double t0, t1;
+        int64_t samples;
+    };
+    std::vector<Step> steps_;
 };
 
 }  // namespace aepipe

@@ -9,6 +9,11 @@ std::vector<const NodeSpec *> &all_specs() {
     return specs;
 }
 
+std::vector<const NodeSpec *> &section_specs() {
+    static std::vector<const NodeSpec *> specs;
+    return specs;
+}
+
 const NodeSpec *find_spec(const std::string &type) {
     for (const NodeSpec *s : all_specs())
         if (s->type == type) return s;

@@ -22,6 +22,13 @@ const NodeSpec *find_spec(const std::string &type);
 // Adds a spec; a type name registered twice is a fatal programming error (throws).
 void add_spec(const NodeSpec *spec);
 
+// The sections of a config file (top level, model, train, graph): the specs that validate them,
+// kept apart from the node types because a section may share a node's name (train).
+std::vector<const NodeSpec *> &section_specs();
+struct SectionRegistrar {
+    explicit SectionRegistrar(const NodeSpec &spec) { section_specs().push_back(&spec); }
+};
+
 template <class Product, class... Args>
 class Registry {
 public:

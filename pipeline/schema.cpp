@@ -104,6 +104,12 @@ bool converts(const YAML::Node &n) {
     return YAML::convert<T>::decode(n, v);
 }
 
+const std::pair<std::string, std::string> *renamed_key(const NodeSpec &spec, const std::string &key) {
+    for (const auto &r : spec.renamed)
+        if (r.first == key) return &r;
+    return nullptr;
+}
+
 // Returns "" if `v` fits `ks`, else what was expected.
 std::string kind_mismatch(const KeySpec &ks, const YAML::Node &v) {
     switch (ks.kind) {
@@ -155,6 +161,11 @@ Params check_params(const NodeSpec &spec, const ConfigFile &cfg, const YAML::Nod
             std::string key = it->first.Scalar();
             if (skip.count(key)) continue;
             const KeySpec *ks = spec.key(key);
+            if (!ks && renamed_key(spec, key)) {
+                diags.error(pos_of(cfg, it->first), context + ": '" + key + "' is no longer accepted",
+                            renamed_key(spec, key)->second);
+                continue;
+            }
             if (!ks) {
                 std::vector<std::string> candidates(names);
                 candidates.insert(candidates.end(), skip.begin(), skip.end());  // e.g. 'typ' -> 'type'

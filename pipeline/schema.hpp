@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "pipeline/config.hpp"
@@ -42,6 +43,9 @@ struct NodeSpec {
     std::vector<KeySpec> keys;
     std::vector<PortSpec> inputs = {};
     std::vector<PortSpec> outputs = {};
+    // Keys that were renamed: old name -> hint naming the new key(s). A config that still uses
+    // one gets an error with the hint rather than a did-you-mean that may point elsewhere.
+    std::vector<std::pair<std::string, std::string>> renamed = {};
 
     const KeySpec *key(const std::string &name) const;
     const PortSpec *input(const std::string &name) const;

@@ -26,6 +26,7 @@ static const NodeSpec kModelSpec{
         {"layers", Kind::List, "", "layers in order, each a map with a type (see list-nodes: layer)", {}, true},
         {"loss", Kind::Map, "{type: mse}", "loss: a name (mse) or a map {type: bce, from_logits: true}"},
     }};
+static const SectionRegistrar kModelSection(kModelSpec);
 
 Model::Model(const ConfigFile &cfg, const YAML::Node &section, Shape data_shape)
     : in_dim_(data_shape.size()), in_shape_(data_shape) {

@@ -1,9 +1,9 @@
 // checkpoint: epoch -> files. Writes the parameters as safetensors at the end of the run
-// (`file`, default model.safetensors) and every `every` epochs (checkpoint_epoch<E>.safetensors),
+// (`file`, default model.safetensors) and every `snapshot_every_epochs` epochs (checkpoint_epoch<E>.safetensors),
 // atomically: a crash leaves the previous file intact, never a torn one. It also sets the
 // policy of the training checkpoints (checkpoints/step-N.ckpt, written by the training node):
 // every `every_epochs` epochs and/or `every_steps` steps and at the end, keeping `keep`.
-// YAML keys: every, file, every_epochs, every_steps, keep.
+// YAML keys: snapshot_every_epochs, file, every_epochs, every_steps, keep.
 #include "nodes/sink/checkpoint.hpp"
 
 #include <algorithm>
@@ -124,7 +124,7 @@ void CheckpointSink::build(Pipeline &p) {
 void CheckpointSink::write(Pipeline &p, const Msg &m) {
     const auto &r = *m.report;
     const int64_t e = r.epoch + 1;
-    const bool periodic = periodic_epoch(params_.i("every"), r);
+    const bool periodic = periodic_epoch(params_.i("snapshot_every_epochs"), r);
     if ((!periodic && !r.last) || p.settings().run_dir.empty()) return;
     std::map<std::string, std::string> meta{{"format", "aepipe-1"},
                                             {"epoch", std::to_string(e)},
@@ -137,7 +137,7 @@ void CheckpointSink::write(Pipeline &p, const Msg &m) {
     if (r.last) {
         std::string path = dir + "/" + params_.s("file");
         write_safetensors(path, f);
-        p.console().line("checkpoint: " + path);
+        p.console().after_epoch(r.epoch, "checkpoint: " + path);
     }
 }
 
@@ -145,15 +145,19 @@ namespace {
 
 Registrar<FlowNodeRegistry> reg({"checkpoint",
                                  Category::Sink,
-                                 "writes the parameters as safetensors (atomically) at the end and every N epochs",
-                                 {{"every", Kind::Int, "0", "also write checkpoint_epoch<E>.safetensors every N epochs (0: off)"},
+                                 "writes the weights as safetensors (atomically) at the end and every snapshot_every_epochs; "
+                                 "sets when the training node writes training checkpoints (every_epochs, every_steps)",
+                                 {{"snapshot_every_epochs", Kind::Int, "0",
+                                   "also write the weights to checkpoint_epoch<E>.safetensors every N epochs (0: off)"},
                                   {"file", Kind::String, "model.safetensors", "file name of the final checkpoint"},
                                   {"every_epochs", Kind::Int, "1",
                                    "training checkpoint (checkpoints/step-N.ckpt, for --resume) every N epochs (0: off)"},
                                   {"every_steps", Kind::Int, "0", "training checkpoint every N steps as well (0: off)"},
                                   {"keep", Kind::Int, "3", "training checkpoints kept (the oldest are deleted)"}},
                                  {{"in", {"epoch", "eval"}, "epoch reports"}},
-                                 {}},
+                                 {},
+                                 {{"every", "renamed: 'snapshot_every_epochs' (checkpoint_epoch<E>.safetensors), or "
+                                            "'every_epochs' for the training checkpoints that --resume reads"}}},
                                 [](const Params &) { return std::make_unique<CheckpointSink>(); });
 
 }  // namespace

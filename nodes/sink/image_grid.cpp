@@ -106,7 +106,7 @@ private:
         if (periodic) write_png(dir + "/" + stem + "_epoch" + std::to_string(e) + ".png", grid);
         if (r.last) {
             write_png(dir + "/" + params_.s("file"), grid);
-            p.console().line("images: " + dir + "/" + params_.s("file"));
+            p.console().after_epoch(r.epoch, "images: " + dir + "/" + params_.s("file"));
         }
     }
     int threads_ = 1;

@@ -63,6 +63,7 @@ public:
             p.console().line("warning: metrics rows of epochs " + std::to_string(have + 1) + ".." +
                              std::to_string(p.settings().start_epoch - 1) +
                              " are missing: the run was killed before they were evaluated");
+        p.console().expect_epoch_lines();
         node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
             p.guard(*this, m, [&] { record(p, m); });
             return flow::continue_msg();
@@ -115,7 +116,7 @@ private:
                           e.test_recon, e.test_kl);
             text += line;
         }
-        p.console().line(text);
+        p.console().epoch_line(r.epoch, text);
     }
     // Resuming: keeps the rows of epochs 1..epochs (complete lines, in order) and returns how
     // many there are; a missing file starts again with `header`.

@@ -151,6 +151,16 @@ TEST_F(Mpi, OnlyRankZeroWritesAndTalks) {
     EXPECT_EQ(two.err, "");
 }
 
+// A rank's stdout is Open MPI's pseudo-terminal even when mpirun writes into a pipe or a file:
+// the progress line (redrawn with \r and ESC [K) must follow mpirun's output, not the rank's.
+TEST_F(Mpi, NoProgressCodesWhenMpirunsOutputIsNoTerminal) {
+    RunResult r = mpirun("pipe", {"train.epochs=1"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("epoch 1/1"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find('\r'), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("\033[K"), std::string::npos) << r.out;
+}
+
 // Without --threads the two ranks on this host share its cores instead of each taking all.
 TEST_F(Mpi, RanksShareTheHostsCoresByDefault) {
     RunResult r = mpirun("share", {"train.epochs=1"}, {}, {}, "");

@@ -1,0 +1,144 @@
+// What `aepipe run` prints and how it names a run: each epoch's lines in order (its epoch line
+// first, then its sinks' lines); samples/s counts training steps only; --name and the config's
+// name: name the run folder; the checkpoint node's one key per meaning.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <regex>
+#include <sstream>
+
+#include "pipeline/cli.hpp"
+#include "support/expect_error.hpp"
+#include "support/fixtures.hpp"
+
+namespace aepipe::test {
+namespace {
+
+constexpr int64_t kTrain = 256, kTest = 64, kSide = 8, kEpochs = 3;
+
+std::string with_checkpoint(std::string yaml, const std::string &keys) {
+    const std::string from = "{id: ckpt, type: checkpoint}";
+    yaml.replace(yaml.find(from), from.size(), "{id: ckpt, type: checkpoint" + keys + "}");
+    return yaml;
+}
+
+class RunConsole : public ::testing::Test {
+protected:
+    static void TearDownTestSuite() { tmp_.reset(); }
+    // One run of 3 epochs, shared by the tests of the suite.
+    static const RunResult &run() {
+        if (!tmp_) {
+            tmp_ = std::make_unique<TempDir>("aepipe-run-console");
+            TinyData d = write_tiny_data(tmp_->path(), kTrain, kTest, kSide);
+            write_bytes(*tmp_ / "tiny.yaml", with_checkpoint(tiny_config_yaml(d, kEpochs), ", snapshot_every_epochs: 1"));
+            result_ = run_aepipe({"run", *tmp_ / "tiny.yaml", "--out", *tmp_ / "out", "--name", "fashion_ae"});
+        }
+        return result_;
+    }
+    static std::string run_dir() {
+        run();
+        auto dirs = list_dir(*tmp_ / "out");
+        EXPECT_EQ(dirs.size(), 1u);
+        return dirs.empty() ? "" : *tmp_ / "out/" + dirs[0];
+    }
+    static inline std::unique_ptr<TempDir> tmp_;
+    static inline RunResult result_;
+};
+
+TEST_F(RunConsole, EachEpochsLinesComeAfterItsEpochLine) {
+    ASSERT_EQ(run().exit_code, 0) << run().out << run().err;
+    const auto lines = lines_of(run().out);
+    int64_t epoch = 0;  // the newest epoch line seen
+    int sink_lines = 0;
+    for (const auto &l : lines) {
+        if (l.rfind("epoch ", 0) == 0) {
+            EXPECT_EQ(l.rfind("epoch " + std::to_string(epoch + 1) + "/", 0), 0u) << l;
+            ++epoch;
+        } else if (l.rfind("checkpoint: ", 0) == 0 || l.rfind("images: ", 0) == 0) {
+            // Both are written after the last epoch: they belong after its line.
+            EXPECT_EQ(epoch, kEpochs) << l << " before the last epoch line in\n" << run().out;
+            ++sink_lines;
+        }
+    }
+    EXPECT_EQ(epoch, kEpochs) << run().out;
+    EXPECT_EQ(sink_lines, 2) << run().out;
+    EXPECT_EQ(run().out.find('\r'), std::string::npos) << "progress codes in a pipe";
+}
+
+TEST_F(RunConsole, SamplesPerSecondCountsTrainingStepsOnly) {
+    ASSERT_EQ(run().exit_code, 0) << run().err;
+    const auto rows = lines_of(read_bytes(run_dir() + "/metrics.csv"));
+    ASSERT_EQ(rows.size(), size_t(kEpochs + 1));
+    // columns: epoch,steps,train_loss,test_loss,test_mse_per_px,train_samples_per_s,epoch_s,...
+    for (size_t i = 2; i < rows.size(); ++i) {  // epoch 1 leaves out its start-up step
+        std::vector<double> f;
+        std::stringstream ss(rows[i]);
+        for (std::string x; std::getline(ss, x, ',');) f.push_back(std::stod(x));
+        // Steps alone take no longer than the epoch they are part of.
+        EXPECT_GE(f[5] * f[6], double(kTrain) * 0.999) << rows[i];
+    }
+}
+
+TEST_F(RunConsole, NameOptionNamesTheRunFolder) {
+    ASSERT_EQ(run().exit_code, 0) << run().err;
+    const std::string dir = run_dir();
+    EXPECT_EQ(dir.substr(dir.rfind('/') + 1).rfind("fashion_ae-", 0), 0u) << dir;
+    EXPECT_NE(read_bytes(dir + "/config.yaml").find("name: fashion_ae"), std::string::npos);
+}
+
+TEST_F(RunConsole, SnapshotEveryEpochsWritesEachEpochsWeights) {
+    ASSERT_EQ(run().exit_code, 0) << run().err;
+    const auto files = list_dir(run_dir());
+    for (int e = 1; e <= kEpochs; ++e)
+        EXPECT_TRUE(std::count(files.begin(), files.end(), "checkpoint_epoch" + std::to_string(e) + ".safetensors"))
+            << e;
+}
+
+// aepipe profile measures training throughput as the epoch lines do: over the whole run it is
+// a weighted mean of the epochs' figures, so it lies between the slowest and the fastest.
+TEST(ProfileThroughput, AgreesWithTheEpochLines) {
+    TempDir tmp("aepipe-profile-throughput");
+    TinyData d = write_tiny_data(tmp.path(), kTrain, kTest, kSide);
+    write_bytes(tmp / "tiny.yaml", tiny_config_yaml(d, kEpochs));
+    RunResult r = run_aepipe({"profile", tmp / "tiny.yaml", "--out", tmp / "out"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string dir = tmp / "out/" + list_dir(tmp / "out").at(0);
+    std::smatch m;
+    const std::string prof = read_bytes(dir + "/profile.txt");
+    ASSERT_TRUE(std::regex_search(prof, m, std::regex(R"(training: (\d+) steps, \d+ samples in [\d.]+ s of steps \(of [\d.]+ s wall\): (\d+) samples/s)")))
+        << prof;
+    EXPECT_EQ(std::stoi(m[1]), kEpochs * kTrain / 16 - 1);  // the start-up step left out
+    const double whole = std::stod(m[2]);
+    double lo = 1e300, hi = 0;
+    const auto rows = lines_of(read_bytes(dir + "/metrics.csv"));
+    for (size_t i = 1; i < rows.size(); ++i) {
+        std::stringstream ss(rows[i]);
+        std::string f;
+        for (int c = 0; c <= 5; ++c) std::getline(ss, f, ',');
+        lo = std::min(lo, std::stod(f)), hi = std::max(hi, std::stod(f));
+    }
+    EXPECT_GE(whole, 0.97 * lo) << prof;
+    EXPECT_LE(whole, 1.03 * hi) << prof;
+}
+
+TEST(RunName, ConfigNameWinsAndOverridesRenameIt) {
+    ConfigFile named = parse_config("name: mnist_ae\nmodel: {}\n", "configs/mnist_ae.yaml");
+    EXPECT_EQ(cli::run_name(named, "configs/x.yaml"), "mnist_ae");
+    apply_override(named, "name=fashion_ae");
+    EXPECT_EQ(cli::run_name(named, "configs/x.yaml"), "fashion_ae");
+    ConfigFile unnamed = parse_config("model: {}\n", "configs/x.yaml");
+    EXPECT_EQ(cli::run_name(unnamed, "configs/x.yaml"), "x");
+}
+
+TEST(CheckpointKeys, OldEveryKeyIsAnErrorNamingTheNewKeys) {
+    TempDir tmp("aepipe-ckpt-keys");
+    TinyData d = write_tiny_data(tmp.path(), 32, 16, 8);
+    std::string msg = config_error(with_checkpoint(tiny_config_yaml(d, 1), ", every: 10"));
+    EXPECT_NE(msg.find("test.yaml:"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("'every' is no longer accepted"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("snapshot_every_epochs"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("'every_epochs'"), std::string::npos) << msg;
+}
+
+}  // namespace
+}  // namespace aepipe::test
