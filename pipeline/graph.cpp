@@ -348,7 +348,9 @@ void Pipeline::rethrow_named(const FlowNode &n, int64_t step, const std::excepti
 void Pipeline::throw_named(const FlowNode &n, int64_t step, const std::exception &e) {
     std::string msg = e.what();
     if (msg.rfind("node '", 0) == 0) throw RuntimeError(msg);  // already named upstream
-    std::string at = step >= 0 ? " at step " + std::to_string(step) : "";
+    // Steps are named 1-based everywhere a user sees them: "at step N" is the N-th step, the
+    // one after which checkpoints/step-N.ckpt would be written (a message's m.step is 0-based).
+    std::string at = step >= 0 ? " at step " + std::to_string(step + 1) : "";
     if (auto *d = dynamic_cast<const DataError *>(&e)) throw DataError::with_context(*d, "in " + n.where() + at);
     throw RuntimeError(n.where() + at + ": " + msg);
 }
