@@ -100,7 +100,7 @@ int cmd_run(std::vector<std::string> args, bool profile) {
         p.run();
     } catch (const Interrupted &e) {
         p.console().end_progress();
-        return interrupted_exit(e, resume_command(args, s.run_dir));
+        return interrupted_exit(e, resume_command(args, s.run_dir), s.run_dir);
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (s.profile) {

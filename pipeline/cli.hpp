@@ -43,8 +43,9 @@ std::string prepare_resume(const ConfigFile &cfg, const std::string &config_path
 std::string resume_command(const std::vector<std::string> &args, const std::string &run_dir);
 // `a` as one word of a POSIX shell command line (single-quoted unless plainly safe).
 std::string shell_quote(const std::string &a);
-// Prints how the run stopped and how to resume it; returns 128 + signal.
-int interrupted_exit(const Interrupted &e, const std::string &command);
+// Prints how the run stopped, which epochs' metrics rows are missing (if any) and how to
+// resume it; returns 128 + signal.
+int interrupted_exit(const Interrupted &e, const std::string &command, const std::string &run_dir);
 
 int cmd_bench(const std::vector<std::string> &args);
 int cmd_graph(const std::vector<std::string> &args);    // pipeline/report_cli.cpp

@@ -4,6 +4,7 @@
 #include <oneapi/tbb/global_control.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include <map>
 #include <regex>
@@ -116,7 +117,16 @@ Pipeline::Pipeline(const ConfigFile &cfg, RunSettings settings)
     diags.throw_if_any();
 }
 
-Pipeline::~Pipeline() = default;
+Pipeline::~Pipeline() { end_watchdog(); }
+void Pipeline::end_watchdog() {
+    if (!watchdog_.joinable()) return;
+    {
+        std::lock_guard<std::mutex> lock(failure_mu_);
+        idle_ = true;
+    }
+    drained_.notify_all();
+    watchdog_.join();
+}
 
 void Pipeline::parse_nodes(Diags &diags) {
     Params gp = check_params(kGraphSpec, cfg_, cfg_.root["graph"], "graph", diags, {});
@@ -363,6 +373,17 @@ void Pipeline::fail(std::exception_ptr e) {
     graph_->cancel();
 }
 
+void Pipeline::stop(std::exception_ptr why) {
+    std::lock_guard<std::mutex> lock(failure_mu_);
+    if (stop_) return;
+    stop_ = why;
+    // Bounded: evaluations still running past the deadline are abandoned (their epochs are
+    // then named as unrecorded by the caller's message).
+    watchdog_ = std::thread([this] {
+        std::unique_lock<std::mutex> l(failure_mu_);
+        if (!drained_.wait_for(l, std::chrono::seconds(kDrainSeconds), [this] { return idle_; })) graph_->cancel();
+    });
+}
 int Pipeline::add_probe(const FlowNode &n, const std::string &part) {
     probes_.push_back({&n, part.empty() ? n.id() : n.id() + "/" + part});
     return int(probes_.size() - 1);
@@ -399,7 +420,8 @@ void Pipeline::run() {
                                     size_t(std::min(shards(), compute_threads())));
     omp_set_num_threads(omp_per_shard());
     profiler_.reset();
-    failure_ = nullptr;
+    failure_ = stop_ = nullptr;
+    idle_ = false;
     for (auto &n : nodes_) n->set_probe(add_probe(*n));
     graph_ = std::make_unique<flow::graph>();
     step_done_ = std::make_unique<flow::broadcast_node<flow::continue_msg>>(*graph_);
@@ -414,7 +436,14 @@ void Pipeline::run() {
         graph_->wait_for_all();
         throw;
     }
-    graph_->wait_for_all();
+    try {
+        graph_->wait_for_all();  // rethrows what a node body threw
+    } catch (...) {
+        end_watchdog();
+        throw;
+    }
+    end_watchdog();
+    if (stop_) std::rethrow_exception(stop_);  // the first cause; a sink's later error is secondary
     if (failure_) std::rethrow_exception(failure_);
     profiler_.finish();
     console_.end_progress();

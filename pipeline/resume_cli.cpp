@@ -4,6 +4,7 @@
 // one is reported and skipped), refuses it when the config's model, training or data
 // settings or the data files differ from the checkpoint's fingerprint (saying what differs),
 // and continues in the same folder.
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <iostream>
@@ -121,14 +122,37 @@ std::string resume_command(const std::vector<std::string> &args, const std::stri
     return cmd + " --resume " + shell_quote(run_dir);
 }
 
-int interrupted_exit(const Interrupted &e, const std::string &command) {
+// Rows of RUN/metrics.csv (epochs recorded); -1 when the run keeps no such file.
+static long long metrics_rows(const std::string &run_dir) {
+    std::error_code ec;
+    const std::string path = run_dir + "/metrics.csv";
+    if (run_dir.empty() || !fs::is_regular_file(path, ec)) return -1;
+    std::string text;
+    try {
+        text = read_file(path);
+    } catch (const DataError &) {
+        return -1;
+    }
+    long long rows = -1;  // the header
+    for (char c : text) rows += c == '\n';
+    return std::max(rows, 0LL);
+}
+
+int interrupted_exit(const Interrupted &e, const std::string &command, const std::string &run_dir) {
     std::cout.flush();
     std::cerr << "interrupted by " << (e.signal == SIGINT ? "SIGINT" : e.signal == SIGTERM ? "SIGTERM" : "a signal")
               << " after step " << e.steps << "; ";
     if (e.checkpoint.empty())
         std::cerr << "no checkpoint was written (the graph has no checkpoint node), so the run cannot be resumed\n";
     else
-        std::cerr << "checkpoint written: " << e.checkpoint << "\nresume with: " << command << "\n";
+        std::cerr << "checkpoint written: " << e.checkpoint << "\n";
+    // Epochs trained whose evaluation did not finish within the drain deadline (Pipeline::stop).
+    const long long rows = metrics_rows(run_dir);
+    if (rows >= 0 && rows < e.epochs_done)
+        std::cerr << "metrics rows of epochs " << rows + 1 << ".." << e.epochs_done
+                  << " are not written: their evaluation did not finish before the stop"
+                  << (e.checkpoint.empty() ? "\n" : "; the checkpoint keeps them and resuming writes them first\n");
+    if (!e.checkpoint.empty()) std::cerr << "resume with: " << command << "\n";
     return 128 + e.signal;
 }
 

@@ -223,7 +223,14 @@ private:
                                            make_train_checkpoint(*model_, params_.data(), *opt_, pr, pending,
                                                                  p_->settings().seed, fingerprint_));
         }
-        if (sig && !run_end) throw Interrupted{sig, steps_, ckpt_ ? last_ckpt_ : ""};
+        if (sig && !run_end) stop(std::make_exception_ptr(Interrupted{sig, steps_, ckpt_ ? last_ckpt_ : "", epochs_done_}));
+    }
+
+    // No step after this one; the epochs already trained are still evaluated and recorded
+    // (Pipeline::stop), so a stopped run's metrics hold every epoch it finished.
+    void stop(std::exception_ptr why) {
+        stopped_ = true;
+        p_->stop(why);
     }
 
     // Epoch reports every sink has finished with (only this node still holds them: their
@@ -316,7 +323,12 @@ private:
         if (times.size() < times.capacity()) times.push_back(p_->now());  // never reallocates
         show_progress(m);
         if (m.last_in_epoch) end_epoch(m, out);
-        after_step(m);
+        try {
+            after_step(m);
+        } catch (const std::exception &) {  // a checkpoint that cannot be written (full disk)
+            stop(std::current_exception());
+        }
+        if (stopped_) return;  // holds the gate: no further step is admitted
         p_->step_done().try_put(flow::continue_msg());
         gate_->decrementer().try_put(flow::continue_msg());
     }
@@ -482,6 +494,7 @@ private:
     // seconds from one allreduce's end to the next's (whole steps; the first one excluded).
     double comm_s_ = 0, step_s_ = 0;
     bool evaluated_ = false;  // an evaluate node follows: it releases each epoch
+    bool stopped_ = false;    // a signal or a failed checkpoint ended training (stop())
     bool overlap_ = false;  // per-layer allreduce during the backward pass (one shard per rank)
     clk::time_point last_update_{};
     clk::time_point epoch_start_ = clk::now(), last_progress_{};

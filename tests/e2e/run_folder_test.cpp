@@ -28,11 +28,12 @@ protected:
     TinyData data = write_tiny_data(tmp.path(), 128, 32);
     std::string config = write_tiny_config(tmp.path(), data, 3);
 
-    RunResult run(const std::vector<std::string> &extra, const std::vector<std::string> &env = {}) {
+    RunResult run(const std::vector<std::string> &extra, const std::vector<std::string> &env = {},
+                  long long fsize = 0) {
         std::vector<std::string> args{"run", config, "--out", tmp / "runs", "--threads", "1", "--quiet",
                                       "graph.nodes[9].every_steps=5"};
         args.insert(args.end(), extra.begin(), extra.end());
-        return run_aepipe_with(args, env);
+        return run_aepipe_with(args, env, fsize);
     }
     std::string only_run() {
         auto runs = list_dir(tmp / "runs");
@@ -160,6 +161,41 @@ TEST_F(RunFolder, MissingRowsWarningNamesExactlyTheRowsThatStayMissing) {
             EXPECT_EQ(std::regex_replace(std::string(m[1]), std::regex("(\\d+)\\.\\.(\\d+)"), "$1, $2"), want);
         }
     }
+}
+
+// Metrics on stop: a run stopped by a signal right after an epoch ends (its evaluation not yet
+// begun, one thread) first evaluates and records every epoch it trained, then exits 143; the
+// resume writes the rest, each row once.
+TEST_F(RunFolder, SigtermRecordsEveryTrainedEpochBeforeExiting) {
+    for (int step : {16, 8}) {
+        SCOPED_TRACE("SIGTERM after step " + std::to_string(step));
+        fs::remove_all(tmp / "runs");
+        RunResult r = run({}, {"AEPIPE_TEST_RAISE_AT_STEP=" + std::to_string(step) + ":15"});
+        ASSERT_EQ(r.exit_code, 143) << r.err;
+        const std::string dir = only_run();
+        std::set<int64_t> want;
+        for (int64_t e = 1; e <= step / 8; ++e) want.insert(e);
+        EXPECT_EQ(csv_epochs(dir), want) << read_bytes(dir + "/metrics.csv");
+        EXPECT_EQ(lines_of(read_bytes(dir + "/metrics.jsonl")).size(), want.size());
+        EXPECT_EQ(r.err.find("are not written"), std::string::npos) << r.err;
+        ASSERT_EQ(run({"--resume", dir}).exit_code, 0);
+        EXPECT_EQ(csv_epochs(dir), (std::set<int64_t>{1, 2, 3}));
+        EXPECT_EQ(lines_of(read_bytes(dir + "/metrics.csv")).size(), 4u) << "each row once";
+    }
+}
+
+// Metrics on stop, a write failure: the checkpoint at the end of epoch 2 cannot be written
+// (file-size limit: metrics and images fit, a checkpoint does not); the run exits 1 naming the
+// file, after the rows of both trained epochs are written.
+TEST_F(RunFolder, FailedCheckpointWriteStillRecordsTheTrainedEpochs) {
+    RunResult r = run({"graph.nodes[9].every_steps=0", "graph.nodes[9].every_epochs=2"}, {}, 30000);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    const std::string dir = only_run();
+    EXPECT_NE(r.err.find(dir + "/checkpoints/step-00000016.ckpt: cannot write (file size limit reached (EFBIG))"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(csv_epochs(dir), (std::set<int64_t>{1, 2})) << read_bytes(dir + "/metrics.csv");
+    EXPECT_FALSE(fs::exists(dir + "/checkpoints/step-00000016.ckpt"));
 }
 
 // The example: `graph.nodes[9].every_steps=50` was printed bare. Every word must come
