@@ -122,9 +122,15 @@ public:
         });
         flow::make_edge(*gate_, *split_);
         int update_probe = p.add_probe(*this, "update");
+        // A failed step (non-finite loss, a checkpoint that cannot be written) ends training
+        // but not the run at once: the epochs already trained are still evaluated and recorded.
         update_ = std::make_unique<Update>(g, flow::serial,
                                            [this, update_probe](const Msg &m, Update::output_ports_type &out) {
-                                               p_->guard(update_probe, m, [&] { arrive(m, out); });
+                                               try {
+                                                   p_->guard(update_probe, m, [&] { arrive(m, out); });
+                                               } catch (const std::exception &) {  // named by guard
+                                                   stop(std::current_exception());
+                                               }
                                            });
         for (size_t l = 0; l < model_->num_layers(); ++l) fwd_probe_.push_back(p.add_probe(*this, "fwd" + std::to_string(l)));
         loss_probe_ = p.add_probe(*this, "loss");
@@ -323,11 +329,7 @@ private:
         if (times.size() < times.capacity()) times.push_back(p_->now());  // never reallocates
         show_progress(m);
         if (m.last_in_epoch) end_epoch(m, out);
-        try {
-            after_step(m);
-        } catch (const std::exception &) {  // a checkpoint that cannot be written (full disk)
-            stop(std::current_exception());
-        }
+        after_step(m);
         if (stopped_) return;  // holds the gate: no further step is admitted
         p_->step_done().try_put(flow::continue_msg());
         gate_->decrementer().try_put(flow::continue_msg());

@@ -198,6 +198,16 @@ TEST_F(RunFolder, FailedCheckpointWriteStillRecordsTheTrainedEpochs) {
     EXPECT_FALSE(fs::exists(dir + "/checkpoints/step-00000016.ckpt"));
 }
 
+// Metrics on stop, a divergence: a NaN gradient in the first step of epoch 2 (the test hook
+// AEPIPE_TEST_NAN_GRAD=STEP:ELEMENT) ends the run with exit 1, after epoch 1's row is written.
+TEST_F(RunFolder, ADivergedStepStillRecordsTheTrainedEpochs) {
+    RunResult r = run({}, {"AEPIPE_TEST_NAN_GRAD=9:2100"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find(" at step 9: gradient of 'layers.1.weight' is nan"), std::string::npos) << r.err;
+    const std::string dir = only_run();
+    EXPECT_EQ(csv_epochs(dir), (std::set<int64_t>{1})) << read_bytes(dir + "/metrics.csv");
+}
+
 // The example: `graph.nodes[9].every_steps=50` was printed bare. Every word must come
 // back unchanged through a shell, also one with strict globbing (bash -O failglob).
 TEST(ResumeCommand, EveryArgumentSurvivesAShellWithStrictGlobbing) {
