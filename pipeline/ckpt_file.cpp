@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 
@@ -69,6 +70,48 @@ std::string encode_ckpt(const CkptFile &f) {
     return s;
 }
 
+// The tensors of header entries `list`, back to back from byte `at`; they must fill the `db`
+// data bytes exactly and hold finite values only (weights and optimizer state: a NaN or Inf
+// there would carry on into every step after a resume).
+static void read_tensors(const std::string &b, const nlohmann::json &list, uint64_t at, uint64_t db,
+                         const std::string &path, CkptFile &f) {
+    const uint64_t start = at, end = at + db;
+    for (const auto &t : list) {
+        if (!t.is_object() || !t.contains("name") || !t["name"].is_string() || !t.contains("shape") ||
+            !t["shape"].is_array())
+            throw DataError(path, int64_t(kCkptPrefix), "header: a tensor entry needs 'name' and 'shape'");
+        const std::string name = t["name"];
+        CkptTensor ct;
+        uint64_t n = 1;
+        for (const auto &d : t["shape"]) {
+            if (!d.is_number_integer() || d.get<int64_t>() < 0)
+                throw DataError(path, int64_t(kCkptPrefix), "header: tensor '" + name + "' has a bad dimension");
+            uint64_t dim = d.get<uint64_t>();
+            // Checked against the bytes left before multiplying further: no overflow, no huge alloc.
+            if (dim != 0 && n > (end - at) / sizeof(float) / dim)
+                throw DataError(path, int64_t(at),
+                                "header: tensor '" + name + "' claims more values than the " +
+                                    std::to_string(end - at) + " data bytes left");
+            n *= dim;
+            ct.shape.push_back(int64_t(dim));
+        }
+        ct.data.resize(n);
+        if (n) std::memcpy(ct.data.data(), b.data() + at, n * sizeof(float));  // empty: data() may be null
+        for (uint64_t i = 0; i < n; ++i)
+            if (!std::isfinite(ct.data[i]))
+                throw DataError(path, int64_t(at + i * sizeof(float)),
+                                "tensor '" + name + "': value " + std::to_string(i) + " is " +
+                                    (std::isnan(ct.data[i]) ? "NaN" : ct.data[i] > 0 ? "+Inf" : "-Inf") +
+                                    " (a checkpoint holds finite numbers only)");
+        at += n * sizeof(float);
+        f.tensors.emplace_back(name, std::move(ct));
+    }
+    if (at != end)
+        throw DataError(path, int64_t(at),
+                        "header: the tensors cover " + std::to_string(at - start) + " of the " + std::to_string(db) +
+                            " data bytes");
+}
+
 CkptFile decode_ckpt(const std::string &b, const std::string &path) {
     const uint64_t size = b.size();
     if (size < kCkptPrefix + 4)
@@ -110,40 +153,11 @@ CkptFile decode_ckpt(const std::string &b, const std::string &path) {
         !h["tensors"].is_array())
         throw DataError(path, int64_t(kCkptPrefix), "header must be a JSON object with 'state' and 'tensors'");
     f.state = h["state"];
-    uint64_t at = kCkptPrefix + hb;
-    const uint64_t end = at + db;
-    for (const auto &t : h["tensors"]) {
-        if (!t.is_object() || !t.contains("name") || !t["name"].is_string() || !t.contains("shape") ||
-            !t["shape"].is_array())
-            throw DataError(path, int64_t(kCkptPrefix), "header: a tensor entry needs 'name' and 'shape'");
-        const std::string name = t["name"];
-        CkptTensor ct;
-        uint64_t n = 1;
-        for (const auto &d : t["shape"]) {
-            if (!d.is_number_integer() || d.get<int64_t>() < 0)
-                throw DataError(path, int64_t(kCkptPrefix), "header: tensor '" + name + "' has a bad dimension");
-            uint64_t dim = d.get<uint64_t>();
-            // Checked against the bytes left before multiplying further: no overflow, no huge alloc.
-            if (dim != 0 && n > (end - at) / sizeof(float) / dim)
-                throw DataError(path, int64_t(at),
-                                "header: tensor '" + name + "' claims more values than the " +
-                                    std::to_string(end - at) + " data bytes left");
-            n *= dim;
-            ct.shape.push_back(int64_t(dim));
-        }
-        ct.data.resize(n);
-        if (n) std::memcpy(ct.data.data(), b.data() + at, n * sizeof(float));  // empty: data() may be null
-        at += n * sizeof(float);
-        f.tensors.emplace_back(name, std::move(ct));
-    }
-    if (at != end)
-        throw DataError(path, int64_t(at),
-                        "header: the tensors cover " + std::to_string(at - kCkptPrefix - hb) + " of the " +
-                            std::to_string(db) + " data bytes");
+    read_tensors(b, h["tensors"], kCkptPrefix + hb, db, path, f);
     return f;
 }
 
-CkptFile read_ckpt(const std::string &path) { return decode_ckpt(read_file(path), path); }
+CkptFile read_ckpt(const std::string &path) { return decode_ckpt(read_file(path, "an aepipe checkpoint (.ckpt)"), path); }
 
 void write_ckpt(const std::string &path, const CkptFile &f) { write_file_atomic(path, encode_ckpt(f)); }
 

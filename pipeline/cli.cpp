@@ -75,14 +75,16 @@ int cmd_run(std::vector<std::string> args, bool profile) {
     Pipeline p(cfg, s);  // validates everything before anything is created on disk
     p.preflight();       // and the data files exist
     dist::barrier();     // on every rank (one that fails ends the job before rank 0 writes)
+    RunLock lock;  // one run folder, one writer: held by rank 0 until the process ends
     if (vm.count("resume")) {
         // Under mpirun every rank reads the same checkpoint (the run folder must be visible to
         // all hosts); only rank 0 writes into the folder.
         s.run_dir = prepare_resume(cfg, c.config, vm["resume"].as<std::string>(), vm["out"].as<std::string>(),
-                                   p.mutable_settings(), p.console());
+                                   p.mutable_settings(), p.console(), writer ? &lock : nullptr);
     } else {
         p.mutable_settings().init_from = vm.count("init-from") ? vm["init-from"].as<std::string>() : "";
         if (writer) s.run_dir = make_run_dir(vm["out"].as<std::string>(), run_name(cfg, c.config));
+        if (writer) lock = RunLock(s.run_dir);
     }
     if (!writer) s.run_dir.clear();
     const int threads = p.compute_threads();
@@ -101,7 +103,7 @@ int cmd_run(std::vector<std::string> args, bool profile) {
         p.run();
     } catch (const Interrupted &e) {
         p.console().end_progress();
-        return interrupted_exit(e, resume_command(args, s.run_dir));
+        return interrupted_exit(e, resume_command(args, s.run_dir), s.run_dir);
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (s.profile) write_profile(p, s.run_dir, threads);

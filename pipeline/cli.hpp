@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "pipeline/config.hpp"
+#include "pipeline/file_io.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/signals.hpp"
 
@@ -48,12 +49,16 @@ void save_resolved(const ConfigFile &cfg, const std::string &dir);
 
 // --resume RUN_DIR|auto (pipeline/resume_cli.cpp): picks the newest valid checkpoint, checks
 // its fingerprint against cfg, fills s.resume*/start_*; returns the run folder.
+// With `lock`, the folder is locked (RunLock) before any checkpoint is read.
 std::string prepare_resume(const ConfigFile &cfg, const std::string &config_path, const std::string &arg,
-                           const std::string &out, RunSettings &s, Console &console);
+                           const std::string &out, RunSettings &s, Console &console, RunLock *lock = nullptr);
 // "aepipe run ARGS --resume RUN_DIR" (shell-quoted) for the message of an interrupted run.
 std::string resume_command(const std::vector<std::string> &args, const std::string &run_dir);
-// Prints how the run stopped and how to resume it; returns 128 + signal.
-int interrupted_exit(const Interrupted &e, const std::string &command);
+// `a` as one word of a POSIX shell command line (single-quoted unless plainly safe).
+std::string shell_quote(const std::string &a);
+// Prints how the run stopped, which epochs' metrics rows are missing (if any) and how to
+// resume it; returns 128 + signal.
+int interrupted_exit(const Interrupted &e, const std::string &command, const std::string &run_dir);
 
 int cmd_bench(const std::vector<std::string> &args);
 // aepipe bench's table (pipeline/bench.cpp): the header, and one row per thread count from the

@@ -80,8 +80,9 @@ std::string make_run_dir(const std::string &out, const std::string &name) {
     std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", std::localtime(&t));
     fs::create_directories(out);
     std::string base = out + "/" + name + "-" + stamp, dir = base;
-    for (int k = 2; fs::exists(dir); ++k) dir = base + "-" + std::to_string(k);
-    fs::create_directories(dir);
+    // create_directory is false when the folder exists: two runs started in the same second
+    // each get a folder of their own, never one shared.
+    for (int k = 2; !fs::create_directory(dir); ++k) dir = base + "-" + std::to_string(k);
     return dir;
 }
 

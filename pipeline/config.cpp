@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include "pipeline/file_io.hpp"
+
 namespace aepipe {
 
 namespace fs = std::filesystem;
@@ -72,11 +74,17 @@ ConfigFile parse_config(const std::string &text, const std::string &name) {
 }
 
 ConfigFile load_config(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw ConfigError({path, 0, 0}, "cannot open config file", "check the path; configs live in configs/");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return parse_config(ss.str(), path);
+    // A directory would read as an empty file, a FIFO would block: only regular files.
+    if (std::string why = regular_file_problem(path, "a YAML config file"); !why.empty())
+        throw ConfigError({path, 0, 0}, why == "file not found" ? "cannot open config file" : "cannot read the config: " + why,
+                          "check the path; configs live in configs/");
+    std::string text;
+    try {
+        text = read_file(path, "a YAML config file");
+    } catch (const DataError &e) {
+        throw ConfigError({path, 0, 0}, std::string("cannot read the config: ") + e.what());
+    }
+    return parse_config(text, path);
 }
 
 SourcePos pos_of(const ConfigFile &cfg, const YAML::Node &node) {

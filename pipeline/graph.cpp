@@ -4,6 +4,7 @@
 #include <oneapi/tbb/global_control.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include <map>
 #include <regex>
@@ -120,7 +121,16 @@ Pipeline::Pipeline(const ConfigFile &cfg, RunSettings settings)
     diags.throw_if_any();
 }
 
-Pipeline::~Pipeline() = default;
+Pipeline::~Pipeline() { end_watchdog(); }
+void Pipeline::end_watchdog() {
+    if (!watchdog_.joinable()) return;
+    {
+        std::lock_guard<std::mutex> lock(failure_mu_);
+        idle_ = true;
+    }
+    drained_.notify_all();
+    watchdog_.join();
+}
 
 void Pipeline::parse_nodes(Diags &diags) {
     Params gp = check_params(kGraphSpec, cfg_, cfg_.root["graph"], "graph", diags, {});
@@ -352,7 +362,9 @@ void Pipeline::rethrow_named(const FlowNode &n, int64_t step, const std::excepti
 void Pipeline::throw_named(const FlowNode &n, int64_t step, const std::exception &e) {
     std::string msg = e.what();
     if (msg.rfind("node '", 0) == 0) throw RuntimeError(msg);  // already named upstream
-    std::string at = step >= 0 ? " at step " + std::to_string(step) : "";
+    // Steps are named 1-based everywhere a user sees them: "at step N" is the N-th step, the
+    // one after which checkpoints/step-N.ckpt would be written (a message's m.step is 0-based).
+    std::string at = step >= 0 ? " at step " + std::to_string(step + 1) : "";
     if (auto *d = dynamic_cast<const DataError *>(&e)) throw DataError::with_context(*d, "in " + n.where() + at);
     throw RuntimeError(n.where() + at + ": " + msg);
 }
@@ -365,6 +377,17 @@ void Pipeline::fail(std::exception_ptr e) {
     graph_->cancel();
 }
 
+void Pipeline::stop(std::exception_ptr why) {
+    std::lock_guard<std::mutex> lock(failure_mu_);
+    if (stop_) return;
+    stop_ = why;
+    // Bounded: evaluations still running past the deadline are abandoned (their epochs are
+    // then named as unrecorded by the caller's message).
+    watchdog_ = std::thread([this] {
+        std::unique_lock<std::mutex> l(failure_mu_);
+        if (!drained_.wait_for(l, std::chrono::seconds(kDrainSeconds), [this] { return idle_; })) graph_->cancel();
+    });
+}
 int Pipeline::add_probe(const FlowNode &n, const std::string &part) {
     probes_.push_back({&n, part.empty() ? n.id() : n.id() + "/" + part});
     return int(probes_.size() - 1);
@@ -401,7 +424,8 @@ void Pipeline::run() {
                                     size_t(std::min(shards(), compute_threads())));
     omp_set_num_threads(omp_per_shard());
     profiler_.reset();
-    failure_ = nullptr;
+    failure_ = stop_ = nullptr;
+    idle_ = false;
     for (auto &n : nodes_) n->set_probe(add_probe(*n));
     graph_ = std::make_unique<flow::graph>();
     step_done_ = std::make_unique<flow::broadcast_node<flow::continue_msg>>(*graph_);
@@ -416,8 +440,15 @@ void Pipeline::run() {
         graph_->wait_for_all();
         throw;
     }
-    graph_->wait_for_all();
+    try {
+        graph_->wait_for_all();  // rethrows what a node body threw
+    } catch (...) {
+        end_watchdog();
+        throw;
+    }
+    end_watchdog();
     console_.flush_held();
+    if (stop_) std::rethrow_exception(stop_);  // the first cause; a sink's later error is secondary
     if (failure_) std::rethrow_exception(failure_);
     profiler_.finish();
     console_.end_progress();

@@ -16,8 +16,10 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pipeline/config.hpp"
@@ -140,6 +142,13 @@ public:
     // cancels the graph; run() throws the first such error once the graph has stopped.
     void fail(std::exception_ptr e);
 
+    // Ends the run gently with `why` (an Interrupted, or the error of a failed checkpoint
+    // write): the caller (the training node) stops admitting steps, while the epochs already
+    // trained are still evaluated and recorded by the sinks. Once the graph is idle, run()
+    // throws `why`; should that take longer than kDrainSeconds, the graph is cancelled.
+    void stop(std::exception_ptr why);
+    static constexpr int kDrainSeconds = 10;
+
     // A profile track for a part of a node ("model/fwd0"); each node has one of its own.
     int add_probe(const FlowNode &n, const std::string &part = "");
 
@@ -185,6 +194,7 @@ private:
     void record(int probe, const Msg &m, double t0) {
         profiler_.record({probe, 0, t0, profiler_.now(), m.t_ready, m.step, m.count > 0 ? m.count : 1});
     }
+    void end_watchdog();  // the graph is idle: the drain deadline of stop() no longer applies
     [[noreturn]] void rethrow_named(const FlowNode &n, int64_t step, const std::exception &e);
     [[noreturn]] void throw_named(const FlowNode &n, int64_t step, const std::exception &e);
     void parse_nodes(Diags &diags);
@@ -204,6 +214,10 @@ private:
     std::vector<double> step_times_;
     std::mutex failure_mu_;
     std::exception_ptr failure_;  // from fail()
+    std::exception_ptr stop_;     // from stop(), under failure_mu_
+    std::condition_variable drained_;
+    bool idle_ = false;  // the graph has stopped: the drain watchdog ends
+    std::thread watchdog_;
 };
 
 // Reads the `train` section's settings (epochs, batch, seed, threads, in_flight).

@@ -1,5 +1,6 @@
 // SIGINT / SIGTERM during `aepipe run`: the handler only records the signal; the training
-// node checks it after each step, writes a checkpoint and throws Interrupted, which main()
+// node checks it after each step, writes a checkpoint and stops training; once the epochs
+// already trained are evaluated and recorded, Pipeline::run throws Interrupted, which main()
 // turns into exit 128 + signal (130 / 143) with the command that resumes the run.
 #pragma once
 
@@ -16,6 +17,7 @@ struct Interrupted {
     int signal = 0;
     long long steps = 0;     // steps done
     std::string checkpoint;  // written before stopping ("" if the graph has no checkpoint node)
+    long long epochs_done = 0;  // epochs trained; their metrics rows are written before the exit
 };
 
 }  // namespace aepipe

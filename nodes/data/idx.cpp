@@ -1,17 +1,19 @@
 #include "nodes/data/idx.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
-#include <filesystem>
+#include <cstring>
 #include <memory>
 
 #include "pipeline/error.hpp"
 #include "pipeline/file_io.hpp"
 
 namespace aepipe {
-
-namespace fs = std::filesystem;
 
 int64_t IdxHeader::count() const {
     int64_t c = 1;
@@ -23,85 +25,128 @@ namespace {
 
 bool is_gz(const std::string &path) { return path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0; }
 
-// Sequential reader over a raw or gzip file that knows the (uncompressed) payload size.
+// Sequential reader over a raw or gzip file. gzip is read as zlib defines it (RFC 1952): one
+// member after another until the file ends, each checked by its CRC-32 and length; the
+// trailer's size field is never trusted for anything else, so the payload size of a .gz file
+// is known only by inflating it. Offsets in messages count uncompressed bytes (the IDX
+// layout); where the compressed stream fails, the message adds its byte in the file.
 class Source {
 public:
-    explicit Source(const std::string &path) : path_(path) {
-        std::error_code ec;
-        if (!fs::exists(path, ec)) throw DataError(path, "file not found");
-        if (fs::is_directory(path, ec)) throw DataError(path, "is a directory, expected an IDX file");
-        if (is_gz(path)) {
-            FILE *f = std::fopen(path.c_str(), "rb");
-            if (!f) throw DataError(path, "cannot open");
-            // ISIZE: the last 4 bytes of a gzip member hold the uncompressed size mod 2^32.
-            unsigned char t[4] = {0, 0, 0, 0}, m[2] = {0, 0};
-            long fsz = (std::fseek(f, 0, SEEK_END) == 0) ? std::ftell(f) : -1;
-            bool ok = fsz >= 18 && std::fseek(f, -4, SEEK_END) == 0 && std::fread(t, 1, 4, f) == 4 &&
-                      std::fseek(f, 0, SEEK_SET) == 0 && std::fread(m, 1, 2, f) == 2;
-            std::fclose(f);
-            if (!ok) throw DataError(path, 0, "too short to be a gzip file");
-            // zlib would read a non-gzip file as is ("transparent" mode); a .gz name promises gzip.
-            if (m[0] != 0x1f || m[1] != 0x8b)
-                throw DataError(path, 0,
-                                "not a gzip file: the name ends in .gz, but the file does not start with the gzip "
-                                "magic 1f 8b");
-            size_ = int64_t(t[0]) | int64_t(t[1]) << 8 | int64_t(t[2]) << 16 | int64_t(t[3]) << 24;
-            stored_ = int64_t(fsz);
-            gz_ = gzopen(path.c_str(), "rb");
-            if (!gz_) throw DataError(path, "cannot open");
-            gzbuffer(gz_, 1 << 18);
-        } else {
-            size_ = stored_ = int64_t(fs::file_size(path, ec));
-            raw_ = std::fopen(path.c_str(), "rb");
-            if (!raw_) throw DataError(path, "cannot open");
-        }
+    explicit Source(const std::string &path) : path_(path), fd_(open_regular(path, "an IDX file")) {
+        struct stat st {};
+        stored_ = ::fstat(fd_, &st) == 0 ? int64_t(st.st_size) : 0;
+        if (!is_gz(path)) return;
+        if (stored_ < 18) fail(0, "too short to be a gzip file");
+        in_.resize(1 << 18);
+        out_.resize(1 << 18);
+        refill();
+        // zlib would read a non-gzip file as is ("transparent" mode); a .gz name promises gzip.
+        if (zs_.avail_in < 2 || in_[0] != 0x1f || in_[1] != 0x8b)
+            fail(0, "not a gzip file: the name ends in .gz, but the file does not start with the gzip magic 1f 8b");
+        if (inflateInit2(&zs_, 15 + 16) != Z_OK) fail(0, "zlib cannot start inflating");
+        gz_ = true;
     }
     ~Source() {
-        if (gz_) gzclose(gz_);
-        if (raw_) std::fclose(raw_);
+        if (gz_) inflateEnd(&zs_);
+        ::close(fd_);
     }
-    int64_t size() const { return size_; }  // exact for raw; mod 2^32 for gzip
+    Source(const Source &) = delete;
+    Source &operator=(const Source &) = delete;
+
     int64_t stored_size() const { return stored_; }  // bytes on disk
-    bool gz() const { return gz_ != nullptr; }
-    // Reads n bytes; a short read is an error at the current offset.
-    void read(void *dst, int64_t n, const char *what) {
+    bool gz() const { return gz_; }
+    int64_t pos() const { return pos_; }
+    // Reads up to n bytes; fewer only at the end of the data.
+    int64_t read_upto(void *dst, int64_t n, const char *what) {
+        char *d = static_cast<char *>(dst);
         int64_t got = 0;
         while (got < n) {
-            int64_t want = std::min<int64_t>(n - got, 1 << 30);
-            int64_t r = gz_ ? gzread(gz_, static_cast<char *>(dst) + got, unsigned(want))
-                            : int64_t(std::fread(static_cast<char *>(dst) + got, 1, size_t(want), raw_));
-            if (r < 0)
-                throw DataError(path_, pos_ + got, "corrupt gzip data (" + gz_message() + ") while reading " + what);
-            if (r == 0) break;
-            got += r;
+            if (!gz_) {
+                ssize_t r = ::read(fd_, d + got, size_t(std::min<int64_t>(n - got, 1 << 30)));
+                if (r < 0 && errno == EINTR) continue;
+                if (r < 0) fail(pos_ + got, std::string("cannot read ") + what + " (" + std::strerror(errno) + ")");
+                if (r == 0) break;
+                got += r;
+                continue;
+            }
+            if (out_pos_ == out_len_ && !produce(what, pos_ + got)) break;
+            const int64_t k = std::min<int64_t>(n - got, int64_t(out_len_ - out_pos_));
+            std::memcpy(d + got, out_.data() + out_pos_, size_t(k));
+            out_pos_ += size_t(k), got += k;
         }
+        pos_ += got;
+        return got;
+    }
+    // Reads n bytes; a short read is an error at the current offset.
+    void read(void *dst, int64_t n, const char *what) {
+        const int64_t at = pos_, got = read_upto(dst, n, what);
         if (got < n)
-            throw DataError(path_, pos_ + got,
-                            std::string("file ends early: expected ") + std::to_string(n) + " bytes of " + what +
-                                " from byte " + std::to_string(pos_) + ", got " + std::to_string(got));
-        pos_ += n;
+            fail(at + got, std::string("file ends early: expected ") + std::to_string(n) + " bytes of " + what +
+                               " from byte " + std::to_string(at) + ", got " + std::to_string(got));
     }
-    // True at the end of the data; a damaged gzip trailer (CRC, length) shows up here.
-    bool at_end() {
-        char c;
-        if (!gz_) return std::fread(&c, 1, 1, raw_) == 0;
-        int r = gzread(gz_, &c, 1);
-        if (r < 0) throw DataError(path_, pos_, "corrupt gzip data (" + gz_message() + ") after the data");
-        return r == 0;
+    // Reads to the end and returns how many bytes that was (a damaged stream fails here).
+    int64_t count_rest(const char *what) {
+        std::vector<char> sink(1 << 16);
+        int64_t n = 0, r;
+        while ((r = read_upto(sink.data(), int64_t(sink.size()), what)) > 0) n += r;
+        return n;
     }
-    int64_t pos() const { return pos_; }
 
 private:
-    // zlib's message without the "PATH: " it puts in front.
-    std::string gz_message() {
-        int err = 0;
-        std::string msg = gzerror(gz_, &err);
-        return msg.rfind(path_ + ": ", 0) == 0 ? msg.substr(path_.size() + 2) : msg;
+    [[noreturn]] void fail(int64_t at, const std::string &why) const { throw DataError(path_, at, why); }
+    int64_t compressed_at() const { return consumed_ - int64_t(zs_.avail_in); }
+    // Moves unread input to the front and reads more; false when the file has no more.
+    bool refill() {
+        const size_t keep = zs_.avail_in;
+        if (keep) std::memmove(in_.data(), zs_.next_in, keep);
+        ssize_t r;
+        do r = ::read(fd_, in_.data() + keep, in_.size() - keep);
+        while (r < 0 && errno == EINTR);
+        if (r < 0) fail(pos_, std::string("cannot read the gzip data (") + std::strerror(errno) + ")");
+        consumed_ += r;
+        zs_.next_in = in_.data();
+        zs_.avail_in = uInt(keep + size_t(r));
+        return r > 0;
     }
+    // Inflates the next piece into out_; false at the end of the last member.
+    bool produce(const char *what, int64_t at) {
+        out_pos_ = out_len_ = 0;
+        while (out_len_ == 0) {
+            if (between_members_) {
+                if (zs_.avail_in < 2) refill();
+                if (zs_.avail_in == 0) return false;  // the file ends after a whole member
+                if (zs_.avail_in < 2 || zs_.next_in[0] != 0x1f || zs_.next_in[1] != 0x8b)
+                    fail(at, "unexpected bytes after gzip member " + std::to_string(member_) + " at byte " +
+                                 std::to_string(compressed_at()) + " of the file: neither the end of the file nor "
+                                 "another gzip member (magic 1f 8b)");
+                inflateReset(&zs_);
+                between_members_ = false;
+                ++member_;
+            }
+            if (zs_.avail_in == 0 && !refill())
+                fail(at, std::string("the gzip data ends early (truncated file?): the file ends at byte ") +
+                             std::to_string(stored_) + " inside gzip member " + std::to_string(member_) +
+                             ", while reading " + what);
+            zs_.next_out = out_.data();
+            zs_.avail_out = uInt(out_.size());
+            const int rc = inflate(&zs_, Z_NO_FLUSH);
+            out_len_ = out_.size() - zs_.avail_out;
+            if (rc == Z_STREAM_END) between_members_ = true;
+            else if (rc != Z_OK && rc != Z_BUF_ERROR)
+                fail(at, std::string("corrupt gzip data (") + (zs_.msg ? zs_.msg : zError(rc)) + ") while reading " +
+                             what + "; the compressed stream fails at byte " + std::to_string(compressed_at()) +
+                             " of the file, in gzip member " + std::to_string(member_));
+        }
+        return true;
+    }
+
     std::string path_;
-    gzFile gz_ = nullptr;
-    FILE *raw_ = nullptr;
-    int64_t size_ = 0, stored_ = 0, pos_ = 0;
+    int fd_ = -1;
+    bool gz_ = false, between_members_ = false;
+    z_stream zs_{};
+    std::vector<unsigned char> in_, out_;
+    size_t out_pos_ = 0, out_len_ = 0;
+    int64_t stored_ = 0, pos_ = 0, consumed_ = 0, member_ = 1;
 };
 
 IdxHeader parse_header(Source &src, const std::string &path) {
@@ -130,44 +175,69 @@ IdxHeader parse_header(Source &src, const std::string &path) {
                                 std::to_string(int64_t(1) << 31));
         h.dims.push_back(d);
     }
-    // The payload must fit the file: no allocation is trusted to a header alone.
+    // A bound before anything is multiplied further; the size itself is checked against the
+    // file by the callers, before (raw) or while (gzip) anything is allocated for it.
     int64_t payload = 1;
     for (auto d : h.dims) {
         if (payload > (int64_t(1) << 40) / d)
             throw DataError(path, 4, "dimensions claim more than 1 TiB of data");
         payload *= d;
     }
-    int64_t want = h.header_bytes + payload, have = src.size();
-    bool fits = src.gz() ? (want & 0xffffffffLL) == have : want == have;
+    return h;
+}
+
+std::string size_mismatch(const IdxHeader &h, bool gz, int64_t have) {
     std::string dims;
     for (auto d : h.dims) dims += (dims.empty() ? "" : "x") + std::to_string(d);
-    const std::string claim = "header claims " + dims + " = " + std::to_string(payload) + " bytes of data, ";
-    if (!fits)
-        throw DataError(path, h.header_bytes,
-                        claim + "but the file " + (src.gz() ? "decompresses to " : "holds ") +
-                            std::to_string(have - h.header_bytes) + " bytes after the header");
-    // The gzip trailer holds the size mod 2^32 only, so a header claiming 2^32 more would pass
-    // the check above; deflate expands at most 1032:1, which bounds what the file can hold.
-    if (src.gz() && want > src.stored_size() * 1032)
-        throw DataError(path, h.header_bytes,
-                        claim + "more than a gzip file of " + std::to_string(src.stored_size()) + " bytes can hold");
-    return h;
+    return "header claims " + dims + " = " + std::to_string(h.count()) + " bytes of data, but the file " +
+           (gz ? "decompresses to " : "holds ") + std::to_string(have) + " bytes after the header";
+}
+
+// The payload size must be what the header claims: for a raw file its size on disk says so;
+// a gzip file is inflated to the end (its trailer's size field is not evidence).
+void check_payload_size(Source &src, const IdxHeader &h, const std::string &path) {
+    const int64_t have = src.gz() ? src.count_rest("data") : src.stored_size() - h.header_bytes;
+    if (have != h.count()) throw DataError(path, h.header_bytes, size_mismatch(h, src.gz(), have));
+}
+
+// The data of a gzip file, in pieces that grow with what really inflates: the header alone
+// never sizes an allocation.
+void read_gz_payload(Source &src, const IdxHeader &h, const std::string &path, std::vector<uint8_t> &data) {
+    const int64_t want = h.count();
+    data.clear();
+    data.reserve(size_t(std::min<int64_t>(want, std::max<int64_t>(src.stored_size(), 1 << 20))));
+    int64_t got = 0;
+    while (got < want) {
+        const int64_t chunk = std::min<int64_t>(want - got, std::max<int64_t>(got, 1 << 20));
+        data.resize(size_t(got + chunk));
+        const int64_t r = src.read_upto(data.data() + got, chunk, "data");
+        got += r;
+        if (r < chunk) throw DataError(path, h.header_bytes, size_mismatch(h, true, got));
+    }
+    if (const int64_t extra = src.count_rest("data"); extra > 0)
+        throw DataError(path, h.header_bytes, size_mismatch(h, true, got + extra));
 }
 
 }  // namespace
 
 IdxHeader read_idx_header(const std::string &path) {
     Source src(path);
-    return parse_header(src, path);
+    IdxHeader h = parse_header(src, path);
+    check_payload_size(src, h, path);
+    return h;
 }
 
 IdxArray read_idx(const std::string &path) {
     Source src(path);
     IdxArray a;
     a.header = parse_header(src, path);
+    if (src.gz()) {
+        read_gz_payload(src, a.header, path, a.data);
+        return a;
+    }
+    check_payload_size(src, a.header, path);
     a.data.resize(size_t(a.header.count()));
     src.read(a.data.data(), int64_t(a.data.size()), "data");
-    if (!src.at_end()) throw DataError(path, src.pos(), "unexpected bytes after the data");
     return a;
 }
 

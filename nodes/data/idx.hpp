@@ -1,6 +1,8 @@
 // IDX files (the MNIST format), raw or gzip-compressed: u8 arrays with big-endian dims.
 //   magic: 0x00 0x00 0x08 ndims; then ndims u32 big-endian sizes; then the bytes.
-// Everything is checked against the file's real size before anything is allocated.
+// Everything is checked against the file's real size before anything is allocated (a raw
+// file's size on disk; for gzip, what really inflates: every member, never the trailer's
+// size field). Only regular files are opened (pipeline/file_io.hpp).
 #pragma once
 
 #include <cstdint>

@@ -123,9 +123,15 @@ public:
         });
         flow::make_edge(*gate_, *split_);
         int update_probe = p.add_probe(*this, "update");
+        // A failed step (non-finite loss, a checkpoint that cannot be written) ends training
+        // but not the run at once: the epochs already trained are still evaluated and recorded.
         update_ = std::make_unique<Update>(g, flow::serial,
                                            [this, update_probe](const Msg &m, Update::output_ports_type &out) {
-                                               p_->guard(update_probe, m, [&] { arrive(m, out); });
+                                               try {
+                                                   p_->guard(update_probe, m, [&] { arrive(m, out); });
+                                               } catch (const std::exception &) {  // named by guard
+                                                   stop(std::current_exception());
+                                               }
                                            });
         for (size_t l = 0; l < model_->num_layers(); ++l) fwd_probe_.push_back(p.add_probe(*this, "fwd" + std::to_string(l)));
         loss_probe_ = p.add_probe(*this, "loss");
@@ -224,7 +230,14 @@ private:
                                            make_train_checkpoint(*model_, params_.data(), *opt_, pr, pending,
                                                                  p_->settings().seed, fingerprint_));
         }
-        if (sig && !run_end) throw Interrupted{sig, steps_, ckpt_ ? last_ckpt_ : ""};
+        if (sig && !run_end) stop(std::make_exception_ptr(Interrupted{sig, steps_, ckpt_ ? last_ckpt_ : "", epochs_done_}));
+    }
+
+    // No step after this one; the epochs already trained are still evaluated and recorded
+    // (Pipeline::stop), so a stopped run's metrics hold every epoch it finished.
+    void stop(std::exception_ptr why) {
+        stopped_ = true;
+        p_->stop(why);
     }
 
     // Epoch reports every sink has finished with (only this node still holds them: their
@@ -317,6 +330,7 @@ private:
         show_progress(m);
         if (m.last_in_epoch) end_epoch(m, out);
         after_step(m);
+        if (stopped_) return;  // holds the gate: no further step is admitted
         p_->step_done().try_put(flow::continue_msg());
         gate_->decrementer().try_put(flow::continue_msg());
     }
@@ -502,6 +516,7 @@ private:
     // seconds from one allreduce's end to the next's (whole steps; the first one excluded).
     double comm_s_ = 0, step_s_ = 0;
     bool evaluated_ = false;  // an evaluate node follows: it releases each epoch
+    bool stopped_ = false;    // a signal or a failed checkpoint ended training (stop())
     bool overlap_ = false;  // per-layer allreduce during the backward pass (one shard per rank)
     clk::time_point last_update_{};
     clk::time_point epoch_start_ = clk::now(), last_progress_{}, step_start_{};

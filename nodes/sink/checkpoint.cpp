@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <regex>
 
 #include "nodes/sink/model_card.hpp"
@@ -103,10 +104,47 @@ std::string CheckpointSink::save_state(const std::string &run_dir, int64_t steps
     std::filesystem::create_directories(run_dir + "/checkpoints");
     std::string path = train_checkpoint_path(run_dir, steps);
     write_ckpt(path, f);
-    auto all = list_train_checkpoints(run_dir);
-    const int64_t keep = std::max<int64_t>(1, params_.i("keep"));
-    for (size_t i = 0; i + size_t(keep) < all.size(); ++i) std::filesystem::remove(all[i]);
+    prune(run_dir);
     return path;
+}
+
+// Retention counts only checkpoints that read back whole: a damaged or foreign file named
+// like one (step-99999999.ckpt of garbage) would otherwise take a place among the `keep`
+// and push out a good one. Such files are reported once and left alone; the newest intact
+// checkpoint is always among those kept.
+void CheckpointSink::prune(const std::string &run_dir) const {
+    const auto all = list_train_checkpoints(run_dir);  // oldest first
+    const size_t keep = size_t(std::max<int64_t>(1, params_.i("keep")));
+    size_t intact = 0;
+    for (auto it = all.rbegin(); it != all.rend(); ++it) {
+        if (!reads_back(*it)) continue;
+        if (++intact > keep) {
+            std::error_code ec;
+            std::filesystem::remove(*it, ec);
+            verified_.erase(*it);
+        }
+    }
+}
+
+bool CheckpointSink::reads_back(const std::string &path) const {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const auto size = fs::file_size(path, ec);
+    const auto time = fs::last_write_time(path, ec);
+    const Stamp stamp{ec ? uintmax_t(-1) : size, ec ? 0 : time.time_since_epoch().count()};
+    // A file verified once is read again only when it changed: each save would otherwise
+    // read all `keep` checkpoints back.
+    if (auto it = verified_.find(path); it != verified_.end() && it->second == stamp) return true;
+    try {
+        read_ckpt(path);
+    } catch (const DataError &e) {
+        if (warned_.insert(path).second)
+            std::cerr << "warning: not counted toward the checkpoint node's 'keep: " << params_.i("keep")
+                      << "' and left in place: " << e.what() << "\n";
+        return false;
+    }
+    verified_[path] = stamp;
+    return true;
 }
 
 void CheckpointSink::build(Pipeline &p) {

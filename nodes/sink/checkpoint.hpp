@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "nodes/nn/model.hpp"
@@ -25,15 +26,23 @@ class CheckpointSink : public FlowNode {
 public:
     // Whether a training checkpoint is due once `steps` steps are done.
     bool state_due(int64_t steps, bool epoch_end, int64_t epochs_done, bool last) const;
-    // Writes it atomically, then deletes the oldest beyond `keep`; returns its path.
+    // Writes it atomically, then deletes the oldest intact ones beyond `keep` (files that do
+    // not read back are neither counted nor deleted); returns its path.
     std::string save_state(const std::string &run_dir, int64_t steps, const CkptFile &f) const;
 
     void build(Pipeline &p) override;
     Receiver &in(const std::string &) override { return *node_; }
 
 private:
+    using Stamp = std::pair<uintmax_t, int64_t>;  // size, modification time
     void write(Pipeline &p, const Msg &m);
     std::map<std::string, std::string> card_;  // the model card (model_card.hpp), made in build()
+    void prune(const std::string &run_dir) const;
+    bool reads_back(const std::string &path) const;
+    // Called by the training node only (one thread): checkpoints known to read back, and the
+    // damaged ones already reported.
+    mutable std::map<std::string, Stamp> verified_;
+    mutable std::set<std::string> warned_;
     std::unique_ptr<flow::function_node<Msg>> node_;
 };
 

@@ -15,14 +15,30 @@
 #include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <vector>
 
 #include "nodes/data/corrupt.hpp"
 #include "nodes/nn/model.hpp"
+#include "pipeline/ckpt_file.hpp"
 #include "pipeline/file_io.hpp"
 #include "pipeline/graph.hpp"
 
 namespace aepipe {
 namespace {
+
+// "1..3, 5": ascending epochs as ranges.
+static std::string epoch_list(const std::vector<int64_t> &epochs) {
+    std::string out;
+    for (size_t i = 0; i < epochs.size();) {
+        size_t j = i;
+        while (j + 1 < epochs.size() && epochs[j + 1] == epochs[j] + 1) ++j;
+        out += (out.empty() ? "" : ", ") + std::to_string(epochs[i]) +
+               (j > i ? ".." + std::to_string(epochs[j]) : "");
+        i = j + 1;
+    }
+    return out;
+}
 
 class Metrics : public FlowNode {
 public:
@@ -55,14 +71,7 @@ public:
             jsonl_rows_ = resume ? cut_rows(jsonl_, "", p.settings().start_epoch) : 0;
             if (!resume) write_file_atomic(jsonl_, "");
         }
-        // Rows the resumed run cannot write again (only the last finished epoch is re-evaluated).
-        // No files (both turned off, or an MPI rank other than 0): nothing is missing.
-        const bool files = !csv_.empty() || !jsonl_.empty();
-        const int64_t have = std::min(csv_.empty() ? INT64_MAX : csv_rows_, jsonl_.empty() ? INT64_MAX : jsonl_rows_);
-        if (resume && files && have + 1 < p.settings().start_epoch)
-            p.console().line("warning: metrics rows of epochs " + std::to_string(have + 1) + ".." +
-                             std::to_string(p.settings().start_epoch - 1) +
-                             " are missing: the run was killed before they were evaluated");
+        if (resume) warn_missing(p);
         p.console().expect_epoch_lines();
         node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
             p.guard(*this, m, [&] { record(p, m); });
@@ -118,6 +127,27 @@ private:
         }
         p.console().epoch_line(r.epoch, text);
     }
+    // Rows the resumed run cannot write: finished epochs before the checkpoint that the files
+    // lack and that the checkpoint does not hold for evaluation either (its pending epochs are
+    // evaluated again and written by this run). No files (both turned off, or an MPI rank
+    // other than 0): nothing is missing.
+    void warn_missing(Pipeline &p) const {
+        if (csv_.empty() && jsonl_.empty()) return;
+        const int64_t have = std::min(csv_.empty() ? INT64_MAX : csv_rows_, jsonl_.empty() ? INT64_MAX : jsonl_rows_);
+        std::set<int64_t> pending;  // 1-based
+        const auto &st = p.settings().resume->state;
+        if (st.contains("pending_epochs") && st["pending_epochs"].is_array())
+            for (const auto &e : st["pending_epochs"])
+                if (e.is_object() && e.contains("epoch") && e["epoch"].is_number_integer())
+                    pending.insert(e["epoch"].template get<int64_t>() + 1);
+        std::vector<int64_t> lost;
+        for (int64_t e = have + 1; e < p.settings().start_epoch; ++e)
+            if (!pending.count(e)) lost.push_back(e);
+        if (!lost.empty())
+            p.console().line("warning: metrics rows of epochs " + epoch_list(lost) +
+                             " are missing: the run was killed before they were evaluated");
+    }
+
     // Resuming: keeps the rows of epochs 1..epochs (complete lines, in order) and returns how
     // many there are; a missing file starts again with `header`.
     static int64_t cut_rows(const std::string &path, const std::string &header, int64_t epochs) {

@@ -43,7 +43,7 @@ std::string encode_png(const Image &img) {
 void write_png(const std::string &path, const Image &img) { write_file_atomic(path, encode_png(img)); }
 
 Image read_png(const std::string &path) {
-    std::string bytes = read_file(path);
+    std::string bytes = read_file(path, "a PNG file");
     static const unsigned char sig[8] = {137, 80, 78, 71, 13, 10, 26, 10};
     if (bytes.size() < 8 || std::memcmp(bytes.data(), sig, 8) != 0)
         throw DataError(path, 0, "not a PNG file (bad signature)");

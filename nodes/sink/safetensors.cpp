@@ -1,6 +1,9 @@
 #include "nodes/sink/safetensors.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <tuple>
 #include <nlohmann/json.hpp>
 
 #include "pipeline/error.hpp"
@@ -32,8 +35,55 @@ std::string encode_safetensors(const StFile &f) {
 
 void write_safetensors(const std::string &path, const StFile &f) { write_file_atomic(path, encode_safetensors(f)); }
 
+namespace {
+
+struct Span {
+    uint64_t begin, end;
+    std::string name;
+};
+
+// As the format defines it (and safetensors' own loader checks): the tensors tile the data
+// exactly, each beginning where the one before it (by offset) ends, with no overlap, no hole
+// and no byte left over. Two tensors sharing bytes would alias weights silently.
+void check_layout(const std::string &path, std::vector<Span> spans, uint64_t data_start, uint64_t data_size) {
+    std::sort(spans.begin(), spans.end(),
+              [](const Span &a, const Span &b) { return std::tie(a.begin, a.end) < std::tie(b.begin, b.end); });
+    uint64_t at = 0;
+    const Span *prev = nullptr;
+    auto range = [](const Span &s) { return "[" + std::to_string(s.begin) + ", " + std::to_string(s.end) + "]"; };
+    for (const Span &s : spans) {
+        if (s.begin < at)
+            throw DataError(path, int64_t(data_start + s.begin),
+                            "tensor '" + s.name + "': data_offsets " + range(s) + " overlap tensor '" + prev->name +
+                                "' " + range(*prev) + " (each tensor needs bytes of its own)");
+        if (s.begin > at)
+            throw DataError(path, int64_t(data_start + at),
+                            "tensor '" + s.name + "': data_offsets " + range(s) + " leave bytes [" +
+                                std::to_string(at) + ", " + std::to_string(s.begin) +
+                                ") of the data to no tensor (the tensors must follow each other without gaps)");
+        at = s.end;
+        prev = &s;
+    }
+    if (at != data_size)
+        throw DataError(path, int64_t(data_start + at),
+                        std::to_string(data_size - at) + " bytes after the last tensor" +
+                            (prev ? " ('" + prev->name + "')" : "") + " belong to no tensor");
+}
+
+// Weights are finite: a NaN or Inf would be written through to every output made from them.
+void check_finite(const std::string &path, const std::string &name, const std::vector<float> &v, uint64_t at) {
+    for (size_t i = 0; i < v.size(); ++i)
+        if (!std::isfinite(v[i]))
+            throw DataError(path, int64_t(at + i * sizeof(float)),
+                            "tensor '" + name + "': value " + std::to_string(i) + " is " +
+                                (std::isnan(v[i]) ? "NaN" : v[i] > 0 ? "+Inf" : "-Inf") +
+                                " (weights must be finite numbers)");
+}
+
+}  // namespace
+
 StFile read_safetensors(const std::string &path) {
-    std::string b = read_file(path);
+    std::string b = read_file(path, "a safetensors file");
     if (b.size() < 8) throw DataError(path, 0, "too short for a safetensors file (no 8-byte header length)");
     uint64_t n = 0;
     for (int i = 0; i < 8; ++i) n |= uint64_t(uint8_t(b[size_t(i)])) << (8 * i);
@@ -46,6 +96,7 @@ StFile read_safetensors(const std::string &path) {
     }
     if (!h.is_object()) throw DataError(path, 8, "the header must be a JSON object");
     StFile f;
+    std::vector<Span> spans;
     const uint64_t data_start = 8 + n, data_size = b.size() - data_start;
     for (auto it = h.begin(); it != h.end(); ++it) {
         if (it.key() == "__metadata__") {
@@ -80,9 +131,12 @@ StFile read_safetensors(const std::string &path) {
                                 std::to_string(b1) + "] outside the " + std::to_string(data_size) + " data bytes");
         if (b1 - b0 != count * sizeof(float)) bad("data_offsets do not match the shape");
         st.data.resize(count);
-        std::memcpy(st.data.data(), b.data() + data_start + b0, b1 - b0);
+        if (count) std::memcpy(st.data.data(), b.data() + data_start + b0, b1 - b0);
+        check_finite(path, it.key(), st.data, data_start + b0);
+        spans.push_back({b0, b1, it.key()});
         f.tensors[it.key()] = std::move(st);
     }
+    check_layout(path, spans, data_start, data_size);
     return f;
 }
 

@@ -98,7 +98,8 @@ std::unique_ptr<RunDir> E2E::a_, E2E::b_;
 
 TEST_F(E2E, RunFolderHoldsEveryOutput) {
     EXPECT_EQ(fs::path(a().dir).filename().string().rfind("tiny-", 0), 0u) << a().dir;
-    EXPECT_EQ(list_dir(a().dir), (std::vector<std::string>{"checkpoints", "config.yaml", "metrics.csv",
+    // .aepipe.lock: the run's flock (one writer per folder); it stays, as lock files must.
+    EXPECT_EQ(list_dir(a().dir), (std::vector<std::string>{".aepipe.lock", "checkpoints", "config.yaml", "metrics.csv",
                                                            "metrics.jsonl", "model.safetensors", "recon.png"}));
     // Training checkpoints every epoch (16 steps), the newest 3 kept.
     EXPECT_EQ(list_dir(a().dir + "/checkpoints"),

@@ -57,7 +57,8 @@ TEST(EvalPacing, AFailedEvaluationEndsTheRunNamingTheNodeAndKeepsEarlierOutputs)
                                   {"AEPIPE_TEST_FAIL_EVAL=2"});
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_NE(r.err.find("node 'eval' (evaluate, " + config + ":"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("at step 11: test hook AEPIPE_TEST_FAIL_EVAL: evaluation failed"), std::string::npos)
+    // epoch 3 (0-based 2) ends with the 12th step
+    EXPECT_NE(r.err.find("at step 12: test hook AEPIPE_TEST_FAIL_EVAL: evaluation failed"), std::string::npos)
         << r.err;
     auto runs = list_dir(tmp / "runs");
     ASSERT_EQ(runs.size(), 1u);

@@ -157,9 +157,12 @@ TEST_F(Resume, SigtermWritesACheckpointExits143AndPrintsTheResumeCommand) {
     ASSERT_NE(at, std::string::npos) << r.err;
     std::string line = r.err.substr(at + 20, r.err.find('\n', at) - at - 20);
     EXPECT_NE(line.find(" --resume " + dir), std::string::npos) << line;
-    std::vector<std::string> args;  // the printed command, word by word (no quoting needed here)
-    std::stringstream ss(line);
-    for (std::string w; ss >> w;) args.push_back(w);
+    std::vector<std::string> args;  // the printed command, word by word as a shell splits it
+    RunResult words = run_program({"/bin/sh", "-c", "printf '%s\\0' " + line});
+    ASSERT_EQ(words.exit_code, 0) << line;
+    for (size_t at = 0, nul; (nul = words.out.find('\0', at)) != std::string::npos; at = nul + 1)
+        args.push_back(words.out.substr(at, nul - at));
+    EXPECT_NE(line.find(" 'graph.nodes[9].every_steps=5' "), std::string::npos) << "[ ] must be quoted: " << line;
     RunResult resumed = run_aepipe(args);
     ASSERT_EQ(resumed.exit_code, 0) << line << "\n" << resumed.err;
     expect_same_run(ref, dir);

@@ -288,7 +288,8 @@ TEST_F(GraphTest, ANodeThatThrowsStopsTheRunWithItsIdTypeAndStep) {
             "  edges: [data -> batches, batches -> boom]\n");
     });
     // where it was defined: line 13, column 7 of the inline config
-    EXPECT_EQ(msg, "node 'boom' (test_throw, inline.yaml:13:7) at step 3: deliberate failure in test_throw");
+    // (messages name steps 1-based: the body threw on the 4th step, m.step == 3)
+    EXPECT_EQ(msg, "node 'boom' (test_throw, inline.yaml:13:7) at step 4: deliberate failure in test_throw");
     // Nothing after the failing step was processed: steps 0-2 were, step 3 threw.
     std::vector<Seen> got = seen("boom");
     ASSERT_GE(got.size(), 4u);
@@ -301,7 +302,7 @@ TEST_F(GraphTest, AThrowBesideTrainingStopsTheWholeRun) {
     std::string yaml = tiny_config_yaml(d, 50) + "    - batches -> boom\n";
     yaml.insert(yaml.find("  edges:\n"), "    - {id: boom, type: test_throw, at_step: 9, drive: false}\n");
     std::string msg = runtime_error_of([&] { run(yaml); });
-    EXPECT_EQ(msg, "node 'boom' (test_throw, inline.yaml:26:7) at step 9: deliberate failure in test_throw");
+    EXPECT_EQ(msg, "node 'boom' (test_throw, inline.yaml:26:7) at step 10: deliberate failure in test_throw");
     // 50 epochs would be 300 steps; the run stopped soon after step 9.
     std::vector<Seen> got = seen("boom");
     EXPECT_LT(got.size(), 30u);

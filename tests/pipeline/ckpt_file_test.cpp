@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -183,6 +184,24 @@ TEST(CkptFile, HeaderThatIsNotJsonIsRejectedInsideTheHeader) {
     EXPECT_NE(error_of(s).find("byte " + std::to_string(kCkptPrefix + 1) + ": error: header is not valid JSON"),
               std::string::npos)
         << error_of(s);
+}
+
+// Weights and optimizer state are finite; a sealed file (valid checksum) holding a NaN or an
+// Inf is refused at the value, so --resume and retention treat it as damaged.
+TEST(CkptFile, NonFiniteValuesAreRejectedNamingTensorAndByte) {
+    std::string s = encode_ckpt(sample());
+    const size_t data = kCkptPrefix + header_bytes(s);
+    poke(s, data + 2 * sizeof(float), std::nanf(""));
+    reseal(s);
+    EXPECT_EQ(error_of(s),
+              "/r/step.ckpt: byte " + std::to_string(data + 8) +
+                  ": error: tensor 'layers.0.weight': value 2 is NaN (a checkpoint holds finite numbers only)");
+    s = encode_ckpt(sample());
+    poke(s, data + 6 * sizeof(float), INFINITY);  // optimizer.exp_avg[0]
+    reseal(s);
+    EXPECT_EQ(error_of(s),
+              "/r/step.ckpt: byte " + std::to_string(data + 24) +
+                  ": error: tensor 'optimizer.exp_avg': value 0 is +Inf (a checkpoint holds finite numbers only)");
 }
 
 TEST(CkptFile, MissingFileIsADataErrorNamingIt) {
