@@ -16,6 +16,7 @@ namespace po = boost::program_options;
 struct Common {
     std::string config;
     std::vector<std::string> overrides;
+    std::vector<int> override_argv;  // each override's index in argv (for messages)
 };
 
 // Parses `opts` plus hidden positional options; --help prints `usage` and opts, then exits 0.
