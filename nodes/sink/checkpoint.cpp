@@ -136,14 +136,15 @@ namespace {
 Registrar<FlowNodeRegistry> reg({"checkpoint",
                                  Category::Sink,
                                  "writes the parameters as safetensors (atomically) at the end and every N epochs",
-                                 {{"every", Kind::Int, "0", "also write checkpoint_epoch<E>.safetensors every N epochs (0: off)"},
+                                 {{"every", Kind::Int, "0", "also write checkpoint_epoch<E>.safetensors every N epochs (0: off)", {}, false, at_least(0, 1e9)},
                                   {"file", Kind::String, "model.safetensors", "file name of the final checkpoint"},
                                   {"every_epochs", Kind::Int, "1",
-                                   "training checkpoint (checkpoints/step-N.ckpt, for --resume) every N epochs (0: off)"},
-                                  {"every_steps", Kind::Int, "0", "training checkpoint every N steps as well (0: off)"},
-                                  {"keep", Kind::Int, "3", "training checkpoints kept (the oldest are deleted)"}},
+                                   "training checkpoint (checkpoints/step-N.ckpt, for --resume) every N epochs (0: off)", {}, false, at_least(0, 1e9)},
+                                  {"every_steps", Kind::Int, "0", "training checkpoint every N steps as well (0: off)", {}, false, at_least(0, 1e15)},
+                                  {"keep", Kind::Int, "3", "training checkpoints kept (the oldest are deleted)", {}, false, size_range(1, 1e6)}},
                                  {{"in", {"epoch", "eval"}, "epoch reports"}},
-                                 {}},
+                                 {},
+                                 "the training node writes its checkpoints through it, into one checkpoints/ folder"},
                                 [](const Params &) { return std::make_unique<CheckpointSink>(); });
 
 }  // namespace
