@@ -47,7 +47,7 @@ TEST(Registry, ListNodesPrintsEveryType) {
     EXPECT_EQ(pclose(f), 0);
     for (const auto &[cat, types] : registered())
         for (const auto &t : types) EXPECT_NE(out.find("\n" + t + ": "), std::string::npos) << t;
-    EXPECT_NE(out.find("units: integer, required."), std::string::npos);
+    EXPECT_NE(out.find("units: integer, required, between 1 and 16777216."), std::string::npos);  // with its range
     EXPECT_NE(out.find("drop_last: true/false, default false."), std::string::npos);
 }
 
