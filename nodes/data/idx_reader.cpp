@@ -83,9 +83,10 @@ private:
         return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
     }
     // stat() first: opening a FIFO to read it would block until a writer comes.
-    void check_file(const std::string &path) const {
+    void check_file(const std::string &full) const {
+        const std::string path = clip_text(full, 400);  // a config may hold a path of any length
         struct stat st {};
-        if (::stat(path.c_str(), &st) != 0)
+        if (::stat(full.c_str(), &st) != 0)
             throw RuntimeError(where() + ": data file not found: " + path +
                                "\nhint: fetch MNIST with scripts/fetch_mnist.sh; Fashion-MNIST comes with "
                                "'apt-get install dataset-fashion-mnist'");
@@ -93,7 +94,7 @@ private:
             throw RuntimeError(where() + ": data file " + path + " is not a regular file (" +
                                (S_ISDIR(st.st_mode) ? "a folder" : S_ISFIFO(st.st_mode) ? "a FIFO" : "a device or socket") +
                                ")");
-        std::ifstream in(path, std::ios::binary);
+        std::ifstream in(full, std::ios::binary);
         if (!in) throw RuntimeError(where() + ": cannot read data file " + path + ": " + std::strerror(errno));
     }
 

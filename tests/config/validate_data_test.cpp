@@ -67,6 +67,14 @@ TEST_F(ValidateData, AFolderOrAFifoIsNotADataFile) {
                   " is not a regular file (a FIFO)");
 }
 
+// A path of any length is echoed clipped (its first 400 characters and its length).
+TEST_F(ValidateData, LongMissingPathIsClipped) {
+    const std::string path = "/" + std::string(1000, 'p');
+    EXPECT_EQ(both_fail({"graph.nodes[0].images=" + path}),
+              "error: node 'train_set' (idx_reader, " + config_ + ":16:7): data file not found: " +
+                  path.substr(0, 400) + "... (1001 bytes)");
+}
+
 TEST_F(ValidateData, ValidConfigStillOk) {
     RunResult r = run_aepipe({"validate", config_});
     EXPECT_EQ(r.exit_code, 0) << r.err;
