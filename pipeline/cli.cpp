@@ -65,6 +65,8 @@ int cmd_run(std::vector<std::string> args, bool profile) {
                     std::string(profile ? "aepipe profile is aepipe run --profile (see --profile below).\n" : "") +
                         "Trains the model of CONFIG. Each run writes config.yaml, metrics.csv, metrics.jsonl,\n"
                         "image grids and checkpoints into its own folder OUT/NAME-DATE-TIME.\n");
+    install_stop_handlers();  // from the start: SIGINT/SIGTERM are honoured in every phase
+    set_stop_phase("start-up (reading the config and the data headers)", true);
     ConfigFile cfg = load(c, vm);
     RunSettings s;
     s.tty = stdout_is_terminal();
@@ -98,7 +100,6 @@ int cmd_run(std::vector<std::string> args, bool profile) {
     p.console().line("run: " + s.run_dir + " (" + std::to_string(threads) + " threads" +
                      (dist::parallel() ? " x " + std::to_string(dist::size()) + " MPI ranks" : "") + ")");
     auto t0 = std::chrono::steady_clock::now();
-    install_stop_handlers();
     try {
         p.run();
     } catch (const Interrupted &e) {
@@ -115,9 +116,13 @@ int cmd_validate(const std::vector<std::string> &args) {
     Common c;
     po::options_description opts("aepipe validate CONFIG [key=value ...]");
     opts.add_options()("help,h", "show this help");
-    auto vm = parse(args, opts, c, "Checks CONFIG (keys, types, nodes, edges, layer sizes) without running it.\n");
+    auto vm = parse(args, opts, c,
+                    "Checks CONFIG without running it: everything `run` checks before training (keys, types,\n"
+                    "value ranges, nodes, edges, the graph's shape, layer sizes, the data files and their\n"
+                    "headers, the estimated memory).\n");
     ConfigFile cfg = load(c, vm);
     Pipeline p(cfg, RunSettings{});
+    p.preflight();  // the same checks as run's, so the two cannot drift
     std::cout << c.config << ": ok (" << p.nodes().size() << " nodes, " << p.edges().size() << " edges)\n";
     return 0;
 }
@@ -197,6 +202,9 @@ int main(int argc, char **argv) {
         return fail(2, "aepipe " + cmd + ": " + e.what() + " (see aepipe " + cmd + " --help)");
     } catch (const DataError &e) {  // already "PATH: byte N: error: ..."
         return fail(1, e.what());
+    } catch (const std::bad_alloc &) {  // outside any node (nodes name themselves)
+        return fail(1, "error: aepipe " + cmd + ": out of memory (" + human_bytes(available_memory()) +
+                           " available); lower train.batch or the layer sizes, or set train.max_memory");
     } catch (const std::exception &e) {
         return fail(1, std::string("error: ") + e.what());
     }

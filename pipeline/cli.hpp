@@ -17,6 +17,7 @@ namespace po = boost::program_options;
 struct Common {
     std::string config;
     std::vector<std::string> overrides;
+    std::vector<int> override_argv;  // each override's index in argv (for messages)
 };
 
 // --help: parse_with throws this rather than printing, so that main prints it and the

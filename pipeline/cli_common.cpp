@@ -47,17 +47,31 @@ po::variables_map parse(const std::vector<std::string> &args, po::options_descri
     pos.add("config", 1).add("overrides", -1);
     auto vm = parse_with(args, opts, hidden, pos, usage);
     if (c.config.empty()) throw po::error("missing CONFIG (a YAML file such as configs/mnist_ae.yaml)");
+    // Positionals keep their order: each override is the next argument equal to it (args
+    // starts after argv[0] and the command, hence + 2).
+    size_t at = 0;
+    for (const auto &o : c.overrides) {
+        while (at < args.size() && args[at] != o) ++at;
+        c.override_argv.push_back(int(at) + 2);
+        ++at;
+    }
     return vm;
 }
 
 ConfigFile load(const Common &c, const po::variables_map &vm) {
     ConfigFile cfg = load_config(c.config);
-    for (const auto &o : c.overrides) apply_override(cfg, o);
+    for (size_t i = 0; i < c.overrides.size(); ++i)
+        apply_override(cfg, c.overrides[i],
+                       override_origin(i < c.override_argv.size() ? c.override_argv[i] : 0, c.overrides[i]));
     if (vm.count("threads") && !vm["threads"].as<std::string>().empty() &&
         vm["threads"].as<std::string>().find(',') == std::string::npos)
-        apply_override(cfg, "train.threads=" + vm["threads"].as<std::string>());
-    if (vm.count("name")) apply_override(cfg, "name=" + vm["name"].as<std::string>());
-    if (vm.count("seed")) apply_override(cfg, "train.seed=" + std::to_string(vm["seed"].as<int64_t>()));
+        apply_override(cfg, "train.threads=" + vm["threads"].as<std::string>(),
+                       "option --threads " + clip_text(vm["threads"].as<std::string>()));
+    if (vm.count("name"))
+        apply_override(cfg, "name=" + vm["name"].as<std::string>(), "option --name " + clip_text(vm["name"].as<std::string>()));
+    if (vm.count("seed"))
+        apply_override(cfg, "train.seed=" + std::to_string(vm["seed"].as<int64_t>()),
+                       "option --seed " + std::to_string(vm["seed"].as<int64_t>()));
     return cfg;
 }
 

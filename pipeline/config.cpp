@@ -1,5 +1,6 @@
 #include "pipeline/config.hpp"
 
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -55,6 +56,11 @@ void check_duplicate_keys(const ConfigFile &cfg, const YAML::Node &node, Diags &
 }  // namespace
 
 ConfigFile parse_config(const std::string &text, const std::string &name) {
+    if (text.size() > kMaxConfigBytes)
+        throw ConfigError({name, 0, 0},
+                          "config file is larger than " + std::to_string(kMaxConfigBytes >> 20) +
+                              " MiB; a config describes a model and a graph in a few KB",
+                          "is this the right file?");
     ConfigFile cfg;
     cfg.path = name;
     cfg.dir = fs::absolute(fs::path(name)).parent_path().string();
@@ -78,44 +84,62 @@ ConfigFile load_config(const std::string &path) {
     if (std::string why = regular_file_problem(path, "a YAML config file"); !why.empty())
         throw ConfigError({path, 0, 0}, why == "file not found" ? "cannot open config file" : "cannot read the config: " + why,
                           "check the path; configs live in configs/");
-    std::string text;
-    try {
-        text = read_file(path, "a YAML config file");
-    } catch (const DataError &e) {
-        throw ConfigError({path, 0, 0}, std::string("cannot read the config: ") + e.what());
-    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError({path, 0, 0}, "cannot open config file", "check the path; configs live in configs/");
+    // Read at most one byte past the cap: a huge file is refused without reading it all.
+    std::string text(kMaxConfigBytes + 1, '\0');
+    in.read(text.data(), std::streamsize(text.size()));
+    text.resize(size_t(in.gcount()));
     return parse_config(text, path);
+}
+
+static bool same_or_inside(const YAML::Node &tree, const YAML::Node &node) {
+    if (tree.is(node)) return true;
+    if (tree.IsMap())
+        for (auto it = tree.begin(); it != tree.end(); ++it)
+            if (same_or_inside(it->second, node)) return true;
+    if (tree.IsSequence())
+        for (const auto &item : tree)
+            if (same_or_inside(item, node)) return true;
+    return false;
 }
 
 SourcePos pos_of(const ConfigFile &cfg, const YAML::Node &node) {
     if (!node.IsDefined()) return {cfg.path, 0, 0};
     YAML::Mark m = node.Mark();
-    if (m.is_null() || m.line < 0) return {"command-line override", 0, 0};
-    return {cfg.path, m.line + 1, m.column + 1};
+    if (!m.is_null() && m.line >= 0) return {cfg.path, m.line + 1, m.column + 1};
+    for (auto it = cfg.overrides.rbegin(); it != cfg.overrides.rend(); ++it) {  // the last one wins
+        if (same_or_inside(it->value, node)) return {it->origin, 0, 0};
+        for (const auto &k : it->keys)
+            if (k.is(node)) return {it->origin, 0, 0};
+    }
+    return {"command-line override", 0, 0};
 }
 
 std::string describe(const YAML::Node &node) {
     if (!node.IsDefined() || node.IsNull()) return "nothing";
     if (node.IsMap()) return "a map";
     if (node.IsSequence()) return "a list";
-    return "'" + node.Scalar() + "'";
+    return "'" + clip_text(node.Scalar()) + "'";
 }
 
 namespace {
 
 struct PathStep {
-    bool is_index = false;
-    std::string key;
+    enum Type { Key, Index, Id } type = Key;
+    std::string key;  // Key: the map key; Id: the item's id
     size_t index = 0;
 };
 
-std::vector<PathStep> parse_path(const std::string &path, const std::string &expr) {
+[[noreturn]] void bad_override(const std::string &origin, const std::string &expr, const std::string &why,
+                               const std::string &hint = "") {
+    throw ConfigError({origin, 0, 0}, "bad override '" + clip_text(expr) + "': " + why, hint);
+}
+
+std::vector<PathStep> parse_path(const std::string &path, const std::string &expr, const std::string &origin) {
+    static const char *kHint = "write overrides as section.key=value, model.layers[2].units=32 or graph.nodes[ID].key=value";
     std::vector<PathStep> steps;
     size_t i = 0;
-    auto fail = [&](const std::string &why) {
-        throw ConfigError({"command-line override", 0, 0}, "bad override '" + expr + "': " + why,
-                          "write overrides as section.key=value or model.layers[2].units=32");
-    };
     while (i < path.size()) {
         if (path[i] == '.') {
             ++i;
@@ -123,55 +147,102 @@ std::vector<PathStep> parse_path(const std::string &path, const std::string &exp
         }
         if (path[i] == '[') {
             size_t close = path.find(']', i);
-            if (close == std::string::npos) fail("missing ']'");
-            std::string num = path.substr(i + 1, close - i - 1);
-            if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos)
-                fail("list index '" + num + "' is not a number");
-            steps.push_back({true, "", std::stoul(num)});
+            if (close == std::string::npos) bad_override(origin, expr, "missing ']'", kHint);
+            std::string in = path.substr(i + 1, close - i - 1);
+            if (in.empty()) bad_override(origin, expr, "empty list index '[]'", kHint);
+            if (in.find_first_not_of("0123456789") == std::string::npos) {
+                if (in.size() > 9) bad_override(origin, expr, "list index '" + clip_text(in) + "' is too large", kHint);
+                steps.push_back({PathStep::Index, "", std::stoul(in)});
+            } else if (std::isalpha(static_cast<unsigned char>(in[0])) || in[0] == '_') {
+                steps.push_back({PathStep::Id, in, 0});
+            } else {
+                bad_override(origin, expr, "list index '" + clip_text(in) + "' is neither a number nor a node id",
+                             kHint);
+            }
             i = close + 1;
             continue;
         }
         size_t end = path.find_first_of(".[", i);
         if (end == std::string::npos) end = path.size();
-        steps.push_back({false, path.substr(i, end - i), 0});
+        steps.push_back({PathStep::Key, path.substr(i, end - i), 0});
         i = end;
     }
-    if (steps.empty()) fail("empty key path");
+    if (steps.empty()) bad_override(origin, expr, "empty key path");
     return steps;
+}
+
+// A parsed override value with every source mark dropped (the marks of the override's own
+// text would point into the config file): messages find it through ConfigFile::overrides.
+YAML::Node unmarked(const YAML::Node &n) {
+    if (n.IsScalar()) return YAML::Node(n.Scalar());
+    if (n.IsSequence()) {
+        YAML::Node out(YAML::NodeType::Sequence);
+        for (const auto &item : n) out.push_back(unmarked(item));
+        return out;
+    }
+    if (n.IsMap()) {
+        YAML::Node out(YAML::NodeType::Map);
+        for (auto it = n.begin(); it != n.end(); ++it) out[unmarked(it->first)] = unmarked(it->second);
+        return out;
+    }
+    return YAML::Node(n.Type());
+}
+
+// The index of the item of list `list` whose `id` is `id`; a did-you-mean error otherwise.
+size_t index_of_id(const YAML::Node &list, const std::string &id, const std::string &walked, const std::string &expr,
+                   const std::string &origin) {
+    std::vector<std::string> ids;
+    for (size_t k = 0; k < list.size(); ++k) {
+        const YAML::Node item = list[k];
+        if (!item.IsMap() || !item["id"] || !item["id"].IsScalar()) continue;
+        if (item["id"].Scalar() == id) return k;
+        ids.push_back(item["id"].Scalar());
+    }
+    if (ids.empty())
+        bad_override(origin, expr, "'" + walked + "' has no items with an id", "pick an item by index: " + walked + "[0]");
+    std::string near = nearest(id, ids), all;
+    for (const auto &x : ids) all += (all.empty() ? "" : ", ") + x;
+    bad_override(origin, expr, "'" + walked + "' has no item with id '" + clip_text(id) + "'",
+                 (near.empty() ? "" : "did you mean '" + near + "'? ") + "ids: " + clip_text(all, 400));
 }
 
 }  // namespace
 
-void apply_override(ConfigFile &cfg, const std::string &expr) {
+std::string override_origin(int argv_index, const std::string &text) {
+    return "command-line argument " + std::to_string(argv_index) + " '" + clip_text(text) + "'";
+}
+
+void apply_override(ConfigFile &cfg, const std::string &expr, const std::string &origin_in) {
+    const std::string origin = origin_in.empty() ? "command-line override '" + clip_text(expr) + "'" : origin_in;
     size_t eq = expr.find('=');
     if (eq == std::string::npos || eq == 0)
-        throw ConfigError({"command-line override", 0, 0}, "bad override '" + expr + "': expected key=value",
+        throw ConfigError({origin, 0, 0}, "bad override '" + clip_text(expr) + "': expected key=value",
                           "for example train.epochs=3");
     std::string path = expr.substr(0, eq), text = expr.substr(eq + 1);
-    auto steps = parse_path(path, expr);
+    auto steps = parse_path(path, expr, origin);
 
     YAML::Node value;
     try {
-        value = YAML::Load(text);
+        value = unmarked(YAML::Load(text));
     } catch (const YAML::Exception &e) {
-        throw ConfigError({"command-line override", 0, 0}, "bad override '" + expr + "': value is not valid YAML");
+        bad_override(origin, expr, "value is not valid YAML");
     }
-    // Scalars are rebuilt without a source mark so that messages say "command-line override".
-    if (value.IsScalar()) value.reset(YAML::Node(value.Scalar()));
+    cfg.overrides.push_back({origin, value, {}});
 
     YAML::Node cur;
     cur.reset(cfg.root);  // reset() rebinds; operator= would assign into the tree
     std::string walked;
     for (size_t s = 0; s < steps.size(); ++s) {
-        const auto &st = steps[s];
+        PathStep st = steps[s];
         bool last = s + 1 == steps.size();
-        if (st.is_index) {
-            walked += "[" + std::to_string(st.index) + "]";
+        if (st.type != PathStep::Key) {
+            if (st.type == PathStep::Id && cur.IsSequence())
+                st.index = index_of_id(cur, st.key, walked, expr, origin);
+            walked += "[" + (st.type == PathStep::Id ? clip_text(st.key) : std::to_string(st.index)) + "]";
             if (!cur.IsSequence() || st.index >= cur.size())
-                throw ConfigError({"command-line override", 0, 0},
-                                  "bad override '" + expr + "': '" + walked + "' is not in the config",
-                                  cur.IsSequence() ? "the list has " + std::to_string(cur.size()) + " items"
-                                                   : "that part of the config is not a list");
+                bad_override(origin, expr, "'" + walked + "' is not in the config",
+                             cur.IsSequence() ? "the list has " + std::to_string(cur.size()) + " items"
+                                              : "that part of the config is not a list");
             if (last) {
                 cur[st.index] = value;
                 return;
@@ -180,16 +251,18 @@ void apply_override(ConfigFile &cfg, const std::string &expr) {
             cur.reset(next);
         } else {
             if (cur.IsDefined() && !cur.IsNull() && !cur.IsMap())  // never the root: it is a map
-                throw ConfigError({"command-line override", 0, 0},
-                                  "bad override '" + expr + "': '" + walked + "' is " + describe(cur) +
-                                      ", not a map, so it has no key '" + st.key + "'",
-                                  cur.IsSequence() ? "pick an item first: " + walked + "[0]." + st.key : "");
+                bad_override(origin, expr,
+                             "'" + walked + "' is " + describe(cur) + ", not a map, so it has no key '" +
+                                 clip_text(st.key) + "'",
+                             cur.IsSequence() ? "pick an item first: " + walked + "[0]." + st.key : "");
             walked += (walked.empty() ? "" : ".") + st.key;
-            if (last) {
-                cur[st.key] = value;
-                return;
-            }
+            const bool added = !cur[st.key].IsDefined();
             YAML::Node next = cur[st.key];
+            if (last) next = value;  // assigns into the tree
+            if (added)
+                for (auto it = cur.begin(); it != cur.end(); ++it)
+                    if (it->first.IsScalar() && it->first.Scalar() == st.key) cfg.overrides.back().keys.push_back(it->first);
+            if (last) return;
             cur.reset(next);
         }
     }

@@ -14,23 +14,33 @@ std::string SourcePos::str() const {
     return s;
 }
 
+std::string clip_text(const std::string &text, size_t max) {
+    if (text.size() <= max) return text;
+    return text.substr(0, max) + "... (" + std::to_string(text.size()) + " bytes)";
+}
+
+// Each line is bounded too (echo sites clip what they quote; this catches any they miss).
 std::string Diagnostic::str() const {
-    std::string s = pos.str() + ": error: " + message;
-    if (!hint.empty()) s += "\nhint: " + hint;
+    std::string s = pos.str() + ": error: " + clip_text(message, 2000);
+    if (!hint.empty()) s += "\nhint: " + clip_text(hint, 2000);
     return s;
 }
 
-static std::string join_diags(const std::vector<Diagnostic> &diags) {
+static std::string join_diags(const std::vector<Diagnostic> &diags, size_t omitted) {
     std::string s;
-    for (const auto &d : diags) {
+    for (size_t i = 0; i < diags.size() && i < kMaxListedErrors; ++i) {
         if (!s.empty()) s += "\n";
-        s += d.str();
+        s += diags[i].str();
     }
+    const size_t rest = diags.size() - std::min(diags.size(), kMaxListedErrors) + omitted;
+    if (rest > 0)
+        s += "\n... and " + std::to_string(rest) + " more error" + (rest == 1 ? "" : "s") +
+             " (fix the ones above first)";
     return s;
 }
 
-ConfigError::ConfigError(std::vector<Diagnostic> diags)
-    : std::runtime_error(join_diags(diags)), diags_(std::move(diags)) {}
+ConfigError::ConfigError(std::vector<Diagnostic> diags, size_t omitted)
+    : std::runtime_error(join_diags(diags, omitted)), diags_(std::move(diags)), omitted_(omitted) {}
 
 ConfigError::ConfigError(SourcePos pos, std::string message, std::string hint)
     : ConfigError(std::vector<Diagnostic>{{std::move(pos), std::move(message), std::move(hint)}}) {}
@@ -58,6 +68,8 @@ static size_t edit_distance(const std::string &a, const std::string &b) {
 }
 
 std::string nearest(const std::string &word, const std::vector<std::string> &candidates) {
+    // Names are short: a long word is no typo of one, and the distance is quadratic.
+    if (word.size() > 100) return "";
     std::string best;
     size_t best_d = std::max<size_t>(2, word.size() / 3) + 1;
     for (const auto &c : candidates) {

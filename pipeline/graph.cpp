@@ -5,13 +5,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 
 #include <map>
+#include <new>
 #include <regex>
 #include <set>
 #include <thread>
 
 #include "pipeline/dist.hpp"
+#include "pipeline/signals.hpp"
 
 namespace aepipe {
 
@@ -63,15 +66,21 @@ static const NodeSpec kTrainSpec{
     Category::Section,
     "training settings shared by the graph's nodes",
     {
-        {"epochs", Kind::Int, "10", "passes over the training set"},
-        {"batch", Kind::Int, "50", "samples per step (default of the batch node's size)"},
-        {"seed", Kind::Int, "42", "seed of initialisation, shuffling and sampling"},
+        {"epochs", Kind::Int, "10", "passes over the training set", {}, false, at_least(1)},
+        {"batch", Kind::Int, "50", "samples per step (default of the batch node's size)", {}, false, size_range()},
+        {"seed", Kind::Int, "42", "seed of initialisation, shuffling and sampling", {}, false, seed_range()},
         {"optimizer", Kind::Map, "{type: rmsprop}", "update rule: a name or {type: adam, lr: 0.001}"},
-        {"threads", Kind::Int, "0", "compute threads (0 = all cores)"},
-        {"in_flight", Kind::Int, "4", "batches prepared ahead of the compute nodes"},
-        {"max_steps", Kind::Int, "0", "stop after this many steps (0: run all epochs)"},
-        {"shards", Kind::Int, "0", "row shards per batch run in parallel (0: auto, one per 64 rows, at most one per thread)"},
-        {"clip_grad_norm", Kind::Float, "0", "scale gradients so their global L2 norm is at most this (0: off)"},
+        {"threads", Kind::Int, "0", "compute threads (0 = all cores)", {}, false, at_least(0, 4096)},
+        {"in_flight", Kind::Int, "4", "batches prepared ahead of the compute nodes", {}, false, at_least(1, 1024)},
+        {"max_steps", Kind::Int, "0", "stop after this many steps (0: run all epochs)", {}, false, at_least(0, 1e15)},
+        {"shards", Kind::Int, "0", "row shards per batch run in parallel (0: auto, one per 64 rows, at most one per thread)",
+         {}, false, at_least(0, 4096)},
+        {"clip_grad_norm", Kind::Float, "0", "scale gradients so their global L2 norm is at most this (0: off)", {},
+         false, at_least(0)},
+        {"max_memory", Kind::Int, "0",
+         "refuse a run whose estimated memory exceeds this many bytes (0: only the available memory, "
+         "MemAvailable)",
+         {}, false, at_least(0, 9e18)},
     }};
 
 static const NodeSpec kGraphSpec{"graph",
@@ -95,27 +104,22 @@ Pipeline::Pipeline(const ConfigFile &cfg, RunSettings settings)
     if (const YAML::Node name = cfg_.root["name"];
         name && name.IsScalar() && !(short_text(name.Scalar()) && std::regex_match(name.Scalar(), name_re)))
         diags.error(pos_of(cfg_, name), "config: 'name' must be a plain name (letters, digits, _ . -), got '" +
-                                            name.Scalar() + "'",
+                                            clip_text(name.Scalar()) + "'",
                     "it names the run folder inside --out");
-    diags.throw_if_any();
+    diags.throw_if_any();  // the ranges are checked: the values below are valid
 
-    auto positive = [&](const char *key, int64_t min) {
-        int64_t v = train_.i(key);
-        if (v < min)
-            diags.error(train_.pos(key), std::string("train: '") + key + "' must be at least " + std::to_string(min) +
-                                             ", got " + std::to_string(v));
-        return v;
-    };
-    settings_.epochs = positive("epochs", 1);
-    settings_.batch = positive("batch", 1);
-    settings_.in_flight = positive("in_flight", 1);
-    settings_.threads = int(positive("threads", 0));
+    settings_.epochs = train_.i("epochs");
+    settings_.batch = train_.i("batch");
+    settings_.in_flight = train_.i("in_flight");
+    settings_.threads = int(train_.i("threads"));
     settings_.seed = uint64_t(train_.i("seed"));
-    settings_.max_steps = positive("max_steps", 0);
+    settings_.max_steps = train_.i("max_steps");
 
     parse_nodes(diags);
+    if (diags.empty() && nodes_.empty()) check_shape(diags);  // no nodes: every edge would be wrong too
     if (diags.empty()) parse_edges(diags);
     if (diags.empty()) check_cycles(diags);
+    if (diags.empty()) check_shape(diags);
     if (diags.empty())
         for (auto &n : nodes_) n->resolve(*this, diags);
     diags.throw_if_any();
@@ -152,7 +156,7 @@ void Pipeline::parse_nodes(Diags &diags) {
         }
         std::string id = idn.Scalar();
         if (!short_text(id) || !std::regex_match(id, id_re)) {
-            diags.error(pos_of(cfg_, idn), ctx + ": id '" + id + "' must be a name (letters, digits, _)");
+            diags.error(pos_of(cfg_, idn), ctx + ": id '" + clip_text(id) + "' must be a name (letters, digits, _)");
             continue;
         }
         if (auto [it, fresh] = seen.emplace(id, pos_of(cfg_, idn)); !fresh) {
@@ -174,7 +178,7 @@ void Pipeline::parse_nodes(Diags &diags) {
             if (const NodeSpec *other = find_spec(typen.Scalar()))
                 hint = "'" + other->type + "' is a " + category_name(other->category) +
                        ", which belongs in the model or train section; ";
-            diags.error(pos_of(cfg_, typen), ctx + ": unknown node type '" + typen.Scalar() + "'",
+            diags.error(pos_of(cfg_, typen), ctx + ": unknown node type '" + clip_text(typen.Scalar()) + "'",
                         hint + "graph node types: " + all);
             continue;
         }
@@ -348,6 +352,51 @@ void Pipeline::check_cycles(Diags &diags) {
     }
 }
 
+// A valid graph (README, "What a valid graph is"): at least one node; every input port fed by
+// exactly one edge (parse_edges) and no cycle (check_cycles), so every node is fed from a
+// source; at least one sink; every node's output leads to a sink (otherwise its work is
+// lost); and at most one node of each type whose spec says `once` (train, evaluate,
+// checkpoint, metrics, report).
+void Pipeline::check_shape(Diags &diags) {
+    const YAML::Node list = cfg_.root["graph"]["nodes"];
+    if (nodes_.empty()) {
+        diags.error(pos_of(cfg_, list), "graph.nodes: the graph has no nodes, so a run would do nothing",
+                    "a graph needs at least a data source (idx_reader), a train node and a sink (metrics, "
+                    "checkpoint, ...); see configs/mnist_ae.yaml");
+        return;
+    }
+    std::map<std::string, const FlowNode *> first;
+    for (const auto &n : nodes_) {
+        if (n->spec().once.empty()) continue;
+        auto [it, fresh] = first.emplace(n->spec().type, n.get());
+        if (!fresh)
+            diags.error(n->params().where(),
+                        "node '" + n->id() + "' (" + n->spec().type + "): a graph may hold one " + n->spec().type +
+                            " node, and '" + it->second->id() + "' at " + it->second->params().where().str() +
+                            " is one already",
+                        n->spec().once);
+    }
+    std::set<std::string> feeds_sink;  // nodes with a path to a sink (sinks included)
+    for (const auto &n : nodes_)
+        if (n->spec().category == Category::Sink) feeds_sink.insert(n->id());
+    if (feeds_sink.empty()) {
+        diags.error(pos_of(cfg_, list), "graph.nodes: the graph has no sink node, so a run would keep nothing",
+                    "add a metrics, checkpoint, image_grid or report node fed by the train or evaluate node");
+        return;
+    }
+    for (bool grew = true; grew;) {  // edges in reverse until nothing changes: the graph is small
+        grew = false;
+        for (const auto &e : edges_)
+            if (feeds_sink.count(e.to) && feeds_sink.insert(e.from).second) grew = true;
+    }
+    for (const auto &n : nodes_)
+        if (!feeds_sink.count(n->id()))
+            diags.error(n->params().where(),
+                        "node '" + n->id() + "' (" + n->spec().type + "): its output reaches no sink, so its work "
+                        "would be lost",
+                        "connect it towards a sink (e.g. '" + n->id() + " -> NODE') or remove it");
+}
+
 void Pipeline::rethrow_named(const FlowNode &n, int64_t step, const std::exception &e) {
     if (dist::parallel()) {  // the other ranks wait for this one in a collective: end the job now
         try {
@@ -360,7 +409,7 @@ void Pipeline::rethrow_named(const FlowNode &n, int64_t step, const std::excepti
 }
 
 void Pipeline::throw_named(const FlowNode &n, int64_t step, const std::exception &e) {
-    std::string msg = e.what();
+    std::string msg = dynamic_cast<const std::bad_alloc *>(&e) ? "out of memory (std::bad_alloc)" : e.what();
     if (msg.rfind("node '", 0) == 0) throw RuntimeError(msg);  // already named upstream
     // Steps are named 1-based everywhere a user sees them: "at step N" is the N-th step, the
     // one after which checkpoints/step-N.ckpt would be written (a message's m.step is 0-based).
@@ -415,6 +464,28 @@ int Pipeline::omp_per_shard() const { return std::max(1, compute_threads() / sha
 
 void Pipeline::preflight() {
     for (auto &n : nodes_) n->preflight(*this);
+    check_memory(memory_estimate(), available_memory(), double(train_.i("max_memory")), train_.pos("max_memory"));
+}
+
+std::vector<MemoryItem> Pipeline::memory_estimate() const {
+    std::vector<MemoryItem> items;
+    for (const auto &n : nodes_) n->memory(*this, items);
+    return items;
+}
+
+// The memory estimate (preflight) can be wrong, or other processes can take the memory in
+// the meantime: an allocation that fails names the node being built.
+void Pipeline::build_node(FlowNode &n) {
+    try {
+        n.build(*this);
+    } catch (const std::bad_alloc &) {
+        double bytes = 0;
+        std::vector<MemoryItem> items;
+        n.memory(*this, items);
+        for (const auto &it : items) bytes += it.bytes;
+        throw RuntimeError(n.where() + ": out of memory while building it (estimated " + human_bytes(bytes) +
+                           ", " + human_bytes(available_memory()) + " available now)");
+    }
 }
 
 void Pipeline::run() {
@@ -430,9 +501,20 @@ void Pipeline::run() {
     graph_ = std::make_unique<flow::graph>();
     step_done_ = std::make_unique<flow::broadcast_node<flow::continue_msg>>(*graph_);
     epoch_done_ = std::make_unique<flow::broadcast_node<flow::continue_msg>>(*graph_);
+    // A signal while building (large models, data loading) ends the process at once: there
+    // is nothing to save yet. From the first step on, the training node stops cleanly.
+    set_stop_phase("start-up (building the nodes and loading data; nothing was trained)", true);
+    // Test hook: a start-up that computes for N seconds without looking at signals, like the
+    // build of a large model (tests/e2e/signal_startup_test.cpp).
+    if (const char *busy = std::getenv("AEPIPE_TEST_BUSY_BUILD_S")) {
+        const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(std::atof(busy));
+        while (std::chrono::steady_clock::now() < until) {
+        }
+    }
     try {
-        for (auto &n : nodes_) n->build(*this);
+        for (auto &n : nodes_) build_node(*n);
         for (const auto &e : edges_) flow::make_edge(find(e.from)->out(e.from_port), find(e.to)->in(e.to_port));
+        set_stop_phase("training", false);
         for (auto &n : nodes_) n->activate();
     } catch (...) {
         // A build() that throws (e.g. a checkpoint that does not fit) leaves tasks that edges
@@ -447,6 +529,7 @@ void Pipeline::run() {
         throw;
     }
     end_watchdog();
+    set_stop_phase("writing the run's last outputs (training is done)", true);
     console_.flush_held();
     if (stop_) std::rethrow_exception(stop_);  // the first cause; a sink's later error is secondary
     if (failure_) std::rethrow_exception(failure_);

@@ -24,6 +24,7 @@
 
 #include "pipeline/config.hpp"
 #include "pipeline/console.hpp"
+#include "pipeline/memory.hpp"
 #include "pipeline/message.hpp"
 #include "pipeline/profile.hpp"
 #include "pipeline/registry.hpp"
@@ -73,6 +74,8 @@ public:
     virtual Shape sample_shape(const Pipeline &p) const;
     // Checks what the run needs from outside (data files exist) before anything is written.
     virtual void preflight(Pipeline &) {}
+    // What the node will allocate when built, estimated from the config (see memory.hpp).
+    virtual void memory(const Pipeline &, std::vector<MemoryItem> &) const {}
     // Creates the tbb nodes (heavy one-time work: loading data, building primitives).
     virtual void build(Pipeline &p) = 0;
     virtual Receiver &in(const std::string &port);
@@ -103,8 +106,11 @@ public:
     Pipeline(const ConfigFile &cfg, RunSettings settings);
     ~Pipeline();
 
-    // Every node's preflight(): missing inputs are reported before a run folder exists.
+    // Every node's preflight() (missing or malformed inputs), then the memory estimate
+    // against what is available: everything `run` would reject before training, reported
+    // before a run folder exists. `validate` runs it too.
     void preflight();
+    std::vector<MemoryItem> memory_estimate() const;
     // Builds, runs to completion, finishes the sinks. Errors propagate (named by node).
     void run();
 
@@ -200,6 +206,8 @@ private:
     void parse_nodes(Diags &diags);
     void parse_edges(Diags &diags);
     void check_cycles(Diags &diags);
+    void check_shape(Diags &diags);
+    void build_node(FlowNode &n);  // what a graph must hold to do anything (README: valid graph)
 
     const ConfigFile &cfg_;
     RunSettings settings_;

@@ -36,7 +36,8 @@ void print_spec(std::ostream &os, const NodeSpec &s) {
     for (const auto &k : s.keys) {
         os << "  " << k.name << ": " << kind_name(k.kind);
         for (const auto &ch : k.choices) os << " " << ch;
-        os << (k.required ? ", required" : k.def.empty() ? "" : ", default " + k.def) << ". " << k.doc << "\n";
+        os << (k.required ? ", required" : k.def.empty() ? "" : ", default " + k.def)
+           << (k.range.set ? ", " + k.range.text() : "") << ". " << k.doc << "\n";
     }
     for (const auto &[old, hint] : s.renamed) os << "  (" << old << ": no longer accepted; " << hint << ")\n";
 }

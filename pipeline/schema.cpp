@@ -1,8 +1,30 @@
 #include "pipeline/schema.hpp"
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 
 namespace aepipe {
+
+bool Range::contains(double v) const {
+    if (std::isnan(v)) return false;
+    return (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
+}
+
+static std::string num(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.10g", v);
+    return buf;
+}
+
+std::string Range::text() const {
+    const bool has_lo = std::isfinite(lo), has_hi = std::isfinite(hi);
+    if (has_lo && !has_hi) return (lo_open ? "greater than " : "at least ") + num(lo);
+    if (!has_lo && has_hi) return (hi_open ? "less than " : "at most ") + num(hi);
+    if (!has_lo && !has_hi) return "a finite number";
+    if (!lo_open && !hi_open) return "between " + num(lo) + " and " + num(hi);
+    return std::string("in ") + (lo_open ? "(" : "[") + num(lo) + ", " + num(hi) + (hi_open ? ")" : "]");
+}
 
 const char *kind_name(Kind k) {
     switch (k) {
@@ -137,6 +159,23 @@ std::string kind_mismatch(const KeySpec &ks, const YAML::Node &v) {
     return "";
 }
 
+// Returns "" if the numeric value `v` (already of the right kind) is in the key's range, else
+// what was expected. NaN and infinities are never valid: a YAML .nan learning rate would
+// otherwise pass validation and poison the first step.
+std::string range_mismatch(const KeySpec &ks, const YAML::Node &v) {
+    auto check = [&](const YAML::Node &n) -> std::string {
+        const double x = ks.kind == Kind::Float ? n.as<double>() : double(n.as<int64_t>());
+        if (!std::isfinite(x)) return ks.range.set ? "a finite number " + ks.range.text() : "a finite number";
+        if (!ks.range.set || ks.range.contains(x)) return "";
+        return ks.range.text();
+    };
+    if (ks.kind == Kind::Int || ks.kind == Kind::Float) return check(v);
+    if (ks.kind == Kind::IntList)
+        for (const auto &e : v)
+            if (std::string want = check(e); !want.empty()) return "a list of integers, each " + want;
+    return "";
+}
+
 }  // namespace
 
 Params check_params(const NodeSpec &spec, const ConfigFile &cfg, const YAML::Node &map, const std::string &context,
@@ -160,6 +199,7 @@ Params check_params(const NodeSpec &spec, const ConfigFile &cfg, const YAML::Nod
             }
             std::string key = it->first.Scalar();
             if (skip.count(key)) continue;
+            const std::string shown = clip_text(key);
             const KeySpec *ks = spec.key(key);
             if (!ks && renamed_key(spec, key)) {
                 diags.error(pos_of(cfg, it->first), context + ": '" + key + "' is no longer accepted",
@@ -170,7 +210,7 @@ Params check_params(const NodeSpec &spec, const ConfigFile &cfg, const YAML::Nod
                 std::vector<std::string> candidates(names);
                 candidates.insert(candidates.end(), skip.begin(), skip.end());  // e.g. 'typ' -> 'type'
                 std::string near = nearest(key, candidates);
-                diags.error(pos_of(cfg, it->first), context + ": unknown key '" + key + "'",
+                diags.error(pos_of(cfg, it->first), context + ": unknown key '" + shown + "'",
                             near.empty() ? "known keys: " + [&] {
                                 std::string s;
                                 for (const auto &n : names) s += (s.empty() ? "" : ", ") + n;
@@ -181,6 +221,7 @@ Params check_params(const NodeSpec &spec, const ConfigFile &cfg, const YAML::Nod
             }
             if (it->second.IsNull()) continue;
             std::string want = kind_mismatch(*ks, it->second);
+            if (want.empty()) want = range_mismatch(*ks, it->second);
             if (want.empty()) continue;
             std::string near =
                 ks->kind == Kind::Enum && it->second.IsScalar() ? nearest(it->second.Scalar(), ks->choices) : "";

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <limits>
 #include <set>
 #include <string>
 #include <utility>
@@ -17,6 +18,30 @@ namespace aepipe {
 enum class Kind { Int, Float, Bool, String, Path, Enum, Map, List, IntList };
 const char *kind_name(Kind k);
 
+// The values a numeric key (Int, Float, IntList elements) accepts. Every numeric key of every
+// spec has one (a test walks the registries): a value outside it is a config error at the
+// value, before anything is built. Floats must also be finite.
+struct Range {
+    double lo = -std::numeric_limits<double>::infinity(), hi = std::numeric_limits<double>::infinity();
+    bool lo_open = false, hi_open = false;
+    bool set = false;
+    bool contains(double v) const;
+    std::string text() const;  // "at least 1", "greater than 0", "between 0 and 1", "in [0, 1)"
+};
+inline Range at_least(double lo, double hi = std::numeric_limits<double>::infinity()) {
+    return {lo, hi, false, false, true};
+}
+inline Range above(double lo) { return {lo, std::numeric_limits<double>::infinity(), true, false, true}; }
+inline Range unit_interval() { return {0, 1, false, false, true}; }       // probabilities, fractions
+inline Range decay_rate() { return {0, 1, false, true, true}; }           // [0, 1): momentum, betas
+inline Range any_finite() { return {-std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity(),
+                                    false, false, true}; }
+// Sizes (units, filters, batch, ...): at least 1 and small enough that products of a few of
+// them stay far from int64 overflow; what fits in memory is checked separately (memory.hpp).
+constexpr double kMaxSize = double(1 << 24);
+inline Range size_range(double lo = 1, double hi = kMaxSize) { return at_least(lo, hi); }
+inline Range seed_range() { return at_least(0, 9007199254740992.0); }  // 2^53: exact as a double
+
 struct KeySpec {
     std::string name;
     Kind kind;
@@ -24,6 +49,7 @@ struct KeySpec {
     std::string doc;
     std::vector<std::string> choices = {};  // for Kind::Enum
     bool required = false;
+    Range range = {};  // for Kind::Int, Kind::Float, Kind::IntList
 };
 
 // A port carries messages of one of `kinds` (see pipeline/message.hpp for the kinds).
@@ -43,6 +69,8 @@ struct NodeSpec {
     std::vector<KeySpec> keys;
     std::vector<PortSpec> inputs = {};
     std::vector<PortSpec> outputs = {};
+    // Non-empty: a graph may hold at most one node of this type, and this says why.
+    std::string once = "";
     // Keys that were renamed: old name -> hint naming the new key(s). A config that still uses
     // one gets an error with the hint rather than a did-you-mean that may point elsewhere.
     std::vector<std::pair<std::string, std::string>> renamed = {};

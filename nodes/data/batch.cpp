@@ -76,7 +76,7 @@ private:
 Registrar<FlowNodeRegistry> reg({"batch",
                                  Category::Data,
                                  "groups the epoch order into batches; bounds how many are in flight",
-                                 {{"size", Kind::Int, "", "samples per batch (default: train.batch)"},
+                                 {{"size", Kind::Int, "", "samples per batch (default: train.batch)", {}, false, size_range()},
                                   {"drop_last", Kind::Bool, "false", "drop the last partial batch of an epoch"}},
                                  {{"in", {"dataset"}, "the (shuffled) dataset"}},
                                  {{"out", {"batch"}, "sample indices of one batch"}}},

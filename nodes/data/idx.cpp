@@ -262,6 +262,16 @@ void image_dims(const std::string &path, const IdxHeader &h, int64_t &n, int64_t
     n = h.dims[0], hh = h.dims[1], w = h.dims[2], c = h.dims.size() == 4 ? h.dims[3] : 1;
 }
 
+void check_label_dims(const std::string &labels, const IdxHeader &lh, int64_t n_images, const std::string &images) {
+    const auto &ld = lh.dims;
+    if (ld.size() == 1 && ld[0] == n_images) return;
+    std::string got = ld.empty() ? "0" : std::to_string(ld[0]);
+    for (size_t i = 1; i < ld.size(); ++i) got += "x" + std::to_string(ld[i]);
+    throw DataError(labels, ld.size() != 1 ? 3 : 4,
+                    "expected " + std::to_string(n_images) + " labels (one per image in " + images + "), got " +
+                        (ld.size() != 1 ? "an array of " + got : got));
+}
+
 Dataset load_dataset(const std::string &images, const std::string &labels) {
     Dataset ds;
     ds.path = images;
@@ -270,14 +280,7 @@ Dataset load_dataset(const std::string &images, const std::string &labels) {
     ds.pixels = std::move(a.data);
     if (!labels.empty()) {
         IdxArray l = read_idx(labels);
-        const auto &ld = l.header.dims;
-        if (ld.size() != 1 || ld[0] != ds.n) {
-            std::string got = std::to_string(ld[0]);
-            for (size_t i = 1; i < ld.size(); ++i) got += "x" + std::to_string(ld[i]);
-            throw DataError(labels, ld.size() != 1 ? 3 : 4,
-                            "expected " + std::to_string(ds.n) + " labels (one per image in " + images + "), got " +
-                                (ld.size() != 1 ? "an array of " + got : got));
-        }
+        check_label_dims(labels, l.header, ds.n, images);
         ds.labels = std::move(l.data);
     }
     return ds;

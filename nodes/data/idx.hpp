@@ -40,6 +40,8 @@ struct Dataset {
 
 // Image dims of an IDX header: [n,h,w] or [n,h,w,c]; throws DataError otherwise.
 void image_dims(const std::string &path, const IdxHeader &h, int64_t &n, int64_t &hh, int64_t &w, int64_t &c);
+// Labels must be one u8 per image: a DataError naming both files otherwise.
+void check_label_dims(const std::string &labels, const IdxHeader &lh, int64_t n_images, const std::string &images);
 Dataset load_dataset(const std::string &images, const std::string &labels);
 
 }  // namespace aepipe

@@ -4,9 +4,14 @@
 // starts. When it feeds the training node, a limiter keeps it at most two epochs ahead
 // (credits come back at each epoch's end); a reader that feeds only evaluation emits its
 // few small messages freely (a limiter there could lose credits that arrive before its puts).
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "nodes/data/idx.hpp"
+#include "pipeline/file_io.hpp"
 #include "pipeline/graph.hpp"
 
 namespace aepipe {
@@ -17,25 +22,32 @@ public:
     void resolve(Pipeline &p, Diags &) override {
         epochs_ = p.settings().epochs;
         paced_ = p.reaches(id_, "train");
-        std::error_code ec;
-        if (!std::filesystem::exists(params_.path("images"), ec)) return;  // reported by build()
+        if (!regular_file_problem(params_.path("images")).empty()) return;  // reported by preflight()
         IdxHeader h = read_idx_header(params_.path("images"));
         int64_t n, hh, w, c;
         image_dims(params_.path("images"), h, n, hh, w, c);
         dim_ = hh * w * c;
+        n_ = n;
         shape_ = Shape{c, hh, w};
+    }
+    void memory(const Pipeline &, std::vector<MemoryItem> &out) const override {
+        const double bytes = double(n_) * double(dim_) + (params_.has("labels") ? double(n_) : 0);
+        out.push_back({params_.context(), params_.where(), bytes, "the data set " + human_bytes(bytes)});
     }
     int64_t sample_dim(const Pipeline &) const override { return dim_; }
     Shape sample_shape(const Pipeline &) const override { return shape_; }
 
+    // Everything build() would reject, without reading the data (validate and run share it):
+    // each file exists, is a regular readable file with a valid IDX header, and the labels
+    // match the images.
     void preflight(Pipeline &) override {
-        for (const auto &f : {params_.path("images"), params_.path("labels")}) {
-            std::error_code ec;
-            if (!f.empty() && !std::filesystem::exists(f, ec))
-                throw RuntimeError(where() + ": data file not found: " + f +
-                                   "\nhint: fetch MNIST with scripts/fetch_mnist.sh; Fashion-MNIST comes with "
-                                   "'apt-get install dataset-fashion-mnist'");
-        }
+        const std::string images = params_.path("images"), labels = params_.path("labels");
+        check_file(images);
+        int64_t n, h, w, c;
+        image_dims(images, read_idx_header(images), n, h, w, c);
+        if (labels.empty()) return;
+        check_file(labels);
+        check_label_dims(labels, read_idx_header(labels), n, images);
     }
 
     void build(Pipeline &p) override {
@@ -66,7 +78,20 @@ public:
     void activate() override { source_->activate(); }
 
 private:
-    int64_t epochs_ = 1, next_ = 0, dim_ = 0;
+    // stat() first (regular_file_problem): opening a FIFO to read it would block until a
+    // writer comes.
+    void check_file(const std::string &full) const {
+        const std::string path = clip_text(full, 400);  // a config may hold a path of any length
+        const std::string why = regular_file_problem(full, "an IDX file");
+        if (why == "file not found")
+            throw RuntimeError(where() + ": data file not found: " + path +
+                               "\nhint: fetch MNIST with scripts/fetch_mnist.sh; Fashion-MNIST comes with "
+                               "'apt-get install dataset-fashion-mnist'");
+        if (!why.empty())  // "is a FIFO (named pipe), ..." or "cannot read (File name too long)"
+            throw RuntimeError(where() + ": data file " + path + (why.rfind("is ", 0) == 0 ? " " : ": ") + why);
+    }
+
+    int64_t epochs_ = 1, next_ = 0, dim_ = 0, n_ = 0;
     Shape shape_;
     bool paced_ = false;
     Dataset data_;

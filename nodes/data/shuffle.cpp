@@ -49,7 +49,7 @@ private:
 Registrar<FlowNodeRegistry> reg({"shuffle",
                                  Category::Data,
                                  "seeded permutation of the samples, new each epoch, each sample once",
-                                 {{"seed", Kind::Int, "", "seed (default: train.seed)"}},
+                                 {{"seed", Kind::Int, "", "seed (default: train.seed)", {}, false, seed_range()}},
                                  {{"in", {"dataset"}, "the dataset"}},
                                  {{"out", {"dataset"}, "the dataset with this epoch's order"}}},
                                 [](const Params &) { return std::make_unique<Shuffle>(); });

@@ -276,16 +276,16 @@ static std::unique_ptr<Layer> make_conv(const Params &p, const LayerInput &in) {
 
 static std::vector<KeySpec> conv_keys(const char *stride_doc) {
     return {
-        {"filters", Kind::Int, "", "output channels", {}, true},
-        {"kernel", Kind::Int, "", "square kernel size K", {}, true},
-        {"stride", Kind::Int, "1", stride_doc},
-        {"padding", Kind::Int, "0", "zero padding on every side"},
+        {"filters", Kind::Int, "", "output channels", {}, true, size_range()},
+        {"kernel", Kind::Int, "", "square kernel size K", {}, true, size_range(1, 4096)},
+        {"stride", Kind::Int, "1", stride_doc, {}, false, size_range(1, 4096)},
+        {"padding", Kind::Int, "0", "zero padding on every side", {}, false, at_least(0, 4096)},
         {"activation", Kind::Enum, "identity", "fused activation", {"identity", "sigmoid", "relu", "tanh"}},
         {"init", Kind::Enum, "xavier",
          "weight init: xavier (Glorot uniform, fans C*K*K), he (normal, std sqrt(2/(C_in K K))), normal (std), "
          "uniform (+-std)",
          {"xavier", "he", "normal", "uniform"}},
-        {"std", Kind::Float, "0.01", "std of init: normal, half-width of init: uniform"},
+        {"std", Kind::Float, "0.01", "std of init: normal, half-width of init: uniform", {}, false, at_least(0)},
         {"bias", Kind::Bool, "true", "add a bias per filter (initialised to 0)"},
     };
 }

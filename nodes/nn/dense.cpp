@@ -130,12 +130,12 @@ static Registrar<LayerRegistry> reg_dense(
      Category::Layer,
      "fully connected layer y = act(x W + b) on oneDNN matmul with the activation fused",
      {
-         {"units", Kind::Int, "", "output width D_out", {}, true},
+         {"units", Kind::Int, "", "output width D_out", {}, true, size_range()},
          {"activation", Kind::Enum, "identity", "fused activation", {"identity", "sigmoid", "relu", "tanh"}},
          {"init", Kind::Enum, "xavier",
           "weight init: xavier (Glorot uniform), he (normal, std sqrt(2/D_in)), normal (std), uniform (+-std)",
           {"xavier", "he", "normal", "uniform"}},
-         {"std", Kind::Float, "0.01", "std of init: normal, half-width of init: uniform"},
+         {"std", Kind::Float, "0.01", "std of init: normal, half-width of init: uniform", {}, false, at_least(0)},
          {"bias", Kind::Bool, "true", "add a bias vector (initialised to 0)"},
      }},
     make_dense);

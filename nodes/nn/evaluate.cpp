@@ -71,6 +71,17 @@ public:
         }
     }
 
+    // Its own copy of the weights and a Workspace for `batch` rows (outputs and gradients).
+    void memory(const Pipeline &, std::vector<MemoryItem> &out) const override {
+        if (!model_) return;
+        double acts = 0;
+        for (size_t l = 0; l < model_->num_layers(); ++l) acts += double(model_->layer(l).out_dim());
+        const double w = double(model_->num_params()) * sizeof(float);
+        const double ws = 2 * double(params_.i("batch")) * acts * sizeof(float);
+        out.push_back({params_.context(), params_.where(), w + ws,
+                       "a copy of the parameters " + human_bytes(w) + ", workspace for 'batch' rows " + human_bytes(ws)});
+    }
+
     void build(Pipeline &p) override {
         threads_ = p.omp_per_shard();  // runs beside the training shards
         seed_ = p.settings().seed;
@@ -241,10 +252,11 @@ Registrar<FlowNodeRegistry> reg({"evaluate",
                                   {"corrupt", Kind::String, "",
                                    "id of the corrupt node whose corruption the test inputs get (default: the only "
                                    "one, if any)"},
-                                  {"batch", Kind::Int, "1000", "evaluation batch size"}},
+                                  {"batch", Kind::Int, "1000", "evaluation batch size", {}, false, size_range()}},
                                  {{"model", {"epoch"}, "the training node's epoch output"},
                                   {"data", {"dataset"}, "the test set (an idx_reader)"}},
-                                 {{"out", {"eval"}, "the epoch with its test metrics"}}},
+                                 {{"out", {"eval"}, "the epoch with its test metrics"}},
+                                 "it paces the training set's reader (training stays at most two epochs ahead of it)"},
                                 [](const Params &) { return std::make_unique<Evaluate>(); });
 
 }  // namespace

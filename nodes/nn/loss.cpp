@@ -112,7 +112,7 @@ Registrar<LossRegistry> reg_bce(
      "binary cross-entropy, mean over pixels; targets in [0,1]",
      {
          {"from_logits", Kind::Bool, "false", "the model outputs logits (use an identity last layer)"},
-         {"eps", Kind::Float, "1e-7", "probabilities are clamped to [eps, 1-eps]"},
+         {"eps", Kind::Float, "1e-7", "probabilities are clamped to [eps, 1-eps]", {}, false, Range{0, 0.5, true, true, true}},
          kReduction,
      }},
     [](const Params &p) { return std::make_unique<Bce>(p.b("from_logits"), p.f("eps"), p.s("reduction") == "sum"); });

@@ -136,7 +136,7 @@ private:
     double eps_, init_;
 };
 
-const KeySpec kWeightDecay{"weight_decay", Kind::Float, "0", "L2 penalty added to the gradient"};
+const KeySpec kWeightDecay{"weight_decay", Kind::Float, "0", "L2 penalty added to the gradient", {}, false, at_least(0)};
 
 template <class T>
 std::unique_ptr<Optimizer> make(const Params &p) {
@@ -146,34 +146,34 @@ std::unique_ptr<Optimizer> make(const Params &p) {
 Registrar<OptimizerRegistry> reg_sgd({"sgd",
                                       Category::Optimizer,
                                       "stochastic gradient descent with optional (Nesterov) momentum",
-                                      {{"lr", Kind::Float, "0.01", "learning rate"},
-                                       {"momentum", Kind::Float, "0", "momentum factor"},
+                                      {{"lr", Kind::Float, "0.01", "learning rate", {}, false, above(0)},
+                                       {"momentum", Kind::Float, "0", "momentum factor", {}, false, decay_rate()},
                                        {"nesterov", Kind::Bool, "false", "Nesterov momentum"},
                                        kWeightDecay}},
                                      make<Sgd>);
 Registrar<OptimizerRegistry> reg_rmsprop({"rmsprop",
                                           Category::Optimizer,
                                           "RMSProp: divide by a running RMS of gradients",
-                                          {{"lr", Kind::Float, "0.01", "learning rate"},
-                                           {"alpha", Kind::Float, "0.99", "smoothing constant (decay)"},
-                                           {"eps", Kind::Float, "1e-8", "added to the denominator"},
+                                          {{"lr", Kind::Float, "0.01", "learning rate", {}, false, above(0)},
+                                           {"alpha", Kind::Float, "0.99", "smoothing constant (decay)", {}, false, unit_interval()},
+                                           {"eps", Kind::Float, "1e-8", "added to the denominator", {}, false, above(0)},
                                            kWeightDecay}},
                                          make<RmsProp>);
 Registrar<OptimizerRegistry> reg_adam({"adam",
                                        Category::Optimizer,
                                        "Adam with bias correction",
-                                       {{"lr", Kind::Float, "0.001", "learning rate"},
-                                        {"beta1", Kind::Float, "0.9", "decay of the first moment"},
-                                        {"beta2", Kind::Float, "0.999", "decay of the second moment"},
-                                        {"eps", Kind::Float, "1e-8", "added to the denominator"},
+                                       {{"lr", Kind::Float, "0.001", "learning rate", {}, false, above(0)},
+                                        {"beta1", Kind::Float, "0.9", "decay of the first moment", {}, false, decay_rate()},
+                                        {"beta2", Kind::Float, "0.999", "decay of the second moment", {}, false, decay_rate()},
+                                        {"eps", Kind::Float, "1e-8", "added to the denominator", {}, false, above(0)},
                                         kWeightDecay}},
                                       make<Adam>);
 Registrar<OptimizerRegistry> reg_adagrad({"adagrad",
                                           Category::Optimizer,
                                           "AdaGrad: divide by the root of summed squared gradients",
-                                          {{"lr", Kind::Float, "0.01", "learning rate"},
-                                           {"eps", Kind::Float, "1e-10", "added to the denominator"},
-                                           {"initial_accumulator", Kind::Float, "0", "starting value of the sum"},
+                                          {{"lr", Kind::Float, "0.01", "learning rate", {}, false, above(0)},
+                                           {"eps", Kind::Float, "1e-10", "added to the denominator", {}, false, above(0)},
+                                           {"initial_accumulator", Kind::Float, "0", "starting value of the sum", {}, false, at_least(0)},
                                            kWeightDecay}},
                                          make<AdaGrad>);
 

@@ -25,6 +25,7 @@ public:
     // Named state buffers (for checkpoints): e.g. "exp_avg", "exp_avg_sq".
     std::vector<std::pair<std::string, std::vector<float> *>> state();
     double lr() const { return lr_; }
+    size_t state_count() const { return names_.size(); }  // state buffers of the size of the parameters
 
 protected:
     explicit Optimizer(double lr, double weight_decay, std::vector<std::string> state_names)

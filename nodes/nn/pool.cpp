@@ -94,9 +94,9 @@ static Registrar<LayerRegistry> reg_maxpool(
      Category::Layer,
      "max over K x K windows of each channel (NHWC rows); H' = (H + 2 padding - kernel) / stride + 1",
      {
-         {"kernel", Kind::Int, "", "window size K", {}, true},
-         {"stride", Kind::Int, "0", "step between windows (default: the kernel, windows do not overlap)"},
-         {"padding", Kind::Int, "0", "padding on every side (never the max)"},
+         {"kernel", Kind::Int, "", "window size K", {}, true, size_range(1, 4096)},
+         {"stride", Kind::Int, "0", "step between windows (default: the kernel, windows do not overlap)", {}, false, at_least(0, 4096)},
+         {"padding", Kind::Int, "0", "padding on every side (never the max)", {}, false, at_least(0, 4096)},
      }},
     make_maxpool);
 

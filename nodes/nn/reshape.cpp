@@ -40,7 +40,7 @@ static Registrar<LayerRegistry> reg_reshape(
     {"reshape",
      Category::Layer,
      "views each sample as another shape of the same size (no data moves in NHWC order)",
-     {{"shape", Kind::IntList, "", "[H, W, C] (channels last) or [D]", {}, true}}},
+     {{"shape", Kind::IntList, "", "[H, W, C] (channels last) or [D]", {}, true, size_range()}}},
     make_reshape);
 static Registrar<LayerRegistry> reg_flatten(
     {"flatten", Category::Layer, "views an H x W x C sample as a flat row of H W C values (for dense layers)", {}},

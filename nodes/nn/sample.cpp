@@ -82,7 +82,7 @@ static Registrar<LayerRegistry> reg_sample(
      "VAE sampling z = mu + exp(logvar/2) * eps from [mu | logvar] (N, 2K) -> (N, K); adds beta * KL(q || N(0, I)) "
      "to the loss",
      {
-         {"beta", Kind::Float, "1", "weight of the KL term in the loss"},
+         {"beta", Kind::Float, "1", "weight of the KL term in the loss", {}, false, at_least(0)},
          {"eval", Kind::Enum, "sample", "evaluation passes: sample (like the PyTorch VAE example) or mean (z = mu)",
           {"sample", "mean"}},
      }},

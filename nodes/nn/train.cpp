@@ -90,6 +90,30 @@ public:
             if (auto *c = dynamic_cast<CheckpointSink *>(n.get())) ckpt_ = c;
     }
 
+    // Per layer: the weights (the live copy, up to three epoch snapshots in flight between
+    // training, evaluation and the sinks, one in a checkpoint being written), one gradient
+    // copy per shard, the optimizer state (and its checkpoint copy), and per shard row the
+    // layer's output and its gradient (the Workspace).
+    void memory(const Pipeline &p, std::vector<MemoryItem> &out) const override {
+        if (!model_) return;
+        const double shards = p.shards(), batch = double(p.settings().batch);
+        const double states = opt_ ? double(opt_->state_count()) : 0;
+        const YAML::Node layers = p.section("model")["layers"];
+        for (size_t l = 0; l < model_->num_layers(); ++l) {
+            const Layer &layer = model_->layer(l);
+            const double w = double(layer.num_params()) * sizeof(float), a = batch * double(layer.out_dim()) * sizeof(float);
+            const double params = 5 * w, grads = shards * w, state = 2 * states * w;
+            const YAML::Node item = layers[l];
+            const std::string type = item.IsMap() && item["type"] ? item["type"].as<std::string>("?") : "?";
+            out.push_back({"model.layers[" + std::to_string(l) + "] (" + type + ")", pos_of(p.config(), item),
+                           params + grads + state + 2 * a,
+                           "parameters " + human_bytes(params) + " (" + std::to_string(layer.num_params()) +
+                               " weights, with snapshots), gradients " + human_bytes(grads) + ", optimizer state " +
+                               human_bytes(state) + ", activations " + human_bytes(a) + ", workspace " +
+                               human_bytes(a)});
+        }
+    }
+
     void build(Pipeline &p) override {
         p_ = &p;
         const int64_t s = p.shards();
@@ -231,6 +255,7 @@ private:
                                                                  p_->settings().seed, fingerprint_));
         }
         if (sig && !run_end) stop(std::make_exception_ptr(Interrupted{sig, steps_, ckpt_ ? last_ckpt_ : "", epochs_done_}));
+        if (run_end) set_stop_phase("the last evaluation and writing (training is done)", true);
     }
 
     // No step after this one; the epochs already trained are still evaluated and recorded
@@ -534,7 +559,8 @@ Registrar<FlowNodeRegistry> reg({"train",
                                  {{"in", {"tensor"},
                                    "normalized training batches in step order (loss target: their clean originals if "
                                    "corrupted)"}},
-                                 {{"epoch", {"epoch"}, "after each epoch: train statistics and a parameter snapshot"}}},
+                                 {{"epoch", {"epoch"}, "after each epoch: train statistics and a parameter snapshot"}},
+                                 "it owns the model and the optimizer; a run trains one model"},
                                 [](const Params &) { return std::make_unique<Train>(); });
 
 }  // namespace

@@ -63,7 +63,7 @@ static Registrar<LayerRegistry> reg_upsample(
      Category::Layer,
      "scales height and width by an integer factor (NHWC rows): nearest or bilinear (align_corners false)",
      {
-         {"factor", Kind::Int, "2", "scale factor f: (H, W) -> (H f, W f)"},
+         {"factor", Kind::Int, "2", "scale factor f: (H, W) -> (H f, W f)", {}, false, size_range(1, 4096)},
          {"mode", Kind::Enum, "nearest", "interpolation", {"nearest", "bilinear"}},
      }},
     make_upsample);

@@ -190,7 +190,8 @@ Registrar<FlowNodeRegistry> reg({"metrics",
                                  {{"csv", Kind::String, "metrics.csv", "CSV file in the run folder"},
                                   {"jsonl", Kind::String, "metrics.jsonl", "JSON Lines file in the run folder"}},
                                  {{"in", {"eval"}, "evaluated epochs"}},
-                                 {}},
+                                 {},
+                                 "a run has one metrics table"},
                                 [](const Params &) { return std::make_unique<Metrics>(); });
 
 }  // namespace

@@ -93,7 +93,8 @@ Registrar<FlowNodeRegistry> reg({"report",
                                   {"curves", Kind::String, "loss.svg", "loss-curve SVG in the run folder"},
                                   {"log_scale", Kind::Bool, "false", "logarithmic loss axis"}},
                                  {{"in", {"eval"}, "evaluated epochs"}},
-                                 {}},
+                                 {},
+                                 "a run has one report"},
                                 [](const Params &) { return std::make_unique<Report>(); });
 
 }  // namespace

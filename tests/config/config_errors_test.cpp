@@ -75,7 +75,7 @@ const std::vector<ErrorCase> kCases = {
      {F("bad_enum_value") +
           ":8:44: error: model.layers[0] (dense): 'activation' must be one of identity sigmoid relu tanh, got 'rleu'",
       "hint: did you mean 'relu'?"}},
-    {"value_out_of_range", {F("value_out_of_range") + ":15:11: error: train: 'epochs' must be at least 1, got 0"}},
+    {"value_out_of_range", {F("value_out_of_range") + ":15:11: error: train: 'epochs' must be at least 1, got '0'"}},
     {"unknown_layer_type",
      {F("unknown_layer_type") + ":9:14: error: model.layers[1]: unknown layer type 'dens'",
       "hint: did you mean 'dense'? known: {layer_types}"}},
@@ -221,7 +221,10 @@ TEST(ConfigErrors, TheBaseOfTheErrorFilesIsValid) {
     text.replace(at, 4, "size");
     fs::create_directories(tmp / "configs/errors");
     write_bytes(tmp / "configs/errors/fixed.yaml", text);
-    RunResult r = run_aepipe({"validate", "configs/errors/fixed.yaml"}, tmp.path());
+    MnistSized data;  // validate checks the data files too
+    std::vector<std::string> args{"validate", "configs/errors/fixed.yaml"};
+    for (const auto &o : data.overrides()) args.push_back(o);
+    RunResult r = run_aepipe(args, tmp.path());
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, "configs/errors/fixed.yaml: ok (8 nodes, 7 edges)\n");
 }
@@ -235,7 +238,8 @@ struct OverrideCase {
 };
 void PrintTo(const OverrideCase &c, std::ostream *os) { *os << c.label; }
 
-const std::string kCli = "command-line override: error: ";
+// Each override is named by its index in argv (aepipe validate CONFIG OVERRIDE: 3) and its text.
+const std::string kCli = "{cli}: error: ";
 const std::vector<OverrideCase> kOverrides = {
     {"no_equals",
      {"train.epochs"},
@@ -245,10 +249,20 @@ const std::vector<OverrideCase> kOverrides = {
      {"model.layers[9].units=3"},
      {kCli + "bad override 'model.layers[9].units=3': 'model.layers[9]' is not in the config",
       "hint: the list has 4 items"}},
+    // A name in brackets is an id: model.layers has none.
     {"index_not_a_number",
      {"model.layers[x].units=3"},
-     {kCli + "bad override 'model.layers[x].units=3': list index 'x' is not a number",
-      "hint: write overrides as section.key=value or model.layers[2].units=32"}},
+     {kCli + "bad override 'model.layers[x].units=3': 'model.layers' has no items with an id",
+      "hint: pick an item by index: model.layers[0]"}},
+    {"index_neither_number_nor_id",
+     {"model.layers[-1].units=3"},
+     {kCli + "bad override 'model.layers[-1].units=3': list index '-1' is neither a number nor a node id",
+      "hint: write overrides as section.key=value, model.layers[2].units=32 or graph.nodes[ID].key=value"}},
+    {"unknown_node_id",
+     {"graph.nodes[test_st].images=/x.gz"},
+     {kCli + "bad override 'graph.nodes[test_st].images=/x.gz': 'graph.nodes' has no item with id 'test_st'",
+      "hint: did you mean 'test_set'? ids: train_set, shuffle, batches, scale, model, test_set, eval, metrics, "
+      "recon, ckpt"}},
     {"key_under_a_scalar",
      {"train.epochs.value=3"},
      {kCli + "bad override 'train.epochs.value=3': 'train.epochs' is '3', not a map, so it has no key 'value'"}},
@@ -292,7 +306,11 @@ TEST_P(BadOverride, Exits2WithExactMessage) {
     RunResult r = run_aepipe(args);
     EXPECT_EQ(r.exit_code, 2) << r.err;
     std::vector<std::string> want;
-    for (const auto &l : c.output) want.push_back(expand(l));
+    for (auto l : c.output) {
+        if (auto at = l.find("{cli}"); at != std::string::npos)
+            l.replace(at, 5, "command-line argument 3 '" + c.args.front() + "'");
+        want.push_back(expand(l));
+    }
     EXPECT_EQ(lines_of(r.err), want);
 }
 
@@ -301,7 +319,10 @@ INSTANTIATE_TEST_SUITE_P(Cli, BadOverride, ::testing::ValuesIn(kOverrides),
 
 TEST(ConfigErrorsCli, GoodOverridesMakeTheConfigValid) {
     // wrong_value_type.yaml is fixed by overriding the bad value (the override replaces it).
-    RunResult r = run_aepipe({"validate", "configs/errors/wrong_value_type.yaml", "train.epochs=3"});
+    MnistSized data;  // validate checks the data files too
+    std::vector<std::string> args{"validate", "configs/errors/wrong_value_type.yaml", "train.epochs=3"};
+    for (const auto &o : data.overrides()) args.push_back(o);
+    RunResult r = run_aepipe(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(r.out, "configs/errors/wrong_value_type.yaml: ok (8 nodes, 7 edges)\n");
 }

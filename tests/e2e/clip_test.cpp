@@ -36,7 +36,7 @@ TEST(ClipGradNorm, NegativeBoundIsAConfigError) {
     TinyData d = write_tiny_data(tmp.path(), 32, 16);
     RunResult r = run_aepipe({"validate", write_tiny_config(tmp.path(), d, 1), "train.clip_grad_norm=-1"});
     EXPECT_EQ(r.exit_code, 2);
-    EXPECT_NE(r.err.find("train: 'clip_grad_norm' must be 0 (off) or positive"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("train: 'clip_grad_norm' must be at least 0, got '-1'"), std::string::npos) << r.err;
 }
 
 }  // namespace

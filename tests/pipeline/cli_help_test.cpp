@@ -104,7 +104,7 @@ TEST(ListNodes, NamePrintsOnlyThatEntry) {
     RunResult r = run_aepipe({"list-nodes", "dense"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_NE(r.out.find("\ndense: "), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("  units: integer, required."), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("  units: integer, required, between 1 and 16777216."), std::string::npos) << r.out;
     for (const char *other : {"\nrelu: ", "\nadam: ", "\nidx_reader: ", "\ntrain: "})
         EXPECT_EQ(r.out.find(other), std::string::npos) << other << " in\n" << r.out;
 }

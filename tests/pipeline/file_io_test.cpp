@@ -87,7 +87,7 @@ TEST_F(NonRegular, ValidateAndRunRefuseAFifoDataPathAtOnce) {
     std::filesystem::remove(d.test_images);
     ASSERT_EQ(::mkfifo(d.test_images.c_str(), 0600), 0);
     const std::string config = write_tiny_config(tmp.path(), d, 1);
-    const std::string want = d.test_images + ": error: is a FIFO (named pipe), expected an IDX file";
+    const std::string want = "data file " + d.test_images + " is a FIFO (named pipe), expected an IDX file";
     RunResult v = run_program({AEPIPE_BINARY, "validate", config}, AEPIPE_SOURCE_DIR, 60);
     EXPECT_EQ(v.exit_code, 1) << v.err;
     EXPECT_NE(v.err.find(want), std::string::npos) << v.err;

@@ -65,7 +65,7 @@ TEST(Registry, ListNodesPrintsEveryType) {
         for (const auto &k : s->keys)
             EXPECT_NE(out.find("\n  " + k.name + ": " + kind_name(k.kind)), std::string::npos) << s->type << "." << k.name;
     }
-    EXPECT_NE(out.find("units: integer, required."), std::string::npos);
+    EXPECT_NE(out.find("units: integer, required, between 1 and 16777216."), std::string::npos);  // with its range
     EXPECT_NE(out.find("drop_last: true/false, default false."), std::string::npos);
 }
 

@@ -26,8 +26,9 @@ std::string denoiser_yaml(const TinyData &d) {
            "    - {id: model, type: train}\n"
            "    - {id: test_set, type: idx_reader, images: '" + d.test_images + "'}\n"
            "    - {id: eval, type: evaluate}\n"
+           "    - {id: log, type: metrics}\n"
            "  edges: [train_set -> shuffle, shuffle -> batches, batches -> scale, scale -> noisy, noisy -> model,\n"
-           "          model.epoch -> eval.model, test_set -> eval.data]\n";
+           "          model.epoch -> eval.model, test_set -> eval.data, eval -> log]\n";
 }
 
 TEST(ModelCard, IsWhatTheTrainNodeSeesAndSurvivesTheMetadata) {
@@ -125,7 +126,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCard{"NotAMap", "model", "[1, 2]", "does not describe a valid model"},
         BadCard{"NoLayers", "model", "{loss: mse}", "does not describe a valid model"},
         BadCard{"HugeUnits", "model", "{layers: [{type: dense, units: 100000000000}, {type: dense, units: 4}]}",
-                "tensor 'layers.0.weight' has shape 2x4, the model needs 100000000000x4"},
+                "'units' must be between 1 and 16777216, got '100000000000'"},
         BadCard{"ConvOnFlatData", "model", "{layers: [{type: conv2d, filters: 1, kernel: 3, padding: 1}]}",
                 "tensor 'layers.0.weight' has shape 2x4"},
         BadCard{"HugeInputShape", "input_shape", "65536x65536x1", "has a zero or too large side"},
