@@ -37,6 +37,8 @@ usage:
   aepipe reconstruct --checkpoint RUN/model.safetensors IMAGE.png ... [--config FILE] [--out DIR]
   aepipe data pack DIR --out NAME [--size HxW] [--gray|--rgb] [--test-split F]   (PNG folder -> IDX)
   aepipe generate --checkpoint FILE [--n 64] [--seed S] [--interpolate A,B] [--manifold N]   (VAE)
+  aepipe encode --checkpoint FILE [DATA] [--out codes.npy]   (codes for NumPy + a latent picture)
+  aepipe score --checkpoint FILE [DATA] [--out DIR] [--normal-classes 0,1] [--threshold-from DATA]
   aepipe list-nodes
   aepipe COMMAND --help
 
@@ -185,6 +187,8 @@ int main(int argc, char **argv) {
         if (cmd == "reconstruct") return cmd_reconstruct(args);
         if (cmd == "data") return cmd_data(args);
         if (cmd == "generate") return cmd_generate(args);
+        if (cmd == "encode") return cmd_encode(args);
+        if (cmd == "score") return cmd_score(args);
         std::cerr << "aepipe: unknown command '" << cmd << "'\n" << kUsage;
         return 2;
     } catch (const ConfigError &e) {

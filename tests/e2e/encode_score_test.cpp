@@ -1,0 +1,204 @@
+// aepipe encode and aepipe score on a tiny trained model (8x8 bars, 64-32-16-32-64): the codes
+// file against an in-process forward pass, the scores against the in-process reconstruction
+// error and ROC AUC, the run report's latent picture, and each bad input as a clear error that
+// leaves earlier files as they were.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include "nodes/data/idx.hpp"
+#include "nodes/nn/loss.hpp"
+#include "nodes/sink/anomaly.hpp"
+#include "nodes/sink/model_card.hpp"
+#include "support/fixtures.hpp"
+
+namespace aepipe::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// One trained run for the suite: the tiny config with a report node.
+class EncodeScore : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        dir_ = new TempDir("aepipe-encode");
+        data_ = write_tiny_data(dir_->path(), 256, 64);
+        std::string cfg = tiny_config_yaml(data_, 3);
+        cfg.replace(cfg.find("  edges:\n"), 9, "    - {id: report, type: report}\n  edges:\n");
+        cfg += "    - eval -> report\n";
+        write_bytes(dir_->path() + "/tiny.yaml", cfg);
+        RunResult r = run_aepipe({"run", dir_->path() + "/tiny.yaml", "--out", dir_->path() + "/runs", "--quiet"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        run_ = dir_->path() + "/runs/" + list_dir(dir_->path() + "/runs").at(0);
+    }
+    static void TearDownTestSuite() { delete dir_; }
+    static std::string ckpt() { return run_ + "/model.safetensors"; }
+    static TempDir *dir_;
+    static TinyData data_;
+    static std::string run_;
+};
+TempDir *EncodeScore::dir_ = nullptr;
+TinyData EncodeScore::data_;
+std::string EncodeScore::run_;
+
+// The payload of a .npy file (after its header).
+std::string npy_payload(const std::string &path) {
+    const std::string b = read_bytes(path);
+    const size_t len = uint8_t(b[8]) | size_t(uint8_t(b[9])) << 8;
+    return b.substr(10 + len);
+}
+
+// The test set through the model in-process: all activations of one whole-set forward pass.
+struct Forward {
+    TrainedModel t;
+    Dataset ds;
+    std::vector<float> x;
+    std::unique_ptr<Workspace> ws;
+};
+Forward forward_test_set(const std::string &ckpt, const TinyData &d) {
+    Forward f{load_trained_model(ckpt), load_dataset(d.test_images, d.test_labels), {}, nullptr};
+    f.x.resize(size_t(f.ds.n * f.ds.dim()));
+    f.t.card.norm.apply(f.ds.pixels.data(), f.ds.n * f.ds.dim(), f.x.data());
+    f.ws = std::make_unique<Workspace>(*f.t.model, f.ds.n);
+    f.ws->prepare(f.ds.n);
+    f.ws->forward(f.ds.n, f.x.data(), f.t.params.data());
+    return f;
+}
+
+TEST_F(EncodeScore, CodesMatchAnInProcessForwardPass) {
+    TempDir out;
+    RunResult r = run_aepipe({"encode", "--checkpoint", ckpt(), "--out", out / "codes.npy", "--batch", "5"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("(64 x 16, from model.layers[1] (the narrowest layer, 16 numbers))"), std::string::npos)
+        << r.out;
+    Forward f = forward_test_set(ckpt(), data_);
+    const std::string payload = npy_payload(out / "codes.npy");
+    ASSERT_EQ(payload.size(), size_t(64 * 16 * 4));
+    std::vector<float> codes(64 * 16);
+    std::memcpy(codes.data(), payload.data(), payload.size());
+    const float *want = f.ws->act(2);  // the output of layers[1]
+    for (size_t i = 0; i < codes.size(); ++i) ASSERT_NEAR(codes[i], want[i], 1e-5f * (1 + std::abs(want[i]))) << i;
+    const std::string lp = npy_payload(out / "codes-labels.npy");
+    ASSERT_EQ(lp.size(), size_t(64 * 8));
+    std::vector<int64_t> labels(64);
+    std::memcpy(labels.data(), lp.data(), lp.size());
+    EXPECT_EQ(labels, std::vector<int64_t>(f.ds.labels.begin(), f.ds.labels.end()));
+    EXPECT_NE(read_bytes(out / "codes.svg").find("principal component 1"), std::string::npos);
+    EXPECT_NE(r.out.find("PCA projection of the 16-number codes"), std::string::npos) << r.out;
+}
+
+// The run report shows the test codes, and the picture is written beside it.
+TEST_F(EncodeScore, RunReportHasTheLatentPicture) {
+    ASSERT_TRUE(fs::exists(run_ + "/latent.svg"));
+    const std::string html = read_bytes(run_ + "/report.html");
+    EXPECT_NE(html.find("<h2 id=\"latent\">Latent space</h2>"), std::string::npos);
+    EXPECT_NE(html.find("PCA projection of the 16-number codes"), std::string::npos);
+}
+
+std::vector<std::vector<std::string>> csv_rows(const std::string &text) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto &line : lines_of(text)) {
+        std::vector<std::string> cells;
+        std::stringstream ss(line);
+        for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+        rows.push_back(cells);
+    }
+    return rows;
+}
+
+TEST_F(EncodeScore, ScoresAreTheReconstructionErrorAndAurocFollows) {
+    TempDir out;
+    RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), data_.test_images, "--normal-classes", "0", "--out",
+                              out / "s", "--k", "4", "--threshold-from", data_.train_images, "--percentile", "95"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    Forward f = forward_test_set(ckpt(), data_);
+    std::vector<float> img(size_t(f.ds.n * f.ds.dim()));
+    f.t.model->loss().to_image(f.ds.n * f.ds.dim(), f.ws->output(), img.data());
+    const auto rows = csv_rows(read_bytes(out / "s/scores.csv"));
+    ASSERT_EQ(rows.size(), 65u);
+    EXPECT_EQ(rows[0], (std::vector<std::string>{"index", "label", "error"}));
+    std::vector<double> errors;
+    std::vector<bool> anomaly;
+    for (int64_t i = 0; i < 64; ++i) {
+        const auto &row = rows[size_t(i + 1)];
+        EXPECT_EQ(row[0], std::to_string(i));
+        EXPECT_EQ(row[1], std::to_string(f.ds.labels[size_t(i)]));
+        const double want = mse_per_element(f.ds.dim(), img.data() + i * f.ds.dim(), f.x.data() + i * f.ds.dim());
+        EXPECT_NEAR(std::stod(row[2]), want, 1e-6 + 1e-4 * want) << i;
+        errors.push_back(want), anomaly.push_back(f.ds.labels[size_t(i)] != 0);
+    }
+    std::ostringstream auroc;
+    auroc.precision(4);
+    auroc << "auroc: " << roc_auc(errors, anomaly) << "\n";
+    EXPECT_NE(r.out.find(auroc.str()), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("threshold: "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("precision: "), std::string::npos) << r.out;
+    for (const char *f2 : {"worst.png", "best.png", "errors.svg", "summary.txt"}) EXPECT_TRUE(fs::exists(out / (std::string("s/") + f2))) << f2;
+}
+
+// What a bad input must leave behind: the files an earlier call wrote.
+void expect_intact(const std::string &path, const std::string &bytes) { EXPECT_EQ(read_bytes(path), bytes) << path; }
+
+TEST_F(EncodeScore, NormalClassesTheDataLacksExit2) {
+    TempDir out;
+    write_bytes(out / "scores.csv", "earlier\n");
+    RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), "--normal-classes", "0,7", "--out", out.path()});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--normal-classes names label 7, which no sample of " + data_.test_images +
+                         " has (labels present: 0, 1, 2)"),
+              std::string::npos)
+        << r.err;
+    expect_intact(out / "scores.csv", "earlier\n");
+}
+
+TEST_F(EncodeScore, EmptyNormalClassesExit2) {
+    TempDir out;
+    write_bytes(out / "scores.csv", "earlier\n");
+    for (const char *bad : {"", ","}) {
+        RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), "--normal-classes", bad, "--out", out.path()});
+        EXPECT_EQ(r.exit_code, 2) << r.err;
+        EXPECT_NE(r.err.find("--normal-classes"), std::string::npos) << r.err;
+    }
+    expect_intact(out / "scores.csv", "earlier\n");
+}
+
+TEST_F(EncodeScore, AurocWithoutLabelsExit1) {
+    TempDir out;
+    fs::copy_file(data_.test_images, out / "pics.idx.gz");  // no labels file beside it
+    write_bytes(out / "scores.csv", "earlier\n");
+    RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), out / "pics.idx.gz", "--normal-classes", "0", "--out",
+                              out.path()});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find(out / "pics.idx.gz" + ": error: --normal-classes needs the data's labels"), std::string::npos)
+        << r.err;
+    expect_intact(out / "scores.csv", "earlier\n");
+}
+
+// A model with no layer narrower than its input and none marked `code: true` has no code.
+TEST(EncodeErrors, CheckpointWithoutACodeLayerExit1) {
+    TempDir tmp;
+    TinyData d = write_tiny_data(tmp.path(), 32, 16);
+    std::string cfg = tiny_config_yaml(d, 1);
+    const size_t a = cfg.find("    - {type: dense, units: 32"), b = cfg.find("    - {type: dense, units: 64");
+    ASSERT_NE(a, std::string::npos);
+    ASSERT_NE(b, std::string::npos);
+    cfg.replace(a, b - a, "    - {type: dense, units: 64, activation: relu}\n");  // 64 -> 64 -> 64
+    write_bytes(tmp / "wide.yaml", cfg);
+    RunResult run = run_aepipe({"run", tmp / "wide.yaml", "--out", tmp / "runs", "--quiet"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const std::string ck = tmp / ("runs/" + list_dir(tmp / "runs").at(0) + "/model.safetensors");
+    write_bytes(tmp / "codes.npy", "earlier");
+    RunResult r = run_aepipe({"encode", "--checkpoint", ck, "--out", tmp / "codes.npy"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find(ck + ": the model has no code layer: no layer is marked 'code: true' and none is narrower "
+                              "than the input (64 values)"),
+              std::string::npos)
+        << r.err;
+    expect_intact(tmp / "codes.npy", "earlier");
+    EXPECT_FALSE(fs::exists(tmp / "codes-labels.npy"));
+}
+
+}  // namespace
+}  // namespace aepipe::test
