@@ -66,7 +66,8 @@ int cmd_encode(const std::vector<std::string> &args) {
     for_batches(d, t.card.norm, o.batch, [&](int64_t b, int64_t rows, const float *x) {
         encode_rows(*t.model, ws, code, rows, x, t.params.data(), codes.data() + b * code.width);
     });
-    const LatentPicture pic = latent_svg(codes.data(), d.n, code.width, d.labels, "codes of " + fs::path(d.source).filename().string());
+    const LatentPicture pic =
+        latent_svg(codes.data(), d.n, code.width, d.labels, "codes of " + fs::path(d.source).filename().string());
 
     if (!fs::path(o.out).parent_path().empty()) fs::create_directories(fs::path(o.out).parent_path());
     write_npy(o.out, d.n, code.width, codes.data());

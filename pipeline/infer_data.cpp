@@ -49,7 +49,8 @@ InferData from_pngs(const std::string &dir, const Shape &want, const PrepOptions
     std::sort(files.begin(), files.end());
     if (files.empty()) throw DataError(dir, "no .png files in this folder");
     InferData d;
-    d.source = dir + " (" + std::to_string(files.size()) + " PNGs)", d.n = int64_t(files.size()), d.shape = want;
+    d.source = dir + " (" + std::to_string(files.size()) + " PNGs)", d.n = int64_t(files.size()), d.shape = want,
+    d.pngs = true;
     for (const auto &f : files) {
         const Prepared p = prepare_input(read_png(f), want.h, want.w, want.c, f, prep);
         d.pixels.insert(d.pixels.end(), p.img.px.begin(), p.img.px.end());

@@ -19,6 +19,7 @@ namespace aepipe {
 struct InferData {
     std::string source;         // what was read, for messages and reports
     std::string labels_source;  // "" when there are no labels
+    bool pngs = false;          // a folder of PNGs (which has no labels)
     int64_t n = 0;
     Shape shape;                   // one sample (the model's input)
     std::vector<uint8_t> pixels;   // N x shape.size() bytes, channels last

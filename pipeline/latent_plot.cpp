@@ -59,7 +59,8 @@ Pca2 pca_2d(const float *rows, int64_t n, int64_t k) {
     for (int a = 0; a < 2; ++a) {
         p.variance[a] = top_eigen(cov, k, p.axis[a]);
         for (int64_t i = 0; i < k; ++i)  // deflate: remove what the axis explains
-            for (int64_t j = 0; j < k; ++j) cov[size_t(i * k + j)] -= p.variance[a] * p.axis[a][size_t(i)] * p.axis[a][size_t(j)];
+            for (int64_t j = 0; j < k; ++j)
+                cov[size_t(i * k + j)] -= p.variance[a] * p.axis[a][size_t(i)] * p.axis[a][size_t(j)];
     }
     return p;
 }

@@ -64,7 +64,8 @@ ScoreOptions parse_score(const std::vector<std::string> &args) {
         "labels", po::value<std::string>(&o.labels), "IDX labels of DATA (default: the labels file beside it)")(
         "out", po::value<std::string>(&o.out)->default_value("scores"), "folder for the outputs")(
         "normal-classes", po::value<std::string>(), "labels of normal samples, e.g. 0,1: report ROC AUC and AP")(
-        "threshold-from", po::value<std::string>(&o.threshold_from), "normal data (IDX or PNG folder) to set a threshold")(
+        "threshold-from", po::value<std::string>(&o.threshold_from),
+        "normal data (IDX or PNG folder) to set a threshold")(
         "percentile", po::value<double>(&o.percentile), "the threshold: this percentile of those errors (default 99)")(
         "k", po::value<int64_t>(&o.k)->default_value(8), "images in worst.png and best.png")(
         "zoom", po::value<int64_t>(&o.zoom)->default_value(3), "pixel enlargement in the grids")(
@@ -122,8 +123,7 @@ Scored score_all(TrainedModel &t, const InferData &d, int64_t batch) {
 std::vector<bool> anomalies(const ScoreOptions &o, const InferData &d) {
     if (d.labels.empty())
         throw DataError(d.source, "--normal-classes needs the data's labels, and none were found" +
-                                      std::string(fs::is_directory(d.source) ? " (a folder of PNGs has none)"
-                                                                             : ": pass --labels FILE"));
+                                      std::string(d.pngs ? " (a folder of PNGs has none)" : ": pass --labels FILE"));
     const std::set<int64_t> have(d.labels.begin(), d.labels.end()), normal(o.normal.begin(), o.normal.end());
     for (int64_t c : o.normal)
         if (!have.count(c))

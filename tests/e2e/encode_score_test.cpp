@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "nodes/data/idx.hpp"
+#include "nodes/nn/sample.hpp"
+#include "nodes/sink/png.hpp"
 #include "nodes/nn/loss.hpp"
 #include "nodes/sink/anomaly.hpp"
 #include "nodes/sink/model_card.hpp"
@@ -135,7 +137,8 @@ TEST_F(EncodeScore, ScoresAreTheReconstructionErrorAndAurocFollows) {
     EXPECT_NE(r.out.find(auroc.str()), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("threshold: "), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("precision: "), std::string::npos) << r.out;
-    for (const char *f2 : {"worst.png", "best.png", "errors.svg", "summary.txt"}) EXPECT_TRUE(fs::exists(out / (std::string("s/") + f2))) << f2;
+    for (const char *f2 : {"worst.png", "best.png", "errors.svg", "summary.txt"})
+        EXPECT_TRUE(fs::exists(out / (std::string("s/") + f2))) << f2;
 }
 
 // What a bad input must leave behind: the files an earlier call wrote.
@@ -174,6 +177,56 @@ TEST_F(EncodeScore, AurocWithoutLabelsExit1) {
     EXPECT_NE(r.err.find(out / "pics.idx.gz" + ": error: --normal-classes needs the data's labels"), std::string::npos)
         << r.err;
     expect_intact(out / "scores.csv", "earlier\n");
+}
+
+// A VAE's score is its negative ELBO per image (BCE summed over the pixels plus KL, from mu),
+// and its code is mu.
+TEST(EncodeVae, ScoreIsTheNegativeElboAndTheCodeIsMu) {
+    TempDir tmp;
+    TinyData d = write_tiny_data(tmp.path(), 64, 16);
+    std::string cfg = tiny_config_yaml(d, 2);
+    const size_t a = cfg.find("    - {type: dense, units: 16"), b = cfg.find("  loss: mse\n");
+    cfg.replace(
+        a, b + 12 - a,
+        "    - {type: dense, units: 6}\n    - {type: sample}\n    - {type: dense, units: 32, activation: relu}\n"
+        "    - {type: dense, units: 64}\n  loss: {type: bce, from_logits: true, reduction: sum}\n");
+    write_bytes(tmp / "vae.yaml", cfg);
+    RunResult run = run_aepipe({"run", tmp / "vae.yaml", "--out", tmp / "runs", "--quiet"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const std::string ck = tmp / ("runs/" + list_dir(tmp / "runs").at(0) + "/model.safetensors");
+    RunResult s = run_aepipe({"score", "--checkpoint", ck, "--out", tmp / "s"});
+    ASSERT_EQ(s.exit_code, 0) << s.err;
+    EXPECT_NE(s.out.find("error: negative ELBO, nats_per_img"), std::string::npos) << s.out;
+    RunResult e = run_aepipe({"encode", "--checkpoint", ck, "--out", tmp / "c.npy"});
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+    EXPECT_NE(e.out.find("(16 x 3, from model.layers[1] (the VAE's mu"), std::string::npos) << e.out;
+
+    Forward f = forward_test_set(ck, d);
+    const float *ml = f.ws->act(2), *y = f.ws->output();  // [mu | logvar] (N, 6); logits (N, 64)
+    const auto rows = csv_rows(read_bytes(tmp / "s/scores.csv"));
+    ASSERT_EQ(rows.size(), 17u);
+    std::vector<float> codes(16 * 3);
+    std::memcpy(codes.data(), npy_payload(tmp / "c.npy").data(), codes.size() * 4);
+    for (int64_t i = 0; i < 16; ++i) {
+        const double want = f.t.model->loss().value(1, 64, y + i * 64, f.x.data() + i * 64) +
+                            SampleLayer::kl_row(3, ml + i * 6, ml + i * 6 + 3);
+        EXPECT_NEAR(std::stod(rows[size_t(i + 1)][2]), want, 1e-4 * want) << i;
+        for (int64_t j = 0; j < 3; ++j) EXPECT_NEAR(codes[size_t(i * 3 + j)], ml[i * 6 + j], 1e-5) << i;
+    }
+}
+
+// A folder of PNGs is encoded in name order, without labels.
+TEST_F(EncodeScore, FolderOfPngs) {
+    TempDir out;
+    fs::create_directories(out / "pics");
+    Dataset ds = load_dataset(data_.test_images, "");
+    for (int i = 0; i < 3; ++i)
+        write_png(out / ("pics/" + std::to_string(i) + ".png"),
+                  Image{8, 8, 1, std::vector<uint8_t>(ds.image(i), ds.image(i) + 64)});
+    RunResult r = run_aepipe({"encode", "--checkpoint", ckpt(), out / "pics", "--out", out / "c.npy"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(npy_payload(out / "c.npy").size(), size_t(3 * 16 * 4));
+    EXPECT_FALSE(fs::exists(out / "c-labels.npy"));
 }
 
 // A model with no layer narrower than its input and none marked `code: true` has no code.
