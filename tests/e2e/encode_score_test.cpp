@@ -215,6 +215,23 @@ TEST(EncodeVae, ScoreIsTheNegativeElboAndTheCodeIsMu) {
     }
 }
 
+// `code: true` travels in the checkpoint's model card: encode takes that layer, not the narrowest.
+TEST(EncodeMarked, MarkedLayerFromTheCheckpointAlone) {
+    TempDir tmp;
+    TinyData d = write_tiny_data(tmp.path(), 32, 16);
+    std::string cfg = tiny_config_yaml(d, 1);
+    const std::string first = "units: 32, activation: relu, init: he}";
+    cfg.replace(cfg.find(first), first.size(), "units: 32, activation: relu, init: he, code: true}");
+    write_bytes(tmp / "marked.yaml", cfg);
+    RunResult run = run_aepipe({"run", tmp / "marked.yaml", "--out", tmp / "runs", "--quiet"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const std::string r = tmp / ("runs/" + list_dir(tmp / "runs").at(0));
+    fs::remove(r + "/config.yaml");  // the checkpoint alone describes the model
+    RunResult e = run_aepipe({"encode", "--checkpoint", r + "/model.safetensors", "--out", tmp / "c.npy"});
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+    EXPECT_NE(e.out.find("(16 x 32, from model.layers[0] (marked code: true))"), std::string::npos) << e.out;
+}
+
 // A folder of PNGs is encoded in name order, without labels.
 TEST_F(EncodeScore, FolderOfPngs) {
     TempDir out;
