@@ -32,6 +32,7 @@ InferData from_idx(const std::string &images, std::string labels, const Shape &w
     if (!fs::is_regular_file(images, ec)) throw DataError(images, "data file not found");
     if (labels.empty()) labels = labels_beside(images);
     Dataset ds = load_dataset(images, labels);
+    if (ds.n == 0) throw DataError(images, "the file holds no images");
     const Shape got{ds.c, ds.h, ds.w};
     if (got.size() != want.size() || (got.spatial() && want.spatial() && got != want))
         throw DataError(images, "the images are " + got.str() + " but the model takes " + want.str() + " inputs");

@@ -111,7 +111,7 @@ std::string axes(const Frame &f, const std::string &title, const std::string &xl
                         "font-family=\"sans-serif\" font-size=\"12\">\n",
                         f.W, f.H, f.W, f.H);
     o += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-    o += fmt("<text x=\"%g\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">", (f.L + f.W - f.R) / 2) + title +
+    o += fmt("<text x=\"%g\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">", (f.L + f.W - f.R) / 2) + html::esc(title) +
          "</text>\n";
     o += fmt("<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"none\" stroke=\"black\"/>\n", f.L, f.T,
              f.W - f.L - f.R, f.H - f.T - f.B);

@@ -3,7 +3,8 @@
 //                [--threshold-from TRAIN_DATA --percentile 99] [--k 8]
 // The score of a sample is its reconstruction error: MSE per pixel (model inputs against the
 // reconstruction, as test_mse_per_px), or for a VAE the negative ELBO of the image (its loss
-// summed over the pixels plus the KL term, beta = 1, decoded from mu: nats for BCE).
+// summed over the pixels plus the KL term, beta = 1: nats for BCE), a one-draw estimate decoded
+// as evaluation decodes (the sample layer's `eval`: one fixed-seed draw of z, or mu).
 // Writes DIR/scores.csv (index,label,error in input order), DIR/worst.png and DIR/best.png
 // (the k highest and lowest scores: inputs above reconstructions), DIR/errors.svg (histogram)
 // and DIR/summary.txt (ROC AUC, average precision, threshold figures). Every check comes before

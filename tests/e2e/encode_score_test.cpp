@@ -179,8 +179,8 @@ TEST_F(EncodeScore, AurocWithoutLabelsExit1) {
     expect_intact(out / "scores.csv", "earlier\n");
 }
 
-// A VAE's score is its negative ELBO per image (BCE summed over the pixels plus KL, from mu),
-// and its code is mu.
+// A VAE's score is its negative ELBO per image (BCE summed over the pixels plus KL, z drawn as
+// an evaluation pass draws it), and its code is mu.
 TEST(EncodeVae, ScoreIsTheNegativeElboAndTheCodeIsMu) {
     TempDir tmp;
     TinyData d = write_tiny_data(tmp.path(), 64, 16);
