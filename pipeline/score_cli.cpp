@@ -11,6 +11,7 @@
 // the first file is written.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <numeric>
@@ -215,7 +216,10 @@ std::string summary(const ScoreOptions &o, const InferData &d, const std::vector
         const auto n_anom = std::count(anomaly.begin(), anomaly.end(), true);
         s << "normal classes: " << labels_text(o.normal) << " (" << d.n - n_anom << " normal, " << n_anom
           << " anomalies)\n";
-        s << "auroc: " << roc_auc(e, anomaly) << "\naverage precision: " << average_precision(e, anomaly) << "\n";
+        char b[96];  // four decimals, as bench tables print them
+        std::snprintf(b, sizeof b, "auroc: %.4f\naverage precision: %.4f\n", roc_auc(e, anomaly),
+                      average_precision(e, anomaly));
+        s << b;
     }
     if (!ref.empty()) {
         const double t = percentile(ref, o.percentile);

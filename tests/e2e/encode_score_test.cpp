@@ -131,10 +131,9 @@ TEST_F(EncodeScore, ScoresAreTheReconstructionErrorAndAurocFollows) {
         EXPECT_NEAR(std::stod(row[2]), want, 1e-6 + 1e-4 * want) << i;
         errors.push_back(want), anomaly.push_back(f.ds.labels[size_t(i)] != 0);
     }
-    std::ostringstream auroc;
-    auroc.precision(4);
-    auroc << "auroc: " << roc_auc(errors, anomaly) << "\n";
-    EXPECT_NE(r.out.find(auroc.str()), std::string::npos) << r.out;
+    char auroc[64];
+    std::snprintf(auroc, sizeof auroc, "auroc: %.4f\n", roc_auc(errors, anomaly));
+    EXPECT_NE(r.out.find(auroc), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("threshold: "), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("precision: "), std::string::npos) << r.out;
     for (const char *f2 : {"worst.png", "best.png", "errors.svg", "summary.txt"})
