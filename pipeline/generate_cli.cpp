@@ -193,7 +193,7 @@ int cmd_generate(const std::vector<std::string> &args) {
     po::options_description opts("aepipe generate --checkpoint FILE [options]");
     opts.add_options()("help,h", "show this help")("checkpoint", po::value<std::string>(),
                                                    "a VAE run's model.safetensors (required)")(
-        "config", po::value<std::string>()->default_value(""),
+        "config", po::value<std::string>(),
         "the run's config, for checkpoints without a model card (default: the checkpoint's card, else "
         "config.yaml beside it)")(
         "n", po::value<int64_t>()->default_value(64), "samples from the prior")(
@@ -216,7 +216,7 @@ int cmd_generate(const std::vector<std::string> &args) {
     auto out = [&](const char *name) {
         return vm.count("out") ? vm["out"].as<std::string>() : (fs::path(checkpoint).parent_path() / name).string();
     };
-    Vae v = load_vae(checkpoint, vm["config"].as<std::string>());
+    Vae v = load_vae(checkpoint, vm.count("config") ? vm["config"].as<std::string>() : "");
     if (vm.count("manifold"))
         write_manifold(v, vm["manifold"].as<int64_t>(), zoom, out("manifold.png"));
     else if (vm.count("interpolate"))

@@ -89,5 +89,51 @@ TEST(ModelCard, ACorruptionSeedMustBeWhole) {
               "m.safetensors: error: __metadata__ 'corrupt': 'seed' must be a whole number >= 0");
 }
 
+// Hostile or broken cards: each is rejected with a DataError naming the checkpoint (exit 1),
+// never another exception, a crash or a huge allocation.
+struct BadCard {
+    std::string name, key, value, message;
+};
+
+class ModelCardRejects : public ::testing::TestWithParam<BadCard> {};
+
+TEST_P(ModelCardRejects, WithADataErrorNamingTheCheckpoint) {
+    TempDir t("aepipe-card");
+    StFile f;
+    f.metadata = {{"model", "{layers: [{type: dense, units: 2}, {type: dense, units: 4}]}"},
+                  {"input_shape", "2x2x1"},
+                  {"normalize", R"({"scale": 1, "shift": 0, "mean": 0, "std": 1})"}};
+    f.tensors["layers.0.weight"] = StTensor{{2, 4}, std::vector<float>(8, 0.5f)};
+    f.tensors["layers.0.bias"] = StTensor{{2}, {0, 0}};
+    f.tensors["layers.1.weight"] = StTensor{{4, 2}, std::vector<float>(8, 0.5f)};
+    f.tensors["layers.1.bias"] = StTensor{{4}, {0, 0, 0, 0}};
+    write_safetensors(t / "ok.safetensors", f);
+    ASSERT_EQ(load_trained_model(t / "ok.safetensors").model->num_params(), 22) << "the unaltered card loads";
+    f.metadata[GetParam().key] = GetParam().value;
+    write_safetensors(t / "m.safetensors", f);
+    const std::string err = error_of<DataError>([&] { load_trained_model(t / "m.safetensors"); });
+    EXPECT_EQ(err.rfind(t / "m.safetensors: error: ", 0), 0u) << err;
+    EXPECT_NE(err.find(GetParam().message), std::string::npos) << err;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cards, ModelCardRejects,
+    ::testing::Values(
+        BadCard{"NegativeUnits", "model", "{layers: [{type: dense, units: -5}, {type: dense, units: 4}]}",
+                "does not describe a valid model"},
+        BadCard{"UnknownLayer", "model", "{layers: [{type: warp}]}", "does not describe a valid model"},
+        BadCard{"NotAMap", "model", "[1, 2]", "does not describe a valid model"},
+        BadCard{"NoLayers", "model", "{loss: mse}", "does not describe a valid model"},
+        BadCard{"HugeUnits", "model", "{layers: [{type: dense, units: 100000000000}, {type: dense, units: 4}]}",
+                "tensor 'layers.0.weight' has shape 2x4, the model needs 100000000000x4"},
+        BadCard{"ConvOnFlatData", "model", "{layers: [{type: conv2d, filters: 1, kernel: 3, padding: 1}]}",
+                "tensor 'layers.0.weight' has shape 2x4"},
+        BadCard{"HugeInputShape", "input_shape", "65536x65536x1", "has a zero or too large side"},
+        BadCard{"ZeroSide", "input_shape", "0x2x1", "has a zero or too large side"},
+        BadCard{"StdZero", "normalize", R"({"scale": 1, "shift": 0, "mean": 0, "std": 0})", "std > 0"},
+        BadCard{"NormalizeNotJson", "normalize", "scale=1", "malformed JSON"},
+        BadCard{"CorruptNotAnObject", "corrupt", "[1]", "needs a number 'noise_std'"}),
+    [](const auto &info) { return info.param.name; });
+
 }  // namespace
 }  // namespace aepipe::test
