@@ -19,6 +19,7 @@ public:
     void resolve(Pipeline &p, Diags &d) override {
         epochs_ = p.settings().epochs;
         paced_ = p.reaches(id_, "train");
+        if (params_.has("classes")) check_classes(d);  // before the data: `validate` needs none for this
         std::error_code ec;
         if (!std::filesystem::exists(params_.path("images"), ec)) return;  // reported by build()
         IdxHeader h = read_idx_header(params_.path("images"));
@@ -26,7 +27,6 @@ public:
         image_dims(params_.path("images"), h, n, hh, w, c);
         dim_ = hh * w * c;
         shape_ = Shape{c, hh, w};
-        if (params_.has("classes")) check_classes(d);
     }
     int64_t sample_dim(const Pipeline &) const override { return dim_; }
     Shape sample_shape(const Pipeline &) const override { return shape_; }
