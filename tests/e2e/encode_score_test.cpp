@@ -4,6 +4,7 @@
 // leaves earlier files as they were.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -134,7 +135,15 @@ TEST_F(EncodeScore, ScoresAreTheReconstructionErrorAndAurocFollows) {
     char auroc[64];
     std::snprintf(auroc, sizeof auroc, "auroc: %.4f\n", roc_auc(errors, anomaly));
     EXPECT_NE(r.out.find(auroc), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("threshold: "), std::string::npos) << r.out;
+    // The threshold comes from the training set's normal class only (its labels lie beside it).
+    const IdxArray train_labels = read_idx(data_.train_labels);
+    const auto zeros = std::count(train_labels.data.begin(), train_labels.data.end(), uint8_t(0));
+    EXPECT_NE(r.out.find("(percentile 95 of " + std::to_string(zeros) + " errors of " + data_.train_images),
+              std::string::npos)
+        << r.out;
+    const std::string svg = read_bytes(out / "s/errors.svg");
+    EXPECT_NE(svg.find(">normal<"), std::string::npos);
+    EXPECT_NE(svg.find(">anomalies<"), std::string::npos);
     EXPECT_NE(r.out.find("precision: "), std::string::npos) << r.out;
     for (const char *f2 : {"worst.png", "best.png", "errors.svg", "summary.txt"})
         EXPECT_TRUE(fs::exists(out / (std::string("s/") + f2))) << f2;
