@@ -3,6 +3,11 @@
 test reconstruction MSE per pixel (pixels scaled to [0, 1], as the configs' normalize node).
 
     /usr/bin/python3 bench/pca_baseline.py [--data /usr/share/datasets/fashion-mnist] [--k 64]
+    /usr/bin/python3 bench/pca_baseline.py --oneclass 0 [1 ...] [--k 64]
+
+One-class mode (bench/oneclass.sh): for each class c, PCA fitted on class c's training images
+only; every test image is scored by its reconstruction error (MSE per pixel), class c normal and
+the other classes anomalies; prints the ROC AUC (ties count half, as scikit-learn's).
 
 Reads the IDX files (raw or .gz) itself; needs only numpy (python3-numpy).
 """
@@ -29,11 +34,57 @@ def read_idx_images(path):
     return body.reshape(n, size).astype(np.float64) / 255.0
 
 
+def read_idx_labels(path):
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if data[:4] != b"\x00\x00\x08\x01":
+        raise SystemExit(f"{path}: not an IDX u8 label file (magic {data[:4].hex()})")
+    return np.frombuffer(data, dtype=np.uint8, offset=8)
+
+
+def roc_auc(scores, anomaly):
+    """Mann-Whitney: mean midrank of the anomalies, so tied scores count half."""
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    ranks[order] = np.arange(1, len(scores) + 1)
+    _, inverse, counts = np.unique(scores, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=ranks)
+    ranks = (sums / counts)[inverse]
+    pos = anomaly.sum()
+    neg = len(scores) - pos
+    return (ranks[anomaly].sum() - pos * (pos + 1) / 2) / (pos * neg)
+
+
+def pca_errors(train, test, k):
+    mean = train.mean(axis=0)
+    cov = (train - mean).T @ (train - mean) / train.shape[0]
+    vals, vecs = np.linalg.eigh(cov)
+    basis = vecs[:, np.argsort(vals)[::-1][:k]]
+    recon = ((test - mean) @ basis) @ basis.T + mean
+    return np.mean((recon - test) ** 2, axis=1)
+
+
+def one_class(a):
+    train = read_idx_images(os.path.join(a.data, "train-images-idx3-ubyte.gz"))
+    train_labels = read_idx_labels(os.path.join(a.data, "train-labels-idx1-ubyte.gz"))
+    test = read_idx_images(os.path.join(a.data, "t10k-images-idx3-ubyte.gz"))
+    test_labels = read_idx_labels(os.path.join(a.data, "t10k-labels-idx1-ubyte.gz"))
+    for c in a.oneclass:
+        errors = pca_errors(train[train_labels == c], test, a.k[0])
+        auc = roc_auc(errors, test_labels != c)
+        print(f"PCA-{a.k[0]} class {c}: train {int((train_labels == c).sum())}, test {len(test)}: AUROC {auc:.4f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--k", type=int, nargs="+", default=[64])
+    ap.add_argument("--oneclass", type=int, nargs="+", metavar="C",
+                    help="one-class AUROC for each class C (PCA fitted on class C's training images)")
     a = ap.parse_args()
+    if a.oneclass:
+        return one_class(a)
     train = read_idx_images(os.path.join(a.data, "train-images-idx3-ubyte.gz"))
     test = read_idx_images(os.path.join(a.data, "t10k-images-idx3-ubyte.gz"))
     mean = train.mean(axis=0)

@@ -139,6 +139,7 @@ const Command kCommands[] = {{"run", cmd_run_plain},         {"profile", cmd_pro
                              {"graph", cmd_graph},           {"report", cmd_report},
                              {"compare", cmd_compare},       {"reconstruct", cmd_reconstruct},
                              {"data", cmd_data},             {"generate", cmd_generate},
+                             {"encode", cmd_encode},         {"score", cmd_score},
                              {"list-nodes", cmd_list_nodes}};
 
 // Options as a wrapped list under a command's title (the command's --help has their docs).

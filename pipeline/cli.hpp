@@ -75,5 +75,7 @@ int cmd_compare(const std::vector<std::string> &args);
 int cmd_reconstruct(const std::vector<std::string> &args);  // pipeline/reconstruct_cli.cpp
 int cmd_data(const std::vector<std::string> &args);         // pipeline/data_cli.cpp
 int cmd_generate(const std::vector<std::string> &args);  // pipeline/generate_cli.cpp
+int cmd_encode(const std::vector<std::string> &args);    // pipeline/encode_cli.cpp
+int cmd_score(const std::vector<std::string> &args);     // pipeline/score_cli.cpp
 
 }  // namespace aepipe::cli

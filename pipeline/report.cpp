@@ -18,6 +18,7 @@
 #include "pipeline/error.hpp"
 #include "pipeline/file_io.hpp"
 #include "pipeline/html.hpp"
+#include "pipeline/latent_plot.hpp"
 #include "pipeline/svg_plot.hpp"
 
 namespace aepipe {
@@ -350,6 +351,7 @@ std::string run_report_html(const std::string &run_dir, const std::vector<EpochF
     auto grids = newest_images(run_dir);
     if (grids.empty()) h += "<p class=\"note\">no image grid written yet</p>\n";
     for (const auto &g : grids) h += figure(run_dir, g, grid_caption(g, grid_names(root)));
+    h += latent_section(run_dir);
     h += "<h2 id=\"metrics\">Metrics per epoch</h2>\n" + metrics_table(rows);
     h += graph_section(run_dir);
     if (profiled)

@@ -286,4 +286,37 @@ Dataset load_dataset(const std::string &images, const std::string &labels) {
     return ds;
 }
 
+std::string label_set(const std::vector<uint8_t> &labels) {
+    bool seen[256] = {};
+    for (uint8_t l : labels) seen[l] = true;
+    std::string s;
+    for (int v = 0; v < 256; ++v)
+        if (seen[v]) s += (s.empty() ? "" : ", ") + std::to_string(v);
+    return s.empty() ? "none" : s;
+}
+
+void keep_classes(Dataset &ds, const std::vector<int64_t> &classes, const std::string &labels_path) {
+    if (ds.labels.empty())
+        throw DataError(ds.path, "'classes' keeps samples by label, but no labels file was given for these images");
+    if (classes.empty()) throw DataError(labels_path, "'classes' is empty: it would keep no sample");
+    bool keep[256] = {};
+    for (int64_t c : classes) {
+        if (c < 0 || c > 255 ||
+            std::find(ds.labels.begin(), ds.labels.end(), uint8_t(c)) == ds.labels.end())
+            throw DataError(labels_path, "'classes' names label " + std::to_string(c) +
+                                             ", which no sample has (labels present: " + label_set(ds.labels) + ")");
+        keep[c] = true;
+    }
+    const int64_t dim = ds.dim();
+    int64_t m = 0;
+    for (int64_t i = 0; i < ds.n; ++i) {
+        if (!keep[ds.labels[size_t(i)]]) continue;
+        if (m != i) std::copy_n(ds.image(i), dim, ds.pixels.begin() + m * dim);
+        ds.labels[size_t(m++)] = ds.labels[size_t(i)];
+    }
+    ds.n = m;
+    ds.pixels.resize(size_t(m * dim));
+    ds.labels.resize(size_t(m));
+}
+
 }  // namespace aepipe

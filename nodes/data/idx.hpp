@@ -44,4 +44,11 @@ void image_dims(const std::string &path, const IdxHeader &h, int64_t &n, int64_t
 void check_label_dims(const std::string &labels, const IdxHeader &lh, int64_t n_images, const std::string &images);
 Dataset load_dataset(const std::string &images, const std::string &labels);
 
+// Keeps only the samples whose label is in `classes`, in their order (idx_reader's `classes`).
+// Throws DataError naming the labels file when the dataset has no labels, `classes` is empty,
+// or a class has no sample (the labels present are listed).
+void keep_classes(Dataset &ds, const std::vector<int64_t> &classes, const std::string &labels_path);
+// The distinct labels of a dataset as text: "0, 1, 2" (for messages).
+std::string label_set(const std::vector<uint8_t> &labels);
+
 }  // namespace aepipe

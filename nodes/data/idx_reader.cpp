@@ -1,10 +1,12 @@
 // idx_reader: a source. Emits the dataset once per training epoch (out: dataset).
-//   images: IDX u8 (N, H, W[, C]), raw or .gz; labels (optional): IDX u8 (N).
+//   images: IDX u8 (N, H, W[, C]), raw or .gz; labels (optional): IDX u8 (N);
+//   classes (optional, needs labels): keep only the samples with these labels (one-class models).
 // The header is checked when the config is validated; the data is loaded when the run
 // starts. When it feeds the training node, a limiter keeps it at most two epochs ahead
 // (credits come back at each epoch's end); a reader that feeds only evaluation emits its
 // few small messages freely (a limiter there could lose credits that arrive before its puts).
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -19,9 +21,10 @@ namespace {
 
 class IdxReader : public FlowNode {
 public:
-    void resolve(Pipeline &p, Diags &) override {
+    void resolve(Pipeline &p, Diags &d) override {
         epochs_ = p.settings().epochs;
         paced_ = p.reaches(id_, "train");
+        if (params_.has("classes")) check_classes(d);  // before the data: `validate` needs none for this
         if (!regular_file_problem(params_.path("images")).empty()) return;  // reported by preflight()
         IdxHeader h = read_idx_header(params_.path("images"));
         int64_t n, hh, w, c;
@@ -53,6 +56,13 @@ public:
     void build(Pipeline &p) override {
         std::string images = params_.path("images"), labels = params_.path("labels");
         data_ = load_dataset(images, labels);
+        if (params_.has("classes")) {
+            try {
+                keep_classes(data_, params_.ints("classes"), labels);
+            } catch (const DataError &e) {
+                throw DataError::with_context(e, where());
+            }
+        }
         if (paced_) next_ = p.settings().start_epoch;  // resuming: the epochs done are not read again
         p.console().line("data: " + id_ + ": " + std::to_string(data_.n) + " images of " + std::to_string(data_.h) +
                          "x" + std::to_string(data_.w) + "x" + std::to_string(data_.c) + " from " + images);
@@ -91,6 +101,25 @@ private:
             throw RuntimeError(where() + ": data file " + path + (why.rfind("is ", 0) == 0 ? " " : ": ") + why);
     }
 
+    // Caught when the config is validated: an empty list, no labels, a label no sample has
+    // (the labels file is small: N bytes), so `aepipe validate` reports them at the key.
+    void check_classes(Diags &d) {
+        const auto classes = params_.ints("classes");
+        const std::string labels = params_.path("labels"), at = params_.context() + ": 'classes'";
+        if (classes.empty()) return d.error(params_.pos("classes"), at + " is empty: it would keep no sample",
+                                            "list the labels to keep, e.g. classes: [0]");
+        if (labels.empty())
+            return d.error(params_.pos("classes"), at + " keeps samples by label, but the reader has no 'labels' file",
+                           "add labels: PATH (the IDX file of the images' labels)");
+        if (!regular_file_problem(labels).empty()) return;  // reported by preflight(); a FIFO would block
+        const IdxArray l = read_idx(labels);
+        for (int64_t c : classes)
+            if (c < 0 || c > 255 || std::find(l.data.begin(), l.data.end(), uint8_t(c)) == l.data.end())
+                d.error(params_.pos("classes"),
+                        at + " names label " + std::to_string(c) + ", which no sample of " + labels + " has",
+                        "labels present: " + label_set(l.data));
+    }
+
     int64_t epochs_ = 1, next_ = 0, dim_ = 0, n_ = 0;
     Shape shape_;
     bool paced_ = false;
@@ -105,6 +134,8 @@ Registrar<FlowNodeRegistry> reg({"idx_reader",
                                  {
                                      {"images", Kind::Path, "", "IDX file of u8 images N x H x W [x C]", {}, true},
                                      {"labels", Kind::Path, "", "IDX file of N u8 labels (optional)"},
+                                     {"classes", Kind::IntList, "",
+                                      "keep only the samples with these labels, e.g. [0] (needs labels)", {}, false, at_least(0, 255)},
                                  },
                                  {},
                                  {{"out", {"dataset"}, "the dataset, once per epoch"}}},

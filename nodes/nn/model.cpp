@@ -48,7 +48,8 @@ Model::Model(const ConfigFile &cfg, const YAML::Node &section, Shape data_shape)
         ctx += " (" + e->spec.type + ")";
         Diags local;
         Params p = check_params(e->spec, cfg, item.IsMap() ? item : YAML::Node(YAML::NodeType::Map), ctx, local,
-                                {"type"});
+                                {"type", "code"});
+        if (item.IsMap() && item["code"].IsDefined()) mark_code(cfg, item["code"], ctx, i, local);
         if (!local.empty()) {
             diags.merge(local);
             continue;
@@ -96,6 +97,20 @@ Model::Model(const ConfigFile &cfg, const YAML::Node &section, Shape data_shape)
             named_.push_back({"layers." + std::to_string(i) + "." + pv.name, pv.shape, num_params_ + pv.offset});
         num_params_ += layers_[i]->num_params();
     }
+}
+
+// `code: true` on any layer marks the code that `aepipe encode` writes; a key every layer
+// type accepts, so it is checked here rather than in each layer's spec.
+void Model::mark_code(const ConfigFile &cfg, const YAML::Node &v, const std::string &ctx, size_t i, Diags &d) {
+    bool on = false;
+    if (!v.IsScalar() || !YAML::convert<bool>::decode(v, on))
+        return d.error(pos_of(cfg, v), ctx + ": 'code' must be true or false");
+    if (!on) return;
+    if (code_layer_ >= 0)
+        return d.error(pos_of(cfg, v), ctx + ": a second layer marked 'code: true' (model.layers[" +
+                                           std::to_string(code_layer_) + "] is marked already)",
+                       "mark only the layer whose output is the code");
+    code_layer_ = int64_t(i);
 }
 
 std::string Model::summary() const {

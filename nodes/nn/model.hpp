@@ -44,11 +44,14 @@ public:
     std::string summary() const;
     // Index of the VAE's `sample` layer (layers after it are the decoder), or -1.
     int64_t sample_layer() const { return sample_layer_; }
+    // Index of the layer marked `code: true` in the config, or -1 (see nodes/nn/code_layer.hpp).
+    int64_t marked_code_layer() const { return code_layer_; }
 
     void init_params(float *slab, uint64_t seed) const;
 
 private:
-    int64_t in_dim_ = 0, num_params_ = 0, sample_layer_ = -1;
+    void mark_code(const ConfigFile &cfg, const YAML::Node &v, const std::string &ctx, size_t i, Diags &d);
+    int64_t in_dim_ = 0, num_params_ = 0, sample_layer_ = -1, code_layer_ = -1;
     Shape in_shape_;
     std::vector<std::unique_ptr<Layer>> layers_;
     std::vector<int64_t> offsets_;

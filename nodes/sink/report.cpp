@@ -7,6 +7,7 @@
 // YAML keys: file, curves, log_scale.
 #include <algorithm>
 
+#include "nodes/sink/latent_report.hpp"
 #include "pipeline/dot.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/report.hpp"
@@ -57,6 +58,7 @@ public:
     Receiver &in(const std::string &) override { return *node_; }
     void finish() override {
         if (dir_.empty()) return;
+        write_latent();
         refresh();
         console_->line("report: " + dir_ + "/" + opts_.file);
     }
@@ -65,6 +67,15 @@ public:
     }
 
 private:
+    // The latent picture (nodes/sink/latent_report.hpp) is a nicety: failing, it warns only.
+    void write_latent() {
+        try {
+            const std::string done = write_run_latent(dir_);
+            if (!done.empty()) console_->line("latent: " + done);
+        } catch (const std::exception &e) {
+            console_->line("warning: " + where() + ": no latent.svg: " + e.what());
+        }
+    }
     void record(const Msg &m) {
         const EpochReport &r = *m.report;
         const EvalReport &e = *m.eval;

@@ -51,6 +51,10 @@ std::string expand(std::string line) {
 std::string F(const std::string &name) { return "configs/errors/" + name + ".yaml"; }
 
 const std::vector<ErrorCase> kCases = {
+    {"empty_classes",
+     {F("empty_classes") +
+          ":21:70: error: graph.nodes[0] 'train_set' (idx_reader): 'classes' is empty: it would keep no sample",
+      "hint: list the labels to keep, e.g. classes: [0]"}},
     {"unknown_node_type",
      {F("unknown_node_type") + ":20:29: error: graph.nodes[0] 'train_set': unknown node type 'idx_raeder'",
       "hint: did you mean 'idx_reader'? graph node types: {graph_types}"}},

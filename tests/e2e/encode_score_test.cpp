@@ -1,0 +1,282 @@
+// aepipe encode and aepipe score on a tiny trained model (8x8 bars, 64-32-16-32-64): the codes
+// file against an in-process forward pass, the scores against the in-process reconstruction
+// error and ROC AUC, the run report's latent picture, and each bad input as a clear error that
+// leaves earlier files as they were.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <sstream>
+
+#include "nodes/data/idx.hpp"
+#include "nodes/nn/sample.hpp"
+#include "nodes/sink/png.hpp"
+#include "nodes/nn/loss.hpp"
+#include "nodes/sink/anomaly.hpp"
+#include "nodes/sink/model_card.hpp"
+#include "support/fixtures.hpp"
+
+namespace aepipe::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+// One trained run for the suite: the tiny config with a report node.
+class EncodeScore : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        dir_ = new TempDir("aepipe-encode");
+        data_ = write_tiny_data(dir_->path(), 256, 64);
+        std::string cfg = tiny_config_yaml(data_, 3);
+        cfg.replace(cfg.find("  edges:\n"), 9, "    - {id: report, type: report}\n  edges:\n");
+        cfg += "    - eval -> report\n";
+        write_bytes(dir_->path() + "/tiny.yaml", cfg);
+        RunResult r = run_aepipe({"run", dir_->path() + "/tiny.yaml", "--out", dir_->path() + "/runs", "--quiet"});
+        ASSERT_EQ(r.exit_code, 0) << r.err;
+        run_ = dir_->path() + "/runs/" + list_dir(dir_->path() + "/runs").at(0);
+    }
+    static void TearDownTestSuite() { delete dir_; }
+    static std::string ckpt() { return run_ + "/model.safetensors"; }
+    static TempDir *dir_;
+    static TinyData data_;
+    static std::string run_;
+};
+TempDir *EncodeScore::dir_ = nullptr;
+TinyData EncodeScore::data_;
+std::string EncodeScore::run_;
+
+// The payload of a .npy file (after its header).
+std::string npy_payload(const std::string &path) {
+    const std::string b = read_bytes(path);
+    const size_t len = uint8_t(b[8]) | size_t(uint8_t(b[9])) << 8;
+    return b.substr(10 + len);
+}
+
+// The test set through the model in-process: all activations of one whole-set forward pass.
+struct Forward {
+    TrainedModel t;
+    Dataset ds;
+    std::vector<float> x;
+    std::unique_ptr<Workspace> ws;
+};
+Forward forward_test_set(const std::string &ckpt, const TinyData &d) {
+    Forward f{load_trained_model(ckpt), load_dataset(d.test_images, d.test_labels), {}, nullptr};
+    f.x.resize(size_t(f.ds.n * f.ds.dim()));
+    f.t.card.norm.apply(f.ds.pixels.data(), f.ds.n * f.ds.dim(), f.x.data());
+    f.ws = std::make_unique<Workspace>(*f.t.model, f.ds.n);
+    f.ws->prepare(f.ds.n);
+    f.ws->forward(f.ds.n, f.x.data(), f.t.params.data());
+    return f;
+}
+
+TEST_F(EncodeScore, CodesMatchAnInProcessForwardPass) {
+    TempDir out;
+    RunResult r = run_aepipe({"encode", "--checkpoint", ckpt(), "--out", out / "codes.npy", "--batch", "5"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("(64 x 16, from model.layers[1] (the narrowest layer, 16 numbers))"), std::string::npos)
+        << r.out;
+    Forward f = forward_test_set(ckpt(), data_);
+    const std::string payload = npy_payload(out / "codes.npy");
+    ASSERT_EQ(payload.size(), size_t(64 * 16 * 4));
+    std::vector<float> codes(64 * 16);
+    std::memcpy(codes.data(), payload.data(), payload.size());
+    const float *want = f.ws->act(2);  // the output of layers[1]
+    for (size_t i = 0; i < codes.size(); ++i) ASSERT_NEAR(codes[i], want[i], 1e-5f * (1 + std::abs(want[i]))) << i;
+    const std::string lp = npy_payload(out / "codes-labels.npy");
+    ASSERT_EQ(lp.size(), size_t(64 * 8));
+    std::vector<int64_t> labels(64);
+    std::memcpy(labels.data(), lp.data(), lp.size());
+    EXPECT_EQ(labels, std::vector<int64_t>(f.ds.labels.begin(), f.ds.labels.end()));
+    EXPECT_NE(read_bytes(out / "codes.svg").find("principal component 1"), std::string::npos);
+    EXPECT_NE(r.out.find("PCA projection of the 16-number codes"), std::string::npos) << r.out;
+}
+
+// The run report shows the test codes, and the picture is written beside it.
+TEST_F(EncodeScore, RunReportHasTheLatentPicture) {
+    ASSERT_TRUE(fs::exists(run_ + "/latent.svg"));
+    const std::string html = read_bytes(run_ + "/report.html");
+    EXPECT_NE(html.find("<h2 id=\"latent\">Latent space</h2>"), std::string::npos);
+    EXPECT_NE(html.find("PCA projection of the 16-number codes"), std::string::npos);
+}
+
+std::vector<std::vector<std::string>> csv_rows(const std::string &text) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto &line : lines_of(text)) {
+        std::vector<std::string> cells;
+        std::stringstream ss(line);
+        for (std::string c; std::getline(ss, c, ',');) cells.push_back(c);
+        rows.push_back(cells);
+    }
+    return rows;
+}
+
+TEST_F(EncodeScore, ScoresAreTheReconstructionErrorAndAurocFollows) {
+    TempDir out;
+    RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), data_.test_images, "--normal-classes", "0", "--out",
+                              out / "s", "--k", "4", "--threshold-from", data_.train_images, "--percentile", "95"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    Forward f = forward_test_set(ckpt(), data_);
+    std::vector<float> img(size_t(f.ds.n * f.ds.dim()));
+    f.t.model->loss().to_image(f.ds.n * f.ds.dim(), f.ws->output(), img.data());
+    const auto rows = csv_rows(read_bytes(out / "s/scores.csv"));
+    ASSERT_EQ(rows.size(), 65u);
+    EXPECT_EQ(rows[0], (std::vector<std::string>{"index", "label", "error"}));
+    std::vector<double> errors;
+    std::vector<bool> anomaly;
+    for (int64_t i = 0; i < 64; ++i) {
+        const auto &row = rows[size_t(i + 1)];
+        EXPECT_EQ(row[0], std::to_string(i));
+        EXPECT_EQ(row[1], std::to_string(f.ds.labels[size_t(i)]));
+        const double want = mse_per_element(f.ds.dim(), img.data() + i * f.ds.dim(), f.x.data() + i * f.ds.dim());
+        EXPECT_NEAR(std::stod(row[2]), want, 1e-6 + 1e-4 * want) << i;
+        errors.push_back(want), anomaly.push_back(f.ds.labels[size_t(i)] != 0);
+    }
+    char auroc[64];
+    std::snprintf(auroc, sizeof auroc, "auroc: %.4f\n", roc_auc(errors, anomaly));
+    EXPECT_NE(r.out.find(auroc), std::string::npos) << r.out;
+    // The threshold comes from the training set's normal class only (its labels lie beside it).
+    const IdxArray train_labels = read_idx(data_.train_labels);
+    const auto zeros = std::count(train_labels.data.begin(), train_labels.data.end(), uint8_t(0));
+    EXPECT_NE(r.out.find("(percentile 95 of " + std::to_string(zeros) + " errors of " + data_.train_images),
+              std::string::npos)
+        << r.out;
+    const std::string svg = read_bytes(out / "s/errors.svg");
+    EXPECT_NE(svg.find(">normal<"), std::string::npos);
+    EXPECT_NE(svg.find(">anomalies<"), std::string::npos);
+    EXPECT_NE(r.out.find("precision: "), std::string::npos) << r.out;
+    for (const char *f2 : {"worst.png", "best.png", "errors.svg", "summary.txt"})
+        EXPECT_TRUE(fs::exists(out / (std::string("s/") + f2))) << f2;
+}
+
+// What a bad input must leave behind: the files an earlier call wrote.
+void expect_intact(const std::string &path, const std::string &bytes) { EXPECT_EQ(read_bytes(path), bytes) << path; }
+
+TEST_F(EncodeScore, NormalClassesTheDataLacksExit2) {
+    TempDir out;
+    write_bytes(out / "scores.csv", "earlier\n");
+    RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), "--normal-classes", "0,7", "--out", out.path()});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--normal-classes names label 7, which no sample of " + data_.test_images +
+                         " has (labels present: 0, 1, 2)"),
+              std::string::npos)
+        << r.err;
+    expect_intact(out / "scores.csv", "earlier\n");
+}
+
+TEST_F(EncodeScore, EmptyNormalClassesExit2) {
+    TempDir out;
+    write_bytes(out / "scores.csv", "earlier\n");
+    for (const char *bad : {"", ","}) {
+        RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), "--normal-classes", bad, "--out", out.path()});
+        EXPECT_EQ(r.exit_code, 2) << r.err;
+        EXPECT_NE(r.err.find("--normal-classes"), std::string::npos) << r.err;
+    }
+    expect_intact(out / "scores.csv", "earlier\n");
+}
+
+TEST_F(EncodeScore, AurocWithoutLabelsExit1) {
+    TempDir out;
+    fs::copy_file(data_.test_images, out / "pics.idx.gz");  // no labels file beside it
+    write_bytes(out / "scores.csv", "earlier\n");
+    RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), out / "pics.idx.gz", "--normal-classes", "0", "--out",
+                              out.path()});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find(out / "pics.idx.gz" + ": error: --normal-classes needs the data's labels"), std::string::npos)
+        << r.err;
+    expect_intact(out / "scores.csv", "earlier\n");
+}
+
+// A VAE's score is its negative ELBO per image (BCE summed over the pixels plus KL, z drawn as
+// an evaluation pass draws it), and its code is mu.
+TEST(EncodeVae, ScoreIsTheNegativeElboAndTheCodeIsMu) {
+    TempDir tmp;
+    TinyData d = write_tiny_data(tmp.path(), 64, 16);
+    std::string cfg = tiny_config_yaml(d, 2);
+    const size_t a = cfg.find("    - {type: dense, units: 16"), b = cfg.find("  loss: mse\n");
+    cfg.replace(
+        a, b + 12 - a,
+        "    - {type: dense, units: 6}\n    - {type: sample}\n    - {type: dense, units: 32, activation: relu}\n"
+        "    - {type: dense, units: 64}\n  loss: {type: bce, from_logits: true, reduction: sum}\n");
+    write_bytes(tmp / "vae.yaml", cfg);
+    RunResult run = run_aepipe({"run", tmp / "vae.yaml", "--out", tmp / "runs", "--quiet"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const std::string ck = tmp / ("runs/" + list_dir(tmp / "runs").at(0) + "/model.safetensors");
+    RunResult s = run_aepipe({"score", "--checkpoint", ck, "--out", tmp / "s"});
+    ASSERT_EQ(s.exit_code, 0) << s.err;
+    EXPECT_NE(s.out.find("error: negative ELBO, nats_per_img"), std::string::npos) << s.out;
+    RunResult e = run_aepipe({"encode", "--checkpoint", ck, "--out", tmp / "c.npy"});
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+    EXPECT_NE(e.out.find("(16 x 3, from model.layers[1] (the VAE's mu"), std::string::npos) << e.out;
+
+    Forward f = forward_test_set(ck, d);
+    const float *ml = f.ws->act(2), *y = f.ws->output();  // [mu | logvar] (N, 6); logits (N, 64)
+    const auto rows = csv_rows(read_bytes(tmp / "s/scores.csv"));
+    ASSERT_EQ(rows.size(), 17u);
+    std::vector<float> codes(16 * 3);
+    std::memcpy(codes.data(), npy_payload(tmp / "c.npy").data(), codes.size() * 4);
+    for (int64_t i = 0; i < 16; ++i) {
+        const double want = f.t.model->loss().value(1, 64, y + i * 64, f.x.data() + i * 64) +
+                            SampleLayer::kl_row(3, ml + i * 6, ml + i * 6 + 3);
+        EXPECT_NEAR(std::stod(rows[size_t(i + 1)][2]), want, 1e-4 * want) << i;
+        for (int64_t j = 0; j < 3; ++j) EXPECT_NEAR(codes[size_t(i * 3 + j)], ml[i * 6 + j], 1e-5) << i;
+    }
+}
+
+// `code: true` travels in the checkpoint's model card: encode takes that layer, not the narrowest.
+TEST(EncodeMarked, MarkedLayerFromTheCheckpointAlone) {
+    TempDir tmp;
+    TinyData d = write_tiny_data(tmp.path(), 32, 16);
+    std::string cfg = tiny_config_yaml(d, 1);
+    const std::string first = "units: 32, activation: relu, init: he}";
+    cfg.replace(cfg.find(first), first.size(), "units: 32, activation: relu, init: he, code: true}");
+    write_bytes(tmp / "marked.yaml", cfg);
+    RunResult run = run_aepipe({"run", tmp / "marked.yaml", "--out", tmp / "runs", "--quiet"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const std::string r = tmp / ("runs/" + list_dir(tmp / "runs").at(0));
+    fs::remove(r + "/config.yaml");  // the checkpoint alone describes the model
+    RunResult e = run_aepipe({"encode", "--checkpoint", r + "/model.safetensors", "--out", tmp / "c.npy"});
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+    EXPECT_NE(e.out.find("(16 x 32, from model.layers[0] (marked code: true))"), std::string::npos) << e.out;
+}
+
+// A folder of PNGs is encoded in name order, without labels.
+TEST_F(EncodeScore, FolderOfPngs) {
+    TempDir out;
+    fs::create_directories(out / "pics");
+    Dataset ds = load_dataset(data_.test_images, "");
+    for (int i = 0; i < 3; ++i)
+        write_png(out / ("pics/" + std::to_string(i) + ".png"),
+                  Image{8, 8, 1, std::vector<uint8_t>(ds.image(i), ds.image(i) + 64)});
+    RunResult r = run_aepipe({"encode", "--checkpoint", ckpt(), out / "pics", "--out", out / "c.npy"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(npy_payload(out / "c.npy").size(), size_t(3 * 16 * 4));
+    EXPECT_FALSE(fs::exists(out / "c-labels.npy"));
+}
+
+// A model with no layer narrower than its input and none marked `code: true` has no code.
+TEST(EncodeErrors, CheckpointWithoutACodeLayerExit1) {
+    TempDir tmp;
+    TinyData d = write_tiny_data(tmp.path(), 32, 16);
+    std::string cfg = tiny_config_yaml(d, 1);
+    const size_t a = cfg.find("    - {type: dense, units: 32"), b = cfg.find("    - {type: dense, units: 64");
+    ASSERT_NE(a, std::string::npos);
+    ASSERT_NE(b, std::string::npos);
+    cfg.replace(a, b - a, "    - {type: dense, units: 64, activation: relu}\n");  // 64 -> 64 -> 64
+    write_bytes(tmp / "wide.yaml", cfg);
+    RunResult run = run_aepipe({"run", tmp / "wide.yaml", "--out", tmp / "runs", "--quiet"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const std::string ck = tmp / ("runs/" + list_dir(tmp / "runs").at(0) + "/model.safetensors");
+    write_bytes(tmp / "codes.npy", "earlier");
+    RunResult r = run_aepipe({"encode", "--checkpoint", ck, "--out", tmp / "codes.npy"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find(ck + ": the model has no code layer: no layer is marked 'code: true' and none is narrower "
+                              "than the input (64 values)"),
+              std::string::npos)
+        << r.err;
+    expect_intact(tmp / "codes.npy", "earlier");
+    EXPECT_FALSE(fs::exists(tmp / "codes-labels.npy"));
+}
+
+}  // namespace
+}  // namespace aepipe::test

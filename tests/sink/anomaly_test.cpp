@@ -1,0 +1,62 @@
+// Anomaly figures against values worked out by hand (and equal to scikit-learn's on the same
+// inputs): ROC AUC as the Mann-Whitney statistic with ties counting half, average precision
+// with tied scores as one threshold, numpy's percentile, precision and recall at a threshold.
+#include <gtest/gtest.h>
+
+#include "nodes/sink/anomaly.hpp"
+#include "pipeline/error.hpp"
+#include "support/expect_error.hpp"
+
+namespace aepipe::test {
+namespace {
+
+// scikit-learn's documentation example: 3 of the 4 (anomaly, normal) pairs are ordered right.
+TEST(Anomaly, RocAucCountsOrderedPairs) {
+    EXPECT_DOUBLE_EQ(roc_auc({0.1, 0.4, 0.35, 0.8}, {false, false, true, true}), 0.75);
+    EXPECT_DOUBLE_EQ(roc_auc({0.1, 0.2, 0.3, 0.4}, {false, false, true, true}), 1.0);
+    EXPECT_DOUBLE_EQ(roc_auc({0.4, 0.3, 0.2, 0.1}, {false, false, true, true}), 0.0);
+}
+
+// Anomalies {0.5, 0.9} against normals {0.5, 0.5}: 0.5 + 0.5 + 1 + 1 over 4 pairs.
+TEST(Anomaly, RocAucTiesCountHalf) {
+    EXPECT_DOUBLE_EQ(roc_auc({0.5, 0.5, 0.5, 0.9}, {false, true, false, true}), 0.75);
+    EXPECT_DOUBLE_EQ(roc_auc({1, 1, 1, 1}, {false, true, false, true}), 0.5);
+}
+
+// Descending: 0.8 (anomaly) P=1 R=.5; 0.4 (normal); 0.35 (anomaly) P=2/3 R=1.
+// AP = .5*1 + .5*2/3 = 5/6.
+TEST(Anomaly, AveragePrecisionSumsPrecisionOverRecallSteps) {
+    EXPECT_DOUBLE_EQ(average_precision({0.1, 0.4, 0.35, 0.8}, {false, false, true, true}), 5.0 / 6.0);
+}
+
+// 0.9 (anomaly): P=1 R=.5; then the tie at 0.5 as one threshold: P=2/4 R=1. AP = .5 + .25.
+TEST(Anomaly, AveragePrecisionTiesFormOneThreshold) {
+    EXPECT_DOUBLE_EQ(average_precision({0.5, 0.5, 0.5, 0.9}, {false, true, false, true}), 0.75);
+}
+
+TEST(Anomaly, UndefinedWithoutBothKinds) {
+    EXPECT_NE(error_of<RuntimeError>([] { roc_auc({1, 2}, {false, false}); }).find("no anomaly"), std::string::npos);
+    EXPECT_NE(error_of<RuntimeError>([] { average_precision({1, 2}, {true, true}); }).find("no normal sample"),
+              std::string::npos);
+}
+
+TEST(Anomaly, PercentileInterpolatesLikeNumpy) {
+    EXPECT_DOUBLE_EQ(percentile({4, 1, 3, 2}, 50), 2.5);
+    EXPECT_DOUBLE_EQ(percentile({4, 1, 3, 2}, 99), 3.97);  // 2.97 -> 3 + .97 * (4 - 3)
+    EXPECT_DOUBLE_EQ(percentile({4, 1, 3, 2}, 0), 1);
+    EXPECT_DOUBLE_EQ(percentile({4, 1, 3, 2}, 100), 4);
+}
+
+// Threshold 0.5 flags 0.6 and 0.9: one anomaly of two found, one false alarm.
+TEST(Anomaly, PrecisionAndRecallAtAThreshold) {
+    Detection d = detect({0.1, 0.6, 0.9, 0.3}, {false, false, true, true}, 0.5);
+    EXPECT_EQ(d.tp, 1);
+    EXPECT_EQ(d.fp, 1);
+    EXPECT_EQ(d.fn, 1);
+    EXPECT_EQ(d.tn, 1);
+    EXPECT_DOUBLE_EQ(d.precision(), 0.5);
+    EXPECT_DOUBLE_EQ(d.recall(), 0.5);
+}
+
+}  // namespace
+}  // namespace aepipe::test
