@@ -38,6 +38,12 @@ public:
     void backward(int64_t n, const float *x, const float *y, float *dy, float *dx, const float *w, float *g,
                   void *scratch) override;
     std::string summary() const override;
+    // conv2d: each output value sums C_in * K * K products; deconv2d: each input value is
+    // spread over K * K * filters outputs.
+    int64_t macs_per_sample() const override {
+        const Shape &pixels = g_.transposed ? g_.in : g_.out;
+        return pixels.h * pixels.w * g_.in.c * g_.filters * g_.kernel * g_.kernel;
+    }
 
     // Output size along one axis of a convolution (or of a transposed one); <= 0 when impossible.
     static int64_t out_size(int64_t in, int64_t kernel, int64_t stride, int64_t padding, bool transposed);

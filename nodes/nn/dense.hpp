@@ -21,6 +21,7 @@ public:
     void backward(int64_t n, const float *x, const float *y, float *dy, float *dx, const float *w, float *g,
                   void *scratch) override;
     std::string summary() const override;
+    int64_t macs_per_sample() const override { return in_ * out_; }
 
 private:
     struct Execs {

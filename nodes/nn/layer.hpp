@@ -60,6 +60,11 @@ public:
     virtual void backward(int64_t n, const float *x, const float *y, float *dy, float *dx, const float *w,
                           float *g, void *scratch) = 0;
     virtual std::string summary() const = 0;
+    // Multiply-adds of the layer's matmul or convolution for one sample's forward pass; the
+    // backward pass does as many for the weight gradient and as many again for the data
+    // gradient. Element-wise work (activations, pooling, the loss) is not counted, as in the
+    // usual FLOP figures of models (and in ../shared/bench's 2.50 MFLOP for the seed MLP).
+    virtual int64_t macs_per_sample() const { return 0; }
 
     // Stochastic layers (sample) keep `p` for the following passes; others ignore it.
     virtual void begin_pass(const PassInfo & /*p*/) {}

@@ -113,6 +113,16 @@ void Model::mark_code(const ConfigFile &cfg, const YAML::Node &v, const std::str
     code_layer_ = int64_t(i);
 }
 
+ModelFlops Model::flops_per_sample() const {
+    ModelFlops f;
+    for (size_t i = 0; i < layers_.size(); ++i) {
+        const double macs = double(layers_[i]->macs_per_sample());
+        f.forward += 2 * macs;
+        f.backward += 2 * macs * (i == 0 ? 1 : 2);  // weight gradient; data gradient but for layer 0
+    }
+    return f;
+}
+
 std::string Model::summary() const {
     std::string s = std::to_string(in_dim_);
     for (const auto &l : layers_) s += " | " + l->summary();

@@ -16,6 +16,13 @@
 
 namespace aepipe {
 
+// Floating-point operations per sample (multiply and add counted as two), see
+// Layer::macs_per_sample. A training step does forward + backward per sample.
+struct ModelFlops {
+    double forward = 0, backward = 0;
+    double train() const { return forward + backward; }
+};
+
 struct NamedParam {
     std::string name;            // "layers.0.weight"
     std::vector<int64_t> shape;  // storage shape
@@ -42,6 +49,8 @@ public:
     int64_t offset(size_t i) const { return offsets_[i]; }
     const std::vector<NamedParam> &named_params() const { return named_; }
     std::string summary() const;
+    // The first layer computes no data gradient (nothing is upstream of it).
+    ModelFlops flops_per_sample() const;
     // Index of the VAE's `sample` layer (layers after it are the decoder), or -1.
     int64_t sample_layer() const { return sample_layer_; }
     // Index of the layer marked `code: true` in the config, or -1 (see nodes/nn/code_layer.hpp).
