@@ -11,9 +11,13 @@ bool Range::contains(double v) const {
     return (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi);
 }
 
+// Whole bounds in full (a seed's 2^53 as 9007199254740992, not 9.007199255e+15).
 static std::string num(double v) {
     char buf[32];
-    std::snprintf(buf, sizeof buf, "%.10g", v);
+    if (v == std::floor(v) && std::fabs(v) < 1e17)
+        std::snprintf(buf, sizeof buf, "%.0f", v);
+    else
+        std::snprintf(buf, sizeof buf, "%.10g", v);
     return buf;
 }
 

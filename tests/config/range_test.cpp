@@ -13,6 +13,15 @@
 namespace aepipe::test {
 namespace {
 
+// list-nodes and the errors print bounds as a user writes them: whole numbers in full.
+TEST(Ranges, TextShowsWholeBoundsInFull) {
+    EXPECT_EQ(seed_range().text(), "between 0 and 9007199254740992");
+    EXPECT_EQ(size_range().text(), "between 1 and 16777216");
+    EXPECT_EQ(above(0).text(), "greater than 0");
+    EXPECT_EQ(decay_rate().text(), "in [0, 1)");
+    EXPECT_EQ(at_least(0.5).text(), "at least 0.5");
+}
+
 TEST(Ranges, EveryNumericKeyOfEverySchemaHasOne) {
     std::vector<const NodeSpec *> specs = all_specs();
     specs.push_back(&train_section_spec());
