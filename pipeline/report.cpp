@@ -185,7 +185,7 @@ std::string loss_curves_svg(const std::vector<EpochFigures> &rows, bool log_scal
                                                    "#9467bd"}})
         if (!rows.empty() && !std::isnan(rows.front().get(column)))
             parts.push_back(epoch_series(rows, {label, {}, {}, color, true},
-                                         [&](const EpochFigures &r) { return r.get(column); }));
+                                         [&, col = column](const EpochFigures &r) { return r.get(col); }));
     PlotSpec loss_spec{"loss per epoch", x_label, loss + " loss, " + unit_words(unit), log_scale};
     loss_spec.integer_x = true;
     loss_spec.width = mse_spec.width = 560;

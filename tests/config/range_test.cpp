@@ -143,7 +143,7 @@ TEST(Ranges, FuzzSeedsAreRejectedForTheirReason) {
         {"graph_empty.yaml", "graph.nodes: the graph has no nodes"},
     };
     for (const auto &[file, want] : seeds) {
-        const std::string msg = error_of<ConfigError>([&] {
+        const std::string msg = error_of<ConfigError>([&, file = file] {  // clang 14: no captured bindings
             ConfigFile cfg = load_config(dir + file);
             Pipeline p(cfg, RunSettings{});
         });
