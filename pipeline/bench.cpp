@@ -4,6 +4,9 @@
 // clock. Reports the median of the repeats, speedup over 1 thread (measured even when not
 // listed) and parallel efficiency; writes bench.csv and bench_speedup.svg into
 // OUT/NAME-bench-DATE. Each run's figure is printed as it comes: a bench takes minutes.
+// Beside each row: the model's GFLOP/s at that throughput, its share of the f32 FMA peak
+// measured at that thread count just before (pipeline/fma_probe.hpp), and the probe's own
+// speedup, so the pipeline's scaling can be read against the hardware's.
 #include <omp.h>
 
 #include <algorithm>
@@ -14,6 +17,8 @@
 #include "pipeline/cli.hpp"
 #include "pipeline/dist.hpp"
 #include "pipeline/file_io.hpp"
+#include "nodes/sink/model_card.hpp"
+#include "pipeline/fma_probe.hpp"
 #include "pipeline/svg_plot.hpp"
 
 namespace aepipe::cli {
@@ -59,20 +64,28 @@ static double bench_once(const ConfigFile &base, int threads, int64_t warmup, in
     return double(steps * p.settings().batch) / secs;
 }
 
-std::string bench_header() {
-    char line[128];
-    std::snprintf(line, sizeof line, "%8s %14s %14s %14s %9s %11s\n", "threads", "samples/s", "min", "max", "speedup",
-                  "efficiency");
+std::string bench_header(bool limit) {
+    char line[192];
+    std::snprintf(line, sizeof line, "%8s %14s %14s %14s %9s %11s%s\n", "threads", "samples/s", "min", "max", "speedup",
+                  "efficiency", limit ? "   GFLOP/s  %peak  peak GFLOP/s  peak speedup" : "");
     return line;
 }
 
-std::string bench_row(int threads, const std::vector<double> &runs, double one_thread) {
+std::string bench_row(int threads, const std::vector<double> &runs, double one_thread, const BenchLimit &limit) {
     const double med = median(runs), lo = *std::min_element(runs.begin(), runs.end()),
                  hi = *std::max_element(runs.begin(), runs.end()), speed = med / one_thread;
     char line[256];
-    std::snprintf(line, sizeof line, "%8d %14.0f %14.0f %14.0f %9.2f %10.0f%%\n", threads, med, lo, hi, speed,
+    std::snprintf(line, sizeof line, "%8d %14.0f %14.0f %14.0f %9.2f %10.0f%%", threads, med, lo, hi, speed,
                   100 * speed / threads);
     std::string row = line;
+    if (limit.flops_per_sample > 0) {
+        const double gflops = med * limit.flops_per_sample / 1e9;
+        std::snprintf(line, sizeof line, " %9.1f %5.0f%% %13.1f %13.2f", gflops,
+                      limit.peak_gflops > 0 ? 100 * gflops / limit.peak_gflops : 0.0, limit.peak_gflops,
+                      limit.peak_one > 0 ? limit.peak_gflops / limit.peak_one : 0.0);
+        row += line;
+    }
+    row += "\n";
     if (hi > kBenchSpreadWarn * lo) {
         std::snprintf(line, sizeof line,
                       "warning: %d threads: the repeats range from %.0f to %.0f samples/s (max/min %.2f > %.2f): "
@@ -107,10 +120,15 @@ int cmd_bench(const std::vector<std::string> &args) {
     int64_t steps = vm["steps"].as<int64_t>(), warmup = std::max<int64_t>(1, vm["warmup"].as<int64_t>());
     int repeats = std::max(1, vm["repeats"].as<int>());
     if (steps < 1) throw ConfigError({"command line", 0, 0}, "--steps must be at least 1");
-    { Pipeline check(cfg, RunSettings{}); }  // config errors before any work
+    BenchLimit limit;
+    {
+        Pipeline check(cfg, RunSettings{});  // config errors before any work
+        limit.flops_per_sample = build_model(card_of(check), "the model")->flops_per_sample().train();
+    }
 
     std::string dir = make_run_dir(vm["out"].as<std::string>(), run_name(cfg, c.config) + "-bench");
-    std::string csv = "threads,repeat,samples_per_s\n", table = bench_header();
+    std::string csv = "threads,repeat,samples_per_s,peak_gflops\n", table = bench_header(true);
+    std::vector<double> peaks;  // the FMA probe's GFLOP/s at each count, measured before its runs
     std::vector<double> med;
     std::printf("bench: %lld steps after %lld warm-up, %d run(s) at each of", (long long)steps, (long long)warmup,
                 repeats);
@@ -118,27 +136,34 @@ int cmd_bench(const std::vector<std::string> &args) {
     std::printf(" threads\n");
     std::fflush(stdout);
     for (int t : counts) {
+        peaks.push_back(measure_fma_peak(t).gflops);
+        std::printf("  FMA probe at %d threads: %.1f GFLOP/s (%s)\n", t, peaks.back(), fma_isa().c_str());
         std::vector<double> runs;
         for (int r = 0; r < repeats; ++r) {
             runs.push_back(bench_once(cfg, t, warmup, steps));
-            csv += std::to_string(t) + "," + std::to_string(r) + "," + std::to_string(runs.back()) + "\n";
+            csv += std::to_string(t) + "," + std::to_string(r) + "," + std::to_string(runs.back()) + "," +
+                   std::to_string(peaks.back()) + "\n";
             std::printf("  run %d of %d at %d threads: %.0f samples/s\n", r + 1, repeats, t, runs.back());
             std::fflush(stdout);
         }
         med.push_back(median(runs));
-        table += bench_row(t, runs, med.front());  // counts.front() is 1
+        limit.peak_gflops = peaks.back(), limit.peak_one = peaks.front();
+        table += bench_row(t, runs, med.front(), limit);  // counts.front() is 1
     }
     std::fputs(table.c_str(), stdout);
     write_file_atomic(dir + "/bench.csv", csv);
-    Series measured{"aepipe", {}, {}}, ideal{"linear", {}, {}, "#999999", true};
+    // The pipeline's scaling beside the hardware's own (the FMA probe) and the linear ideal.
+    Series measured{"aepipe training", {}, {}}, hardware{"FMA probe (hardware)", {}, {}, "#d62728"},
+        ideal{"linear", {}, {}, "#999999", true};
     for (size_t i = 0; i < counts.size(); ++i) {
         measured.x.push_back(counts[i]), measured.y.push_back(med[i] / med.front());
+        hardware.x.push_back(counts[i]), hardware.y.push_back(peaks[i] / peaks.front());
         ideal.x.push_back(counts[i]), ideal.y.push_back(double(counts[i]) / counts.front());
     }
     write_file_atomic(dir + "/bench_speedup.svg",
-                      svg_line_plot({"training speedup over 1 thread", "threads",
-                                     "speedup (median samples/s ratio)"},
-                                    {measured, ideal}));
+                      svg_line_plot({"speedup over 1 thread: training and the FMA probe", "threads",
+                                     "speedup (median samples/s ratio; probe GFLOP/s ratio)"},
+                                    {measured, hardware, ideal}));
     std::printf("steps %lld after %lld warm-up, median of %d; wrote %s/bench.csv and bench_speedup.svg\n",
                 (long long)steps, (long long)warmup, repeats, dir.c_str());
     return 0;

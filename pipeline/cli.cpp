@@ -12,7 +12,9 @@
 
 #include "pipeline/cli.hpp"
 #include "pipeline/dist.hpp"
+#include "nodes/sink/model_card.hpp"
 #include "pipeline/file_io.hpp"
+#include "pipeline/fma_probe.hpp"
 #include "pipeline/report.hpp"
 
 using namespace aepipe;
@@ -37,6 +39,11 @@ void write_profile(Pipeline &p, const std::string &run_dir, int threads) {
     const auto &prof = p.profiler();
     auto stats = prof.stats(p.probe_infos());
     std::string table = prof.table(stats) + prof.training_summary();
+    if (const double sps = prof.training_samples_per_s(); sps > 0) {
+        const double flops = build_model(card_of(p), "the model")->flops_per_sample().train();
+        table += "limit: " + std::to_string(int64_t(flops)) + " FLOP per training sample: " +
+                 share_of_peak(sps, flops, measure_fma_peak(threads)) + "\n";
+    }
     write_file_atomic(run_dir + "/profile.txt", table);
     write_file_atomic(run_dir + "/profile.csv", prof.csv(stats));
     write_file_atomic(run_dir + "/trace.json", prof.trace_json(p.probe_infos()));

@@ -66,8 +66,13 @@ int cmd_bench(const std::vector<std::string> &args);
 // samples/s of its repeats, followed by a warning line when max/min exceeds kBenchSpreadWarn.
 constexpr double kBenchSpreadWarn = 1.25;
 double median(std::vector<double> v);
-std::string bench_header();
-std::string bench_row(int threads, const std::vector<double> &runs, double one_thread);
+// The limit beside each row: the model's FLOPs per training sample and the FMA probe's peak
+// at this thread count and at 1 thread (GFLOP/s); no columns when flops_per_sample is 0.
+struct BenchLimit {
+    double flops_per_sample = 0, peak_gflops = 0, peak_one = 0;
+};
+std::string bench_header(bool limit = false);
+std::string bench_row(int threads, const std::vector<double> &runs, double one_thread, const BenchLimit &limit = {});
 int cmd_list_nodes(const std::vector<std::string> &args);  // pipeline/list_nodes_cli.cpp
 int cmd_graph(const std::vector<std::string> &args);    // pipeline/report_cli.cpp
 int cmd_report(const std::vector<std::string> &args);

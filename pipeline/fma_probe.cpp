@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <thread>
 #include <vector>
 
@@ -125,6 +126,15 @@ FmaPeak measure_fma_peak(int threads, double seconds, int rounds) {
     }
     for (int r = 0; r < std::max(1, rounds); ++r) p.gflops = std::max(p.gflops, one_round(k, p.threads, iters));
     return p;
+}
+
+std::string share_of_peak(double samples_per_s, double flops_per_sample, const FmaPeak &peak) {
+    const double gflops = samples_per_s * flops_per_sample / 1e9;
+    char line[192];
+    std::snprintf(line, sizeof line, "%.1f GFLOP/s, %.0f%% of the f32 FMA peak (%.1f GFLOP/s on %d thread%s, %s)", gflops,
+                  peak.gflops > 0 ? 100 * gflops / peak.gflops : 0.0, peak.gflops, peak.threads,
+                  peak.threads == 1 ? "" : "s", peak.isa.c_str());
+    return line;
 }
 
 }  // namespace aepipe

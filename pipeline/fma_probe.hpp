@@ -20,5 +20,8 @@ struct FmaPeak {
 std::string fma_isa();
 // Runs the probe on `threads` threads for about `seconds`; the best of `rounds` rounds.
 FmaPeak measure_fma_peak(int threads, double seconds = 0.1, int rounds = 3);
+// "12.3 GFLOP/s, 45% of the f32 FMA peak (27.5 GFLOP/s on 2 threads, avx512f)" for a
+// training throughput and the model's FLOPs per training sample.
+std::string share_of_peak(double samples_per_s, double flops_per_sample, const FmaPeak &peak);
 
 }  // namespace aepipe

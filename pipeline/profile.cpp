@@ -98,6 +98,13 @@ std::string Profiler::table(const std::vector<ProbeStats> &stats) const {
     return t + line;
 }
 
+double Profiler::training_samples_per_s() const {
+    double busy = 0;
+    int64_t samples = 0;
+    for (size_t i = 1; i < steps_.size(); ++i) busy += steps_[i].t1 - steps_[i].t0, samples += steps_[i].samples;
+    return busy > 0 ? double(samples) / busy : 0;
+}
+
 std::string Profiler::training_summary() const {
     double busy = 0;
     int64_t samples = 0;

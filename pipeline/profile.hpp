@@ -50,6 +50,7 @@ public:
     // Training throughput as the epoch lines and aepipe bench define it: samples over the time
     // in training steps, the run's first step (start-up) left out.
     std::string training_summary() const;
+    double training_samples_per_s() const;  // that measure alone; 0 before a second step
 
 private:
     std::vector<ProfileEvent> all() const;

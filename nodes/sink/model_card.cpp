@@ -109,12 +109,6 @@ std::string tensor_mismatch(const Model &m, const StFile &f) {
     return "";
 }
 
-// The model section of the card as a Model of the card's input shape.
-std::unique_ptr<Model> build_model(const ModelCard &c, const std::string &name) {
-    ConfigFile cfg = parse_config(c.model, name);
-    return std::make_unique<Model>(cfg, cfg.root, c.input);
-}
-
 ModelCard card_of_config(const std::string &config, const std::string &checkpoint, bool beside) {
     std::error_code ec;
     if (!fs::is_regular_file(config, ec))
@@ -128,6 +122,11 @@ ModelCard card_of_config(const std::string &config, const std::string &checkpoin
 }
 
 }  // namespace
+
+std::unique_ptr<Model> build_model(const ModelCard &c, const std::string &name) {
+    ConfigFile cfg = parse_config(c.model, name);
+    return std::make_unique<Model>(cfg, cfg.root, c.input);
+}
 
 ModelCard card_of(const Pipeline &p, const FlowNode &train) {
     ModelCard c;

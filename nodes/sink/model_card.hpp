@@ -38,6 +38,10 @@ ModelCard card_of(const Pipeline &p, const FlowNode &train);
 // The same for the first train node of `p`; RuntimeError if there is none.
 ModelCard card_of(const Pipeline &p);
 
+// The model section of the card as a Model of the card's input shape (weights not loaded);
+// `name` names the description in config errors.
+std::unique_ptr<Model> build_model(const ModelCard &c, const std::string &name);
+
 std::map<std::string, std::string> card_metadata(const ModelCard &c);
 // The card in a checkpoint's metadata; nullopt when it has none (an older checkpoint).
 // A card that is there but malformed is a DataError naming `path` and the key.

@@ -119,6 +119,15 @@ TEST(ProfileThroughput, AgreesWithTheEpochLines) {
     }
     EXPECT_GE(whole, 0.97 * lo) << prof;
     EXPECT_LE(whole, 1.03 * hi) << prof;
+    // The limit: the model's FLOPs per training sample, GFLOP/s at the training figure, and
+    // the share of the FMA peak measured at the run's thread count.
+    ASSERT_TRUE(std::regex_search(
+        prof, m, std::regex(R"(limit: (\d+) FLOP per training sample: ([\d.]+) GFLOP/s, (\d+)% of the f32 FMA peak \(([\d.]+) GFLOP/s on \d+ threads?, (avx512f|avx2\+fma|scalar)\))")))
+        << prof;
+    const double flops = std::stod(m[1]), gflops = std::stod(m[2]), peak = std::stod(m[4]);
+    EXPECT_GT(flops, 0);
+    EXPECT_NEAR(gflops, whole * flops / 1e9, 0.05 + 0.01 * gflops) << prof;
+    EXPECT_NEAR(std::stod(m[3]), 100 * gflops / peak, 1.0) << prof;
 }
 
 TEST(RunName, ConfigNameWinsAndOverridesRenameIt) {

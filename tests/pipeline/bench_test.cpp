@@ -14,7 +14,7 @@ namespace {
 
 // speedup and efficiency of the table row of `threads` in bench's output; {-1, -1} if none.
 std::pair<double, double> row_of(const std::string &out, int threads) {
-    static const std::regex row(R"(^ *(\d+) +\d+ +\d+ +\d+ +([\d.]+) +(\d+)%$)");
+    static const std::regex row(R"(^ *(\d+) +\d+ +\d+ +\d+ +([\d.]+) +(\d+)%( .*)?$)");
     for (const auto &l : lines_of(out)) {
         std::smatch m;
         if (std::regex_match(l, m, row) && std::stoi(m[1]) == threads) return {std::stod(m[2]), std::stod(m[3])};
@@ -64,6 +64,9 @@ TEST_F(Bench, OneThreadIsMeasuredWhenNotListedAndRunsPrintAsTheyCome) {
     ASSERT_EQ(dirs.size(), 1u);
     std::string csv = read_bytes(tmp / "out/" + dirs[0] + "/bench.csv");
     EXPECT_NE(csv.find("\n1,0,"), std::string::npos) << csv;
+    // Each row names the limit: the probe's peak at its count and the share of it.
+    EXPECT_NE(r.out.find("  FMA probe at 2 threads: "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("GFLOP/s  %peak  peak GFLOP/s  peak speedup"), std::string::npos) << r.out;
     EXPECT_NE(csv.find("\n2,1,"), std::string::npos) << csv;
 }
 
@@ -78,6 +81,14 @@ TEST(BenchRow, NarrowSpreadDoesNot) {
     std::string row = cli::bench_row(4, {3900, 4000, 4100}, 1000);
     EXPECT_EQ(row.find("warning"), std::string::npos) << row;
     EXPECT_EQ(row, "       4           4000           3900           4100      4.00        100%\n");
+}
+
+// GFLOP/s from the model's FLOPs per sample, its share of the probe's peak, the probe's speedup.
+TEST(BenchRow, LimitColumns) {
+    cli::BenchLimit lim{2.5e6, 200, 110};  // 4000 samples/s x 2.5 MFLOP = 10 GFLOP/s = 5% of 200
+    EXPECT_EQ(cli::bench_row(2, {3900, 4000, 4100}, 2000, lim),
+              "       2           4000           3900           4100      2.00        100%      10.0     5%         200.0          1.82\n");
+    EXPECT_NE(cli::bench_header(true).find("GFLOP/s  %peak  peak GFLOP/s  peak speedup"), std::string::npos);
 }
 
 TEST(BenchRow, SpreadJustOverTheLimitWarns) {
