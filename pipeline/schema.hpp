@@ -40,6 +40,12 @@ inline Range any_finite() { return {-std::numeric_limits<double>::infinity(), st
 // them stay far from int64 overflow; what fits in memory is checked separately (memory.hpp).
 constexpr double kMaxSize = double(1 << 24);
 inline Range size_range(double lo = 1, double hi = kMaxSize) { return at_least(lo, hi); }
+// What layers may hold, whatever their keys say (each within its range, their products need
+// not be): values per sample (2^36) and weights per layer (2^40). Far beyond any memory (the
+// estimate refuses much less), they keep every product of sizes, times a batch of at most
+// 2^24, inside int64.
+constexpr double kMaxValuesPerSample = double(int64_t(1) << 36);
+constexpr double kMaxWeightsPerLayer = double(int64_t(1) << 40);
 inline Range seed_range() { return at_least(0, 9007199254740992.0); }  // 2^53: exact as a double
 
 struct KeySpec {

@@ -268,6 +268,10 @@ static std::unique_ptr<Layer> make_conv(const Params &p, const LayerInput &in) {
                g.in.spatial() ? "use a smaller kernel or more padding"
                               : "the input is flat; put a reshape layer (shape: [H, W, C]) before this layer");
     g.out = Shape{g.filters, oh, ow};
+    if (double(g.filters) * double(g.in.c) * double(g.kernel) * double(g.kernel) > kMaxWeightsPerLayer)
+        p.fail("filters", std::to_string(g.filters) + " filters x " + std::to_string(g.in.c) + " channels x " +
+                              std::to_string(g.kernel) + "x" + std::to_string(g.kernel) +
+                              " is more weights than a layer may hold (2^40)");
     static const std::map<std::string, Init> inits{
         {"xavier", Init::Xavier}, {"he", Init::He}, {"normal", Init::Normal}, {"uniform", Init::Uniform}};
     return std::make_unique<ConvLayer>(g, parse_act(p.s("activation")), inits.at(p.s("init")),

@@ -119,6 +119,9 @@ std::string DenseLayer::summary() const {
 static std::unique_ptr<Layer> make_dense(const Params &p, const LayerInput &in) {
     int64_t units = p.i("units");
     if (units <= 0) p.fail("units", "'units' must be positive, got " + std::to_string(units));
+    if (double(in.in_dim) * double(units) > kMaxWeightsPerLayer)
+        p.fail("units", std::to_string(in.in_dim) + " inputs x " + std::to_string(units) +
+                            " units is more weights than a layer may hold (2^40)");
     static const std::map<std::string, Init> inits{
         {"xavier", Init::Xavier}, {"he", Init::He}, {"normal", Init::Normal}, {"uniform", Init::Uniform}};
     return std::make_unique<DenseLayer>(in.in_dim, units, parse_act(p.s("activation")), inits.at(p.s("init")),

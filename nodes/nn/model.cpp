@@ -60,6 +60,12 @@ Model::Model(const ConfigFile &cfg, const YAML::Node &section, Shape data_shape)
             diags.add(err);
             continue;
         }
+        if (double(layers_.back()->out_shape().size()) > kMaxValuesPerSample) {  // size() saturates
+            diags.error(pos_of(cfg, item), ctx + ": outputs " + layers_.back()->out_shape().str() +
+                                               " values per sample, more than a layer may (2^36)");
+            layers_.pop_back();
+            continue;
+        }
         width = layers_.back()->out_dim();
         shape = layers_.back()->out_shape();
         // reset() rebinds the handle; operator= would write into the config tree.

@@ -6,6 +6,7 @@
 
 #include <cmath>
 
+#include "nodes/nn/model.hpp"
 #include "pipeline/graph.hpp"
 #include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
@@ -20,6 +21,35 @@ TEST(Ranges, TextShowsWholeBoundsInFull) {
     EXPECT_EQ(above(0).text(), "greater than 0");
     EXPECT_EQ(decay_rate().text(), "in [0, 1)");
     EXPECT_EQ(at_least(0.5).text(), "at least 0.5");
+}
+
+// Each key within its range, their products need not be: reshape [2^24, 2^24, 2^24] used to
+// overflow Shape::size (UBSan, found by fuzz_config); a layer's weights and values per sample
+// are bounded, so every later product of sizes stays inside int64.
+TEST(Ranges, ProductsOfSizesAreBounded) {
+    auto model_error = [](const std::string &layers, Shape input) {
+        return error_of<ConfigError>([&] {
+            ConfigFile cfg = parse_config("model: {layers: " + layers + "}\ngraph: {nodes: [], edges: []}", "m.yaml");
+            Model m(cfg, cfg.root["model"], input);
+        });
+    };
+    EXPECT_EQ((Shape{16777216, 16777216, 16777216}).size(), INT64_MAX);
+    EXPECT_NE(model_error("[{type: dense, units: 4}, {type: reshape, shape: [16777216, 16777216, 16777216]}]",
+                          Shape{784, 1, 1})
+                  .find("cannot reshape 4 (4 values) to 16777216x16777216x16777216 (9223372036854775807 values)"),
+              std::string::npos);
+    EXPECT_NE(model_error("[{type: conv2d, filters: 16777216, kernel: 1}, {type: upsample, factor: 4096}]",
+                          Shape{1, 28, 28})
+                  .find("values per sample, more than a layer may (2^36)"),
+              std::string::npos);
+    EXPECT_NE(model_error("[{type: dense, units: 16777216}, {type: dense, units: 16777216}]", Shape{784, 1, 1})
+                  .find("16777216 inputs x 16777216 units is more weights than a layer may hold (2^40)"),
+              std::string::npos);
+    EXPECT_NE(model_error("[{type: conv2d, filters: 65536, kernel: 3, padding: 1},"
+                          " {type: conv2d, filters: 16777216, kernel: 4096, padding: 4095}]",
+                          Shape{1, 28, 28})
+                  .find("more weights than a layer may hold (2^40)"),
+              std::string::npos);
 }
 
 TEST(Ranges, EveryNumericKeyOfEverySchemaHasOne) {
