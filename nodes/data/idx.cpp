@@ -33,9 +33,25 @@ bool is_gz(const std::string &path) { return path.size() > 3 && path.compare(pat
 class Source {
 public:
     explicit Source(const std::string &path) : path_(path), fd_(open_regular(path, "an IDX file")) {
+        try {
+            start();
+        } catch (...) {  // no destructor runs for a constructor that throws
+            ::close(fd_);
+            throw;
+        }
+    }
+    ~Source() {
+        if (gz_) inflateEnd(&zs_);
+        ::close(fd_);
+    }
+    Source(const Source &) = delete;
+    Source &operator=(const Source &) = delete;
+
+private:
+    void start() {
         struct stat st {};
         stored_ = ::fstat(fd_, &st) == 0 ? int64_t(st.st_size) : 0;
-        if (!is_gz(path)) return;
+        if (!is_gz(path_)) return;
         if (stored_ < 18) fail(0, "too short to be a gzip file");
         in_.resize(1 << 18);
         out_.resize(1 << 18);
@@ -46,13 +62,8 @@ public:
         if (inflateInit2(&zs_, 15 + 16) != Z_OK) fail(0, "zlib cannot start inflating");
         gz_ = true;
     }
-    ~Source() {
-        if (gz_) inflateEnd(&zs_);
-        ::close(fd_);
-    }
-    Source(const Source &) = delete;
-    Source &operator=(const Source &) = delete;
 
+public:
     int64_t stored_size() const { return stored_; }  // bytes on disk
     bool gz() const { return gz_; }
     int64_t pos() const { return pos_; }

@@ -31,6 +31,20 @@ protected:
 
 // The example: `zcat` reads a two-member file whole; aepipe used to stop after the
 // first member and compare against the last member's size field.
+// A file refused while it is being opened (too short, no gzip magic) gives its descriptor back:
+// a reader that leaked one per refusal ran out of descriptors in a long fuzz run.
+TEST_F(Gzip, RefusedFilesLeakNoDescriptor) {
+    auto open_fds = [] { return list_dir("/proc/self/fd").size(); };
+    write_bytes(tmp / "short.idx.gz", "abc");
+    write_bytes(tmp / "plain.idx.gz", idx);
+    const size_t before = open_fds();
+    for (int i = 0; i < 50; ++i) {
+        EXPECT_THROW(read_idx(tmp / "short.idx.gz"), DataError);
+        EXPECT_THROW(read_idx(tmp / "plain.idx.gz"), DataError);
+    }
+    EXPECT_EQ(open_fds(), before);
+}
+
 TEST_F(Gzip, TwoMembersReadAsOneStream) {
     const std::string path = tmp / "two.idx.gz";
     write_bytes(path, gzip_bytes(idx.substr(0, 1000)) + gzip_bytes(idx.substr(1000)));
