@@ -32,19 +32,13 @@ std::vector<std::string> shipped_configs() {
 
 // The shipped config on tiny data: every reader reads `d`, two steps of batch 16.
 std::string tiny_variant(const std::string &name, const TinyData &d, const std::string &dir) {
-    YAML::Node root = YAML::LoadFile(std::string(AEPIPE_SOURCE_DIR) + "/configs/" + name + ".yaml");
-    for (YAML::Node n : root["graph"]["nodes"]) {
-        if (n["type"].as<std::string>() != "idx_reader") continue;
-        const bool test = n["id"].as<std::string>().find("test") != std::string::npos;
-        n["images"] = test ? d.test_images : d.train_images;
-        if (n["labels"]) n["labels"] = test ? d.test_labels : d.train_labels;
-    }
+    const std::string path = shipped_config_on(name, d, dir);
+    YAML::Node root = YAML::LoadFile(path);
     root["train"]["epochs"] = 1;
     root["train"]["max_steps"] = 2;
     root["train"]["batch"] = 16;
     YAML::Emitter e;
     e << root;
-    const std::string path = dir + "/" + name + ".yaml";
     write_bytes(path, e.c_str());
     return path;
 }

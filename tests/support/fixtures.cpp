@@ -17,6 +17,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include <yaml-cpp/yaml.h>
+
 #include "nodes/data/idx.hpp"
 
 namespace aepipe::test {
@@ -172,6 +174,21 @@ std::string tiny_config_yaml(const TinyData &d, int64_t epochs, const std::strin
 std::string write_tiny_config(const std::string &dir, const TinyData &d, int64_t epochs, const std::string &name) {
     std::string path = dir + "/" + name + ".yaml";
     write_bytes(path, tiny_config_yaml(d, epochs, name));
+    return path;
+}
+
+std::string shipped_config_on(const std::string &name, const TinyData &d, const std::string &dir) {
+    YAML::Node root = YAML::LoadFile(std::string(AEPIPE_SOURCE_DIR) + "/configs/" + name + ".yaml");
+    for (YAML::Node n : root["graph"]["nodes"]) {
+        if (n["type"].as<std::string>() != "idx_reader") continue;
+        const bool test = n["id"].as<std::string>().find("test") != std::string::npos;
+        n["images"] = test ? d.test_images : d.train_images;
+        if (n["labels"]) n["labels"] = test ? d.test_labels : d.train_labels;
+    }
+    YAML::Emitter e;
+    e << root;
+    const std::string path = dir + "/" + name + ".yaml";
+    write_bytes(path, e.c_str());
     return path;
 }
 

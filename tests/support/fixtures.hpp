@@ -58,6 +58,11 @@ std::string tiny_config_yaml(const TinyData &d, int64_t epochs, const std::strin
 std::string write_tiny_config(const std::string &dir, const TinyData &d, int64_t epochs,
                               const std::string &name = "tiny");
 
+// The shipped configs/<name>.yaml, unchanged except that every idx_reader reads `d` (a node
+// whose id names "test" reads the test set), written to dir/<name>.yaml; returns its path.
+// Tests of shipped configs never depend on data/mnist, which a clean checkout (CI) lacks.
+std::string shipped_config_on(const std::string &name, const TinyData &d, const std::string &dir);
+
 // Runs the aepipe binary with `args` in `cwd` (default: the source tree), stdin from /dev/null.
 struct RunResult {
     int exit_code = -1;  // 128 + signal number when killed by a signal
