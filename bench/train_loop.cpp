@@ -41,7 +41,7 @@ int main(int argc, char **argv) try {
     const int64_t steps = vm["steps"].as<int64_t>(), warmup = vm["warmup"].as<int64_t>();
     const bool matmul_only = vm.count("matmul-only") > 0;
 
-    Model model(cfg, cfg.root["model"], train->sample_shape(p));  // conv layers need H x W x C
+    Model model(ModelSpec::parse(cfg, cfg.root["model"], train->sample_shape(p)));  // conv layers need H x W x C
     Diags d;
     auto opt = make_optimizer(cfg, p.train_params(), d);
     d.throw_if_any();

@@ -15,6 +15,7 @@
 
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <condition_variable>
 #include <mutex>
@@ -181,6 +182,10 @@ public:
         return guard(n.probe(), m, std::forward<F>(f));
     }
     double now() const { return profiler_.now(); }
+    // With profiling on: probe `probe` ran on message m from t0 (now()) to now.
+    void record(int probe, const Msg &m, double t0) {
+        profiler_.record({probe, 0, t0, profiler_.now(), m.t_ready, m.step, m.count > 0 ? m.count : 1});
+    }
     // With profiling on, a training step from t0 (now()) to now: the profile's training throughput.
     void record_step(double t0, int64_t samples) {
         if (settings_.profile) profiler_.add_step(t0, profiler_.now(), samples);
@@ -192,14 +197,36 @@ public:
     // samples/s: steps only, no waits between them), for benchmarks; filled up to its capacity.
     std::vector<double> &step_times() { return step_times_; }
 
+    // Something parsed once per run and shared by the nodes that need it (the model's spec,
+    // nodes/nn/model_spec.hpp), so that nodes neither re-parse it nor look for each other:
+    // the first call with `key` makes it; later calls get the same object, or the same error.
+    // Called from resolve() and build(), which run on one thread.
+    template <class T, class Make>
+    std::shared_ptr<const T> once(const std::string &key, Make &&make) {
+        Once &o = once_[key];
+        if (!o.made) {
+            o.made = true;
+            try {
+                o.value = make();
+            } catch (...) {
+                o.error = std::current_exception();
+            }
+        }
+        if (o.error) std::rethrow_exception(o.error);
+        return std::static_pointer_cast<const T>(o.value);
+    }
+
 private:
+    struct Once {
+        bool made = false;
+        std::shared_ptr<const void> value;
+        std::exception_ptr error;
+    };
+    std::map<std::string, Once> once_;
     struct Probe {
         const FlowNode *node;
         std::string name;
     };
-    void record(int probe, const Msg &m, double t0) {
-        profiler_.record({probe, 0, t0, profiler_.now(), m.t_ready, m.step, m.count > 0 ? m.count : 1});
-    }
     void end_watchdog();  // the graph is idle: the drain deadline of stop() no longer applies
     [[noreturn]] void rethrow_named(const FlowNode &n, int64_t step, const std::exception &e);
     [[noreturn]] void throw_named(const FlowNode &n, int64_t step, const std::exception &e);

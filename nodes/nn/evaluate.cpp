@@ -65,7 +65,7 @@ public:
                                          " values each, training images " + std::to_string(train_dim));
         if (!d.empty()) return;
         try {
-            model_ = std::make_unique<Model>(p.config(), p.section("model"), sample_shape(p));
+            model_ = std::make_unique<Model>(model_spec_of(p, *this));
         } catch (const ConfigError &) {
             // reported by the training node
         }

@@ -13,15 +13,9 @@
 
 #include "nodes/nn/layer.hpp"
 #include "nodes/nn/loss.hpp"
+#include "nodes/nn/model_spec.hpp"
 
 namespace aepipe {
-
-// Floating-point operations per sample (multiply and add counted as two), see
-// Layer::macs_per_sample. A training step does forward + backward per sample.
-struct ModelFlops {
-    double forward = 0, backward = 0;
-    double train() const { return forward + backward; }
-};
 
 struct NamedParam {
     std::string name;            // "layers.0.weight"
@@ -32,16 +26,13 @@ struct NamedParam {
 
 class Model {
 public:
-    // Builds every layer; config mistakes are collected and thrown as one ConfigError.
-    // data_dim is the number of values per input sample (C*H*W); the last layer must match it.
-    Model(const ConfigFile &cfg, const YAML::Node &section, int64_t data_dim)
-        : Model(cfg, section, Shape{data_dim, 1, 1}) {}
-    // data_shape: the per-sample shape (NHWC rows) that spatial layers (conv2d, ...) need; the
-    // last layer must output it again (or the same number of values, if it is flat).
-    Model(const ConfigFile &cfg, const YAML::Node &section, Shape data_shape);
+    // Builds every layer of `spec` (its own primitives and caches: one Model per thread).
+    explicit Model(std::shared_ptr<const ModelSpec> spec);
 
-    int64_t in_dim() const { return in_dim_; }
-    Shape in_shape() const { return in_shape_; }
+    const ModelSpec &spec() const { return *spec_; }
+    const std::shared_ptr<const ModelSpec> &spec_ptr() const { return spec_; }
+    int64_t in_dim() const { return spec_->in_dim(); }
+    Shape in_shape() const { return spec_->input(); }
     int64_t num_params() const { return num_params_; }
     size_t num_layers() const { return layers_.size(); }
     Layer &layer(size_t i) { return *layers_[i]; }
@@ -52,16 +43,15 @@ public:
     // The first layer computes no data gradient (nothing is upstream of it).
     ModelFlops flops_per_sample() const;
     // Index of the VAE's `sample` layer (layers after it are the decoder), or -1.
-    int64_t sample_layer() const { return sample_layer_; }
+    int64_t sample_layer() const { return spec_->sample_layer(); }
     // Index of the layer marked `code: true` in the config, or -1 (see nodes/nn/code_layer.hpp).
-    int64_t marked_code_layer() const { return code_layer_; }
+    int64_t marked_code_layer() const { return spec_->code_layer(); }
 
     void init_params(float *slab, uint64_t seed) const;
 
 private:
-    void mark_code(const ConfigFile &cfg, const YAML::Node &v, const std::string &ctx, size_t i, Diags &d);
-    int64_t in_dim_ = 0, num_params_ = 0, sample_layer_ = -1, code_layer_ = -1;
-    Shape in_shape_;
+    std::shared_ptr<const ModelSpec> spec_;
+    int64_t num_params_ = 0;
     std::vector<std::unique_ptr<Layer>> layers_;
     std::vector<int64_t> offsets_;
     std::vector<NamedParam> named_;

@@ -1,12 +1,6 @@
-// train: tensor -> epoch. The model's training step (forward, loss, backward, update).
+// train: tensor -> epoch. Wires the training step (nodes/nn/step_engine.hpp) into the graph:
 //
-// Data parallel inside one process: each batch is cut into S row shards, one per flow-graph
-// branch. A branch runs its shard through its own copy of the layers (own primitives,
-// workspace and gradient slab), so branches run at the same time on different TBB threads
-// with no shared mutable state; `update` then sums the shard gradients (weighted by rows)
-// and applies the optimizer, both in one tbb::parallel_for over parameter chunks.
-//
-//   gate -> split -> shard[0..S-1] (fwd[0..L-1], loss, bwd[L-1..0]) -> update -> epoch
+//   gate -> split -> shard[0..S-1] (engine.run_shard) -> update (engine.update) -> epoch
 //
 // S = train.shards (0 = auto: one per 64 rows, at most one per thread). TBB runs the graph
 // on S threads and each shard's oneDNN primitives run on an OpenMP team of threads/S, so
@@ -15,33 +9,25 @@
 // one step at a time: the next step needs these weights.
 //
 // Across processes (mpirun, pipeline/dist.hpp) each rank gets its rows of the global batch of
-// `total` rows; every shard's loss gradient is scaled by rows / total, so the sum over the
-// shards of all ranks is the gradient of the global batch, whatever the split (also for the
-// last partial batch, where a rank may have no rows). `update` sums the local shards, then
-// one allreduce adds the ranks' sums (the loss sums ride along as extra values) and every rank
-// applies the same optimizer step to the same weights. With one shard per rank the
-// reduction overlaps the backward pass instead: each layer's gradients start a nonblocking
-// allreduce as soon as its backward step has made them, and `update` waits for the rest.
-// Rank 0's initial weights are broadcast; a resumed run restores every rank from the same
-// checkpoint.
+// `total` rows and the engine sums the gradients of all ranks; every rank applies the same
+// optimizer step to the same weights. With one shard per rank the reduction overlaps the
+// backward pass. Rank 0's initial weights are broadcast; a resumed run restores every rank
+// from the same checkpoint.
 // Uses the config's `model` section and train.optimizer / train.clip_grad_norm; no keys of
 // its own. After the update of a step it writes the training checkpoint when the graph's
 // checkpoint node says one is due, or when SIGINT/SIGTERM arrived (then it stops the run).
 // Resuming (RunSettings::resume) restores weights, optimizer state and counters in build().
-#include <omp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <oneapi/tbb/parallel_for.h>
 #include <thread>
 
-#include "nodes/nn/grad_norm.hpp"
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/optimizer.hpp"
+#include "nodes/nn/step_engine.hpp"
 #include "pipeline/dist.hpp"
 #include "nodes/nn/train_state.hpp"
 #include "nodes/sink/checkpoint.hpp"
@@ -59,26 +45,22 @@ class Train : public FlowNode {
     using Fn = flow::function_node<Msg, Msg>;
     using Update = flow::multifunction_node<Msg, std::tuple<Msg>>;
 
-    // A step's loss sums (rows-weighted): loss, reconstruction part, KL part (a VAE). Across
-    // ranks they travel as kSums extra floats after the gradients, in the same allreduce.
-    static constexpr int kSums = 3;
-    struct Sums {
-        double v[kSums] = {0, 0, 0};
-    };
-
-    struct Shard {
-        std::unique_ptr<Model> model;
-        std::unique_ptr<Workspace> ws;
-        std::vector<float> grads;
-        int64_t begin = 0, rows = 0;
-        double loss = 0, recon = 0, kl = 0;  // means over the shard's rows
-        std::unique_ptr<Fn> node;
+    // Hands the parts of a shard's pass to the profile (only when profiling).
+    struct Trace : StepTrace {
+        Pipeline *p = nullptr;
+        const Msg *m = nullptr;
+        const std::vector<int> *fwd = nullptr, *bwd = nullptr;
+        int loss = 0;
+        double now() const override { return p->now(); }
+        void part(StepPart part, size_t l, double t0) override {
+            p->record(part == StepPart::Forward ? (*fwd)[l] : part == StepPart::Loss ? loss : (*bwd)[l], *m, t0);
+        }
     };
 
 public:
     void resolve(Pipeline &p, Diags &d) override {
         try {
-            model_ = std::make_unique<Model>(p.config(), p.section("model"), sample_shape(p));
+            model_ = std::make_unique<Model>(model_spec_of(p, *this));
             opt_ = make_optimizer(p.config(), p.train_params(), d);
         } catch (const ConfigError &err) {
             d.add(err);
@@ -124,13 +106,12 @@ public:
         overlap_ = dist::parallel() && s == 1 && !(ov && std::string(ov) == "0");
         evaluated_ = p.reaches(id_, "evaluate");  // then evaluate fires epoch_done (see Pipeline)
 
-        params_.assign(size_t(model_->num_params()), 0.f);
-        model_->init_params(params_.data(), p.settings().seed);
-        dist::broadcast(params_.data(), params_.size() * sizeof(float));  // every rank starts from rank 0's
-        opt_->init(model_->num_params());
+        StepOptions o{s, omp_per_shard_, clip_, p.settings().seed, overlap_, test_grad_hook(p.settings())};
+        engine_ = std::make_unique<StepEngine>(model_->spec_ptr(), std::move(opt_), std::move(o));
+        // every rank starts from rank 0's weights
+        dist::broadcast(engine_->params(), size_t(model_->num_params()) * sizeof(float));
         restore(p);
-        chunk_sq_.assign(size_t((model_->num_params() + kChunk - 1) / kChunk), 0.0);
-        p.console().line("model: " + model_->summary() + "; " + std::to_string(s) + " shard(s) x " +
+        p.console().line("model: " + model_->spec().summary() + "; " + std::to_string(s) + " shard(s) x " +
                          std::to_string(omp_per_shard_) + " thread(s)" +
                          (dist::parallel() ? " per rank, " + std::to_string(dist::size()) + " MPI ranks" : ""));
 
@@ -160,34 +141,35 @@ public:
         for (size_t l = 0; l < model_->num_layers(); ++l) fwd_probe_.push_back(p.add_probe(*this, "fwd" + std::to_string(l)));
         loss_probe_ = p.add_probe(*this, "loss");
         for (size_t l = 0; l < model_->num_layers(); ++l) bwd_probe_.push_back(p.add_probe(*this, "bwd" + std::to_string(l)));
+        traces_.resize(size_t(s));
         for (int64_t k = 0; k < s; ++k) {
-            auto sh = std::make_unique<Shard>();
-            sh->model = std::make_unique<Model>(p.config(), p.section("model"), model_->in_shape());
-            sh->grads.assign(params_.size() + kSums, 0.f);  // + the step's sums (Sums), reduced with the gradients
-            Shard *raw = sh.get();
+            Trace &t = traces_[size_t(k)];
+            t.p = p_, t.fwd = &fwd_probe_, t.bwd = &bwd_probe_, t.loss = loss_probe_;
             int probe = p.add_probe(*this, "shard" + std::to_string(k));
-            sh->node = std::make_unique<Fn>(g, flow::serial, [this, raw, probe, k, s](Msg m) {
+            shard_nodes_.push_back(std::make_unique<Fn>(g, flow::serial, [this, probe, k](Msg m) {
                 return p_->guard(probe, m, [&] {
-                    run_shard(*raw, m, k, s);
+                    Trace *trace = p_->settings().profile ? &traces_[size_t(k)] : nullptr;
+                    if (trace) trace->m = &m;
+                    engine_->run_shard(k, rows_of(m), trace);
                     m.t_ready = p_->now();
                     return m;
                 });
-            });
-            flow::make_edge(*split_, *sh->node);
-            flow::make_edge(*sh->node, *update_);
-            shards_.push_back(std::move(sh));
+            }));
+            flow::make_edge(*split_, *shard_nodes_.back());
+            flow::make_edge(*shard_nodes_.back(), *update_);
         }
     }
 
     void finish() override {
-        if (!dist::parallel() || step_s_ <= 0) return;
-        const double bytes = double(model_->num_params() + kSums) * sizeof(float), steps = double(steps_ - 1);
+        const double comm_s = engine_ ? engine_->comm_seconds() : 0, step_s = engine_ ? engine_->step_seconds() : 0;
+        if (!dist::parallel() || step_s <= 0) return;
+        const double bytes = double(model_->num_params() + 3) * sizeof(float), steps = double(steps_ - 1);
         char buf[240];
         std::snprintf(buf, sizeof buf,
                       "allreduce: %d ranks, %.0f bytes per step%s; %.3f ms of %.3f ms per step in communication "
                       "(%.1f%%)",
-                      dist::size(), bytes, overlap_ ? ", per layer during backward" : "", 1e3 * comm_s_ / steps,
-                      1e3 * step_s_ / steps, 100 * comm_s_ / step_s_);
+                      dist::size(), bytes, overlap_ ? ", per layer during backward" : "", 1e3 * comm_s / steps,
+                      1e3 * step_s / steps, 100 * comm_s / step_s);
         p_->console().line(buf);
     }
 
@@ -207,14 +189,23 @@ public:
     }
 
 private:
-    static constexpr int64_t kChunk = 1 << 14;
+    // Test hook: a NaN in the gradient slab at element K during step N ("N:K").
+    static std::function<void(int64_t, float *, int64_t)> test_grad_hook(const RunSettings &) {
+        long long step = -1, index = 0;
+        const char *h = std::getenv("AEPIPE_TEST_NAN_GRAD");
+        if (!h || std::sscanf(h, "%lld:%lld", &step, &index) != 2 || index < 0) return {};
+        return [step, index](int64_t at, float *g, int64_t n) {
+            if (at == step && index < n) g[index] = std::nanf("");
+        };
+    }
 
     void restore(Pipeline &p) {
         const RunSettings &s = p.settings();
         if (s.resume) {
             TrainProgress pr;
             std::vector<std::shared_ptr<EpochReport>> pending;
-            restore_train_checkpoint(*s.resume, s.resume_path, *model_, params_.data(), *opt_, pr, pending);
+            restore_train_checkpoint(*s.resume, s.resume_path, *model_, engine_->params(), engine_->optimizer(), pr,
+                                     pending);
             steps_ = pr.steps, epochs_done_ = pr.epochs_done, first_step_of_epoch_ = pr.first_step_of_epoch;
             samples_ = pr.samples, loss_sum_ = pr.loss_sum, recon_sum_ = pr.recon_sum, kl_sum_ = pr.kl_sum;
             for (auto &r : pending) {
@@ -224,18 +215,13 @@ private:
             p.console().line("resumed from " + s.resume_path + " (step " + std::to_string(steps_) + ", epoch " +
                              std::to_string(epochs_done_ + 1) + ")");
         } else if (!s.init_from.empty()) {
-            load_weights(s.init_from, *model_, params_.data());
+            load_weights(s.init_from, *model_, engine_->params());
             p.console().line("weights from " + s.init_from + " (fine-tuning: optimizer and counters start fresh)");
         }
         if (ckpt_ && !s.run_dir.empty()) fingerprint_ = config_fingerprint(p.config());
         // Test hook: raise signal SIG right after the update of step N ("N:SIG").
         if (const char *h = std::getenv("AEPIPE_TEST_RAISE_AT_STEP"))
             std::sscanf(h, "%lld:%d", &hook_step_, &hook_sig_);
-        // Test hook: a NaN in the gradient slab at element K during step N ("N:K").
-        if (const char *h = std::getenv("AEPIPE_TEST_NAN_GRAD"))
-            if (std::sscanf(h, "%lld:%lld", &nan_step_, &nan_index_) != 2 || nan_index_ < 0 ||
-                nan_index_ >= model_->num_params())
-                nan_step_ = -1;
     }
 
     // After the update of a step: the test hook, the checkpoint if due, and a stop request.
@@ -251,8 +237,9 @@ private:
             std::vector<const EpochReport *> pending;
             for (const auto &r : pending_) pending.push_back(r.get());
             last_ckpt_ = ckpt_->save_state(p_->settings().run_dir, steps_,
-                                           make_train_checkpoint(*model_, params_.data(), *opt_, pr, pending,
+                                           make_train_checkpoint(*model_, engine_->params(), engine_->optimizer(), pr, pending,
                                                                  p_->settings().seed, fingerprint_));
+            engine_->set_failure_note("; the last good checkpoint is " + last_ckpt_);
         }
         if (sig && !run_end) stop(std::make_exception_ptr(Interrupted{sig, steps_, ckpt_ ? last_ckpt_ : "", epochs_done_}));
         if (run_end) set_stop_phase("the last evaluation and writing (training is done)", true);
@@ -272,84 +259,23 @@ private:
                        pending_.end());
     }
 
-    // Forward, loss and backward of rows [begin, begin + rows) of the batch.
-    void run_shard(Shard &sh, const Msg &m, int64_t k, int64_t s) {
-        omp_set_num_threads(omp_per_shard_);  // per-thread ICV: this TBB thread's OpenMP team
-        sh.begin = m.count * k / s;
-        sh.rows = m.count * (k + 1) / s - sh.begin;
-        const int64_t total = m.total > 0 ? m.total : m.count;
-        if (sh.rows == 0) {  // a batch smaller than the shard count (rare tail): contribute zero
-            std::fill(sh.grads.begin(), sh.grads.end(), 0.f);
-            sh.loss = sh.recon = sh.kl = 0;
-            if (overlap_)  // the other ranks' reductions need this rank's zeros, in the same order
-                for (size_t l = sh.model->num_layers(); l-- > 0;) start_layer_allreduce(sh, l);
-            return;
-        }
-        const int64_t d = model_->in_dim();
-        const float *x = m.x + sh.begin * d;
-        const float *t = (m.target ? m.target : m.x) + sh.begin * d;  // clean originals when denoising
-        if (!sh.ws) sh.ws = std::make_unique<Workspace>(*sh.model, sh.rows);
-        Workspace &ws = *sh.ws;
-        ws.prepare(sh.rows);
-        ws.set_input(x);
-        // Noise of stochastic layers: a function of (seed, step, row in the batch) only.
-        // Rows are numbered within the global batch (this rank's rows start at total*r/R), so a
-        // stochastic layer draws the same noise for a row under any number of ranks and shards.
-        const int64_t row0 = (m.total > 0 ? m.total * dist::rank() / dist::size() : 0) + sh.begin;
-        ws.begin_pass({p_->settings().seed, m.step, row0, 1.0 / double(total), true});
-        for (size_t l = 0; l < sh.model->num_layers(); ++l)
-            p_->guard(fwd_probe_[l], m, [&] { ws.forward_layer(l, sh.rows, params_.data()); });
-        p_->guard(loss_probe_, m, [&] {
-            sh.recon = sh.model->loss().forward_backward(sh.rows, d, ws.output(), t, ws.output_grad(),
-                                                         double(sh.rows) / double(total));
-            sh.kl = ws.penalty_sum() / double(sh.rows);
-            sh.loss = sh.recon + ws.weighted_penalty_sum() / double(sh.rows);
-            // The sums reduced with the last layer's gradients (overlap): loss, recon, kl.
-            float *extra = sh.grads.data() + model_->num_params();
-            extra[0] = float(sh.loss * double(sh.rows));
-            extra[1] = float(sh.recon * double(sh.rows));
-            extra[2] = float(sh.kl * double(sh.rows));
-        });
-        for (size_t l = sh.model->num_layers(); l-- > 0;) {
-            p_->guard(bwd_probe_[l], m, [&] { ws.backward_layer(l, sh.rows, params_.data(), sh.grads.data()); });
-            if (overlap_) start_layer_allreduce(sh, l);
-        }
-    }
-
-    // Starts summing layer l's gradients over the ranks (the last layer's range also holds the
-    // loss sum) and moves the reductions already started along.
-    void start_layer_allreduce(Shard &sh, size_t l) {
-        const size_t last = model_->num_layers() - 1;
-        const int64_t b = model_->offset(l), e = l == last ? model_->num_params() + kSums : model_->offset(l + 1);
-        dist::start_allreduce_sum(sh.grads.data() + b, size_t(e - b), dist::Channel::Train);
-        dist::progress(dist::Channel::Train);
+    // This process's rows of the batch in message m, for the engine.
+    StepRows rows_of(const Msg &m) const {
+        StepRows r{m.x, m.target, m.count, m.total, m.step, 0};
+        // This rank's rows start at total*r/R in the global batch (noise is drawn per global row).
+        if (m.total > 0) r.row0 = m.total * dist::rank() / dist::size();
+        return r;
     }
 
     // Called once per shard per step; the last arrival reduces, updates and moves on.
     void arrive(const Msg &m, Update::output_ports_type &out) {
-        if (++arrived_ < int64_t(shards_.size())) return;
+        if (++arrived_ < engine_->shards()) return;
         arrived_ = 0;
-        const int64_t total = m.total > 0 ? m.total : m.count;
-        Sums s;
-        for (const auto &sh : shards_) {
-            s.v[0] += sh->loss * double(sh->rows);
-            s.v[1] += sh->recon * double(sh->rows);
-            s.v[2] += sh->kl * double(sh->rows);
-        }
         release_buffers(m);
-        if (overlap_)
-            s = finish_overlapped();
-        else if (dist::parallel())
-            s = reduce_across_ranks(s);
-        const double loss = s.v[0];
-        if (!std::isfinite(loss / double(total)))
-            throw RuntimeError("the loss is " + std::to_string(loss / double(total)) +
-                               " (diverged); lower the learning rate" +
-                               (last_ckpt_.empty() ? "" : "; the last good checkpoint is " + last_ckpt_));
-        loss_sum_ += loss;
-        recon_sum_ += s.v[1], kl_sum_ += s.v[2];
+        const StepSums sums = engine_->update(rows_of(m));
+        const int64_t total = m.total > 0 ? m.total : m.count;
+        loss_sum_ += sums.loss, recon_sum_ += sums.recon, kl_sum_ += sums.kl;
         samples_ += total;
-        reduce_and_update();
         ++steps_;
         time_step(total);
         show_progress(m);
@@ -358,102 +284,6 @@ private:
         if (stopped_) return;  // holds the gate: no further step is admitted
         p_->step_done().try_put(flow::continue_msg());
         gate_->decrementer().try_put(flow::continue_msg());
-    }
-
-    // g = sum_k g_k (each shard's loss gradient was scaled by rows_k / n) and each chunk's
-    // sum of squares; the global norm (summed in chunk order: deterministic) finds non-finite
-    // gradients and gives the clipping factor; then the optimizer. Chunks run in parallel: on
-    // TBB's threads when there are several shards, else on the OpenMP team (TBB then has one).
-    // With several ranks g_0 already holds the sum over the shards of all ranks
-    // (reduce_across_ranks / finish_overlapped).
-    void reduce_and_update() {
-        const int64_t total = model_->num_params(), chunks = int64_t(chunk_sq_.size());
-        const bool summed = dist::parallel();
-        float *g = shards_[0]->grads.data();
-        if (steps_ + 1 == nan_step_) g[nan_index_] = std::nanf("");
-        for_chunks(chunks, [&](int64_t c) {
-            const int64_t b = c * kChunk, e = std::min(total, b + kChunk);
-            if (!summed) add_shards(b, e);
-            chunk_sq_[size_t(c)] = sum_squares(g, b, e);
-        });
-        double sq = 0;
-        for (double v : chunk_sq_) sq += v;
-        if (!std::isfinite(sq))
-            throw RuntimeError(first_non_finite(model_->named_params(), g, total) + "; training stopped before this "
-                               "update" + (last_ckpt_.empty() ? "" : "; the last good checkpoint is " + last_ckpt_) +
-                               "\nhint: lower the learning rate or set train.clip_grad_norm");
-        const float scale = float(clip_coef(std::sqrt(sq), clip_));
-        opt_->begin_step();
-        for_chunks(chunks, [&](int64_t c) {
-            const int64_t b = c * kChunk, e = std::min(total, b + kChunk);
-            if (scale < 1.f) {
-#pragma omp simd
-                for (int64_t i = b; i < e; ++i) g[i] *= scale;
-            }
-            opt_->update_range(params_.data(), g, b, e);
-        });
-    }
-
-    // g_0 += g_k for k = 1..S-1 over parameters [b, e).
-    void add_shards(int64_t b, int64_t e) {
-        float *g = shards_[0]->grads.data();
-        for (size_t k = 1; k < shards_.size(); ++k) {
-            const float *gk = shards_[k]->grads.data();
-#pragma omp simd
-            for (int64_t i = b; i < e; ++i) g[i] += gk[i];
-        }
-    }
-
-    template <class F>
-    void for_chunks(int64_t chunks, F &&body) {
-        if (shards_.size() > 1) {
-            tbb::parallel_for(int64_t(0), chunks, body);
-        } else {
-            omp_set_num_threads(omp_per_shard_);
-#pragma omp parallel for schedule(static)
-            for (int64_t c = 0; c < chunks; ++c) body(c);
-        }
-    }
-
-    // Waits for the per-layer reductions started during the backward pass; returns the
-    // batch's summed loss. Only the wait that the backward pass did not hide counts as
-    // communication time.
-    Sums finish_overlapped() {
-        const auto t1 = clk::now();
-        dist::wait_started(dist::Channel::Train);
-        const auto t2 = clk::now();
-        if (steps_ > 0) {
-            comm_s_ += std::chrono::duration<double>(t2 - t1).count();
-            step_s_ += std::chrono::duration<double>(t2 - last_update_).count();
-        }
-        last_update_ = t2;
-        return sums_after(shards_[0]->grads.data() + model_->num_params());
-    }
-
-    // Sums this rank's shards, then allreduces gradients and the step's sums `local` over the
-    // ranks (one message of num_params + kSums floats); returns the batch's summed sums.
-    Sums reduce_across_ranks(const Sums &local) {
-        const int64_t np = model_->num_params();
-        for_chunks(int64_t(chunk_sq_.size()),
-                   [&](int64_t c) { add_shards(c * kChunk, std::min(np, c * kChunk + kChunk)); });
-        float *g = shards_[0]->grads.data();
-        const size_t n = size_t(model_->num_params());
-        for (int i = 0; i < kSums; ++i) g[n + size_t(i)] = float(local.v[i]);
-        const auto t1 = clk::now();
-        dist::allreduce_sum(g, n + kSums, dist::Channel::Train);
-        const auto t2 = clk::now();
-        if (steps_ > 0) {  // the first step's wait includes the other ranks' start-up
-            comm_s_ += std::chrono::duration<double>(t2 - t1).count();
-            step_s_ += std::chrono::duration<double>(t2 - last_update_).count();
-        }
-        last_update_ = t2;
-        return sums_after(g + n);
-    }
-
-    static Sums sums_after(const float *extra) {
-        Sums s;
-        for (int i = 0; i < kSums; ++i) s.v[i] = double(extra[i]);
-        return s;
     }
 
     // Training throughput counts the steps alone: from a step's split to the end of its update,
@@ -488,7 +318,7 @@ private:
         r->seconds = secs;
         r->samples_per_s = samples_per_s();
         busy_s_ = startup_s_ = 0, busy_samples_ = startup_samples_ = 0;
-        r->params = std::make_shared<const std::vector<float>>(params_);
+        r->params = std::make_shared<const std::vector<float>>(engine_->param_vector());
         r->model = model_.get();
         r->last = m.epoch + 1 == p_->settings().epochs || m.step + 1 == p_->settings().max_steps;
         prune_pending();
@@ -517,10 +347,12 @@ private:
     }
 
     Pipeline *p_ = nullptr;
-    std::unique_ptr<Model> model_;  // layout and validation; shards run their own copies
-    std::unique_ptr<Optimizer> opt_;
-    std::vector<float> params_;
-    std::vector<std::unique_ptr<Shard>> shards_;
+    std::unique_ptr<Model> model_;  // layout and validation; the engine runs its own copies
+    std::unique_ptr<Optimizer> opt_;  // until build() hands it to the engine
+    std::unique_ptr<StepEngine> engine_;
+    std::vector<std::unique_ptr<Fn>> shard_nodes_;
+    std::vector<Trace> traces_;  // per shard
+    double clip_ = 0;
     int omp_per_shard_ = 1;
     std::vector<int> fwd_probe_, bwd_probe_;
     int loss_probe_ = 0;
@@ -528,22 +360,17 @@ private:
     std::unique_ptr<Fn> split_;
     std::unique_ptr<Update> update_;
     int64_t steps_ = 0, samples_ = 0, first_step_of_epoch_ = 0, arrived_ = 0, epochs_done_ = 0;
-    double loss_sum_ = 0, recon_sum_ = 0, kl_sum_ = 0, clip_ = 0;
-    std::vector<double> chunk_sq_;                     // per-chunk sums of squared gradients
+    double loss_sum_ = 0, recon_sum_ = 0, kl_sum_ = 0;
     // Finished epochs whose reports are still in flight to the sinks (checkpoints keep them).
     std::vector<std::shared_ptr<const EpochReport>> pending_;
     CheckpointSink *ckpt_ = nullptr;                  // null: the graph writes no checkpoints
     nlohmann::json fingerprint_;
     std::string last_ckpt_;
-    long long hook_step_ = -1, nan_step_ = -1, nan_index_ = 0;
+    long long hook_step_ = -1;
     int hook_sig_ = 0;
-    // Across ranks, for the communication share: seconds in the gradient allreduce, and
-    // seconds from one allreduce's end to the next's (whole steps; the first one excluded).
-    double comm_s_ = 0, step_s_ = 0;
     bool evaluated_ = false;  // an evaluate node follows: it releases each epoch
     bool stopped_ = false;    // a signal or a failed checkpoint ended training (stop())
     bool overlap_ = false;  // per-layer allreduce during the backward pass (one shard per rank)
-    clk::time_point last_update_{};
     clk::time_point epoch_start_ = clk::now(), last_progress_{}, step_start_{};
     // This epoch's steps (time_step): seconds and samples, the start-up step apart.
     double busy_s_ = 0, startup_s_ = 0, train_s_ = 0, step_t0_ = 0;

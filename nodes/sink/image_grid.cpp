@@ -47,7 +47,7 @@ public:
         if (params_.i("zoom") < 1) d.error(params_.pos("zoom"), params_.context() + ": 'zoom' must be at least 1");
         if (!d.empty()) return;
         try {
-            model_ = std::make_unique<Model>(p.config(), p.section("model"), sample_shape(p));
+            model_ = std::make_unique<Model>(model_spec_of(p, *this));
         } catch (const ConfigError &) {
             // reported by the training node
         }

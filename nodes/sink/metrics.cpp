@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "nodes/data/corrupt.hpp"
-#include "nodes/nn/model.hpp"
+#include "nodes/nn/model_spec.hpp"
 #include "pipeline/ckpt_file.hpp"
 #include "pipeline/file_io.hpp"
 #include "pipeline/graph.hpp"
@@ -44,8 +44,8 @@ class Metrics : public FlowNode {
 public:
     void resolve(Pipeline &p, Diags &) override {
         try {
-            Model m(p.config(), p.section("model"), sample_dim(p));
-            if (m.sample_layer() >= 0) vae_unit_ = m.loss().unit();
+            const auto spec = model_spec_of(p, *this);
+            if (spec->vae()) vae_unit_ = spec->loss_unit();
         } catch (const ConfigError &) {
             // reported by the training node
         }

@@ -125,7 +125,7 @@ ModelCard card_of_config(const std::string &config, const std::string &checkpoin
 
 std::unique_ptr<Model> build_model(const ModelCard &c, const std::string &name) {
     ConfigFile cfg = parse_config(c.model, name);
-    return std::make_unique<Model>(cfg, cfg.root, c.input);
+    return std::make_unique<Model>(ModelSpec::parse(cfg, cfg.root, c.input));
 }
 
 ModelCard card_of(const Pipeline &p, const FlowNode &train) {

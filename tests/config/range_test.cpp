@@ -30,7 +30,7 @@ TEST(Ranges, ProductsOfSizesAreBounded) {
     auto model_error = [](const std::string &layers, Shape input) {
         return error_of<ConfigError>([&] {
             ConfigFile cfg = parse_config("model: {layers: " + layers + "}\ngraph: {nodes: [], edges: []}", "m.yaml");
-            Model m(cfg, cfg.root["model"], input);
+            Model m(ModelSpec::parse(cfg, cfg.root["model"], input));
         });
     };
     EXPECT_EQ((Shape{16777216, 16777216, 16777216}).size(), INT64_MAX);

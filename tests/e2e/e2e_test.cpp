@@ -188,7 +188,7 @@ TEST_F(E2E, CheckpointLoadsBackIntoTheModelExactly) {
     EXPECT_EQ(f.metadata["epoch"], std::to_string(kEpochs));
     EXPECT_EQ(f.metadata["steps"], std::to_string(kEpochs * kTrain / kBatch));
     ConfigFile cfg = load_config(a().dir + "/config.yaml");
-    Model m(cfg, cfg.root["model"], kSide * kSide);
+    Model m(ModelSpec::parse(cfg, cfg.root["model"], kSide * kSide));
     ASSERT_EQ(f.tensors.size(), m.named_params().size());
     // torch layout: Linear weights (out, in)
     EXPECT_EQ(f.tensors.at("layers.0.weight").shape, (std::vector<int64_t>{32, kSide * kSide}));
@@ -375,7 +375,7 @@ TEST_F(E2E, CheckpointOfAnotherModelIsRefusedByName) {
     StFile f = read_safetensors(a().dir + "/model.safetensors");
     ConfigFile cfg = parse_config(read_bytes(a().dir + "/config.yaml"), "other.yaml");
     cfg.root["model"]["layers"][0]["units"] = 24;  // the first layer is 24 wide, not 32
-    Model m(cfg, cfg.root["model"], kSide * kSide);
+    Model m(ModelSpec::parse(cfg, cfg.root["model"], kSide * kSide));
     std::vector<float> params(size_t(m.num_params()));
     try {
         from_safetensors(m, f, "ckpt.safetensors", params.data());

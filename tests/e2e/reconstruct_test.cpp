@@ -62,7 +62,7 @@ protected:
     // What the model makes of a prepared 28x28 input, computed here from the checkpoint.
     static std::vector<uint8_t> expected_recon(const Image &input) {
         ConfigFile cfg = load_config(run() + "/config.yaml");
-        Model m(cfg, cfg.root["model"], 784);
+        Model m(ModelSpec::parse(cfg, cfg.root["model"], 784));
         std::vector<float> w(size_t(m.num_params())), x(784), y(784);
         from_safetensors(m, read_safetensors(run() + "/model.safetensors"), "ckpt", w.data());
         kNorm.apply(input.px.data(), 784, x.data());

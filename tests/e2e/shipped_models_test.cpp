@@ -59,7 +59,7 @@ std::vector<uint8_t> expected_recon(const std::string &run, const Image &input) 
         if (n["type"].as<std::string>() == "normalize")
             norm = {float(n["scale"].as<double>(1.0 / 255)), float(n["shift"].as<double>(0)),
                     float(n["mean"].as<double>(0)), float(n["std"].as<double>(1))};
-    Model m(cfg, cfg.root["model"], Shape{1, 28, 28});
+    Model m(ModelSpec::parse(cfg, cfg.root["model"], Shape{1, 28, 28}));
     std::vector<float> w(size_t(m.num_params())), x(784), y(784);
     from_safetensors(m, read_safetensors(run + "/model.safetensors"), "ckpt", w.data());
     norm.apply(input.px.data(), 784, x.data());

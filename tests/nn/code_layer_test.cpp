@@ -11,7 +11,7 @@ namespace {
 
 Model model_of(const std::string &layers, int64_t dim, const std::string &loss = "mse") {
     ConfigFile cfg = parse_config("model:\n  layers:\n" + layers + "  loss: " + loss + "\n", "m.yaml");
-    return Model(cfg, cfg.root["model"], dim);
+    return Model(ModelSpec::parse(cfg, cfg.root["model"], dim));
 }
 
 const std::string kDense =

@@ -33,7 +33,7 @@ const char *kAllLayers =
 
 TEST(ConvModel, ShapesFlowFromTheData) {
     ConfigFile cfg = config_of(kAllLayers);
-    Model m(cfg, cfg.root["model"], Shape{1, 8, 8});
+    Model m(ModelSpec::parse(cfg, cfg.root["model"], Shape{1, 8, 8}));
     const Shape expect[] = {{4, 4, 4}, {4, 2, 2}, {16, 1, 1}, {6, 1, 1}, {16, 1, 1}, {4, 2, 2}, {4, 4, 4}, {1, 8, 8}};
     ASSERT_EQ(m.num_layers(), 8u);
     for (size_t i = 0; i < 8; ++i) EXPECT_EQ(m.layer(i).out_shape(), expect[i]) << "layer " << i;
@@ -45,7 +45,7 @@ TEST(ConvModel, ShapesFlowFromTheData) {
 TEST(ConvModel, WholeSlabMatchesFiniteDifferences) {
     const int64_t n = 2, dim = 64, count = n * dim;
     ConfigFile cfg = config_of(kAllLayers);
-    Model m(cfg, cfg.root["model"], Shape{1, 8, 8});
+    Model m(ModelSpec::parse(cfg, cfg.root["model"], Shape{1, 8, 8}));
     std::vector<float> w(size_t(m.num_params()));
     m.init_params(w.data(), 5);
     std::mt19937_64 rng(61);
@@ -82,7 +82,7 @@ TEST(ConvModel, WholeSlabMatchesFiniteDifferences) {
 std::string error_of(const std::string &model_yaml, Shape data) {
     ConfigFile cfg = config_of(model_yaml);
     try {
-        Model m(cfg, cfg.root["model"], data);
+        Model m(ModelSpec::parse(cfg, cfg.root["model"], data));
     } catch (const ConfigError &e) {
         EXPECT_EQ(e.diagnostics().size(), 1u);
         return e.what();

@@ -10,7 +10,7 @@ namespace {
 
 ModelFlops flops_of(const std::string &config, Shape input) {
     ConfigFile cfg = load_config(std::string(AEPIPE_SOURCE_DIR) + "/configs/" + config);
-    Model m(cfg, cfg.root["model"], input);
+    Model m(ModelSpec::parse(cfg, cfg.root["model"], input));
     return m.flops_per_sample();
 }
 

@@ -32,7 +32,7 @@ TEST_P(ModelGradient, WholeSlabMatchesFiniteDifferences) {
     const ModelCase &c = GetParam();
     const int64_t n = 3, dim = 4, count = n * dim;
     ConfigFile cfg = config_of(c.model_yaml);
-    Model m(cfg, cfg.root["model"], dim);
+    Model m(ModelSpec::parse(cfg, cfg.root["model"], dim));
     ASSERT_EQ(m.num_params(), c.expected_params) << m.summary();
 
     std::vector<float> w(size_t(m.num_params()));
@@ -86,7 +86,7 @@ INSTANTIATE_TEST_SUITE_P(Configs, ModelGradient, testing::ValuesIn(kModels),
 
 TEST(ModelLayout, NamedParamsTileTheSlab) {
     ConfigFile cfg = config_of(kModels[1].model_yaml);
-    Model m(cfg, cfg.root["model"], 4);
+    Model m(ModelSpec::parse(cfg, cfg.root["model"], 4));
     ASSERT_EQ(m.num_layers(), 3u);
     const auto &p = m.named_params();
     ASSERT_EQ(p.size(), 3u);
@@ -106,7 +106,7 @@ TEST(ModelConfig, LastLayerWidthMustEqualDataWidth) {
     // Line 1 is "model: {layers: [..., {type: dense, units: 3}]}"; the value 3 is at column 82.
     ConfigFile cfg = config_of("{layers: [{type: dense, units: 5, activation: tanh}, {type: dense, units: 3}]}");
     try {
-        Model m(cfg, cfg.root["model"], 4);
+        Model m(ModelSpec::parse(cfg, cfg.root["model"], 4));
         FAIL() << "a model ending in 3 units was accepted for 4-value data";
     } catch (const ConfigError &e) {
         ASSERT_EQ(e.diagnostics().size(), 1u) << e.what();

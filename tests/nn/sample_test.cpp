@@ -182,7 +182,7 @@ TEST(Sample, VaeModelGradientMatchesFiniteDifferences) {
     ConfigFile cfg = vae_config(
         "[{type: dense, units: 5, activation: tanh}, {type: dense, units: 4}, {type: sample, beta: 0.7},"
         " {type: dense, units: 4}]");
-    Model m(cfg, cfg.root["model"], dim);
+    Model m(ModelSpec::parse(cfg, cfg.root["model"], dim));
     ASSERT_EQ(m.sample_layer(), 2);
     std::vector<float> w(size_t(m.num_params()));
     m.init_params(w.data(), 5);
@@ -212,7 +212,7 @@ TEST(Sample, VaeModelGradientMatchesFiniteDifferences) {
 std::string config_error(const std::string &layers, const std::string &loss) {
     ConfigFile cfg = vae_config(layers, loss);
     try {
-        Model m(cfg, cfg.root["model"], 4);
+        Model m(ModelSpec::parse(cfg, cfg.root["model"], 4));
     } catch (const ConfigError &e) {
         return e.what();
     }

@@ -331,7 +331,7 @@ TEST(ModelSummary, EveryLayerWithTheModelsShapes) {
                                                 "every.yaml")});
     for (const auto &[file, cfg] : cfgs) {
         SCOPED_TRACE(file);
-        Model m(cfg, cfg.root["model"], Shape{1, 28, 28});
+        Model m(ModelSpec::parse(cfg, cfg.root["model"], Shape{1, 28, 28}));
         EXPECT_EQ(loss_unit(cfg.root), m.loss().unit());
         EXPECT_EQ(is_vae(cfg.root), m.sample_layer() >= 0);
         std::string s = model_summary(cfg.root);
