@@ -1,10 +1,12 @@
 // aepipe_loop: the training step of a config without the flow graph, fed one pre-made
-// batch from memory. Its samples/s is what the pipeline would reach if data handling
-// were free; bench/compare_torch.sh divides the pipeline's figure by it (target >= 95%).
+// batch from memory: the StepEngine that `aepipe run` uses, with the same shards and
+// OpenMP teams. Its samples/s is what the pipeline would reach if data handling and the
+// graph were free; bench/compare_torch.sh divides the pipeline's figure by it.
 //   aepipe_loop CONFIG [key=value ...] [--threads N] [--steps N] [--warmup N] [--matmul-only]
 // --matmul-only times just the dense layers' oneDNN matmuls (forward, backward-data,
 // backward-weights, bias) on the model's shapes: the compute bound of a step.
 #include <omp.h>
+#include <oneapi/tbb/global_control.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,6 +16,7 @@
 #include "nodes/nn/dense.hpp"
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/optimizer.hpp"
+#include "nodes/nn/step_engine.hpp"
 #include "pipeline/cli.hpp"
 
 using namespace aepipe;
@@ -41,24 +44,34 @@ int main(int argc, char **argv) try {
     const int64_t steps = vm["steps"].as<int64_t>(), warmup = vm["warmup"].as<int64_t>();
     const bool matmul_only = vm.count("matmul-only") > 0;
 
-    Model model(ModelSpec::parse(cfg, cfg.root["model"], train->sample_shape(p)));  // conv layers need H x W x C
+    auto spec = ModelSpec::parse(cfg, cfg.root["model"], train->sample_shape(p));  // conv layers need H x W x C
     Diags d;
     auto opt = make_optimizer(cfg, p.train_params(), d);
     d.throw_if_any();
-    std::vector<float> w(size_t(model.num_params())), g(w.size()), x(size_t(batch * dim));
-    model.init_params(w.data(), p.settings().seed);
-    opt->init(model.num_params());
+    std::vector<float> x(size_t(batch * dim));
     std::mt19937 rng(1);
     std::uniform_real_distribution<float> u(0.f, 1.f);
     for (auto &v : x) v = u(rng);
-    Workspace ws(model, batch);
 
+    // As in a run: TBB runs the shards, each on an OpenMP team of threads / shards.
+    tbb::global_control tbb_threads(tbb::global_control::max_allowed_parallelism, size_t(p.shards()));
+    StepEngine engine(spec, std::move(opt),
+                      {.shards = p.shards(),
+                       .omp_per_shard = p.omp_per_shard(),
+                       .clip_grad_norm = p.train_params().f("clip_grad_norm"),
+                       .seed = p.settings().seed});
+    Model model(spec);  // matmul-only: the layers' passes alone, no loss and no update
+    std::vector<float> g(size_t(model.num_params()));
+    Workspace ws(model, batch);
+    int64_t step_index = 0;
     auto step = [&] {
+        if (!matmul_only) {
+            engine.step({.x = x.data(), .rows = batch, .step = step_index++});
+            return;
+        }
         ws.set_input(x.data());
-        for (size_t i = 0; i < model.num_layers(); ++i) ws.forward_layer(i, batch, w.data());
-        if (!matmul_only) model.loss().forward_backward(batch, dim, ws.output(), x.data(), ws.output_grad());
-        for (size_t i = model.num_layers(); i-- > 0;) ws.backward_layer(i, batch, w.data(), g.data());
-        if (!matmul_only) opt->step(w.data(), g.data(), model.num_params());
+        for (size_t i = 0; i < model.num_layers(); ++i) ws.forward_layer(i, batch, engine.params());
+        for (size_t i = model.num_layers(); i-- > 0;) ws.backward_layer(i, batch, engine.params(), g.data());
     };
     for (int64_t s = 0; s < warmup; ++s) step();
     auto t0 = clk::now();
