@@ -8,7 +8,7 @@
 # --data: a folder with {train,t10k}-images-idx3-ubyte.gz (default: the config's own files).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck source=lib.sh
+# shellcheck source=bench/lib.sh
 source bench/lib.sh
 config=configs/fashion_conv_ae.yaml epochs=20 threads=2 data=
 while [[ $# -gt 0 ]]; do

@@ -37,7 +37,7 @@ aepipe_median_sps() {
 }
 
 # The newest run folder under $1 (aepipe run --out $1 makes NAME-DATE-TIME/ there).
-latest_run() { local d=("$1"/*/); echo "${d[-1]%/}"; }
+latest_run() { local runs=("$1"/*/); echo "${runs[-1]%/}"; }
 
 # The PyTorch peer: the median of its comma-separated `samples_per_s=a,b,... ` list in $1.
 torch_median_sps() { echo "$1" | sed -n 's/.*samples_per_s=\([0-9.,]*\) .*/\1/p' | tr ',' '\n' | median; }

@@ -9,7 +9,7 @@
 # --last sigmoid --init xavier --optimizer adam --batch 50.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck source=lib.sh
+# shellcheck source=bench/lib.sh
 source bench/lib.sh
 which=${1:-mnist}; shift || true
 epochs=20 threads=2

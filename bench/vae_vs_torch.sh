@@ -6,7 +6,7 @@
 #   bench/vae_vs_torch.sh [--epochs N] [--threads N] [--data DIR]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck source=lib.sh
+# shellcheck source=bench/lib.sh
 source bench/lib.sh
 epochs=10 threads=2 data=data/mnist
 while [[ $# -gt 0 ]]; do
