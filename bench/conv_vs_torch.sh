@@ -30,7 +30,7 @@ out=${OUT:-$(mktemp -d)}
 build/aepipe run "$config" train.epochs="$epochs" --threads "$threads" --out "$out" -q \
   "graph.nodes[0].images=$abs/train-images-idx3-ubyte.gz" "graph.nodes[0].labels=$abs/train-labels-idx1-ubyte.gz" \
   "graph.nodes[5].images=$abs/t10k-images-idx3-ubyte.gz" "graph.nodes[5].labels=$abs/t10k-labels-idx1-ubyte.gz"
-run=$(ls -d "$out/$name"-*/ | tail -1)
+run=$(latest_run "$out" "$name-")
 a_mse=$(tail -1 "$run/metrics.csv" | cut -d, -f5)
 a_sps=$(aepipe_median_sps "$run")
 t_out=$(torch_python bench/torch_conv_ae.py --data "$abs" --epochs "$epochs" --threads "$threads")

@@ -36,8 +36,9 @@ aepipe_median_sps() {
                              c && $1 >= first {print $c}' "$1/metrics.csv" | median
 }
 
-# The newest run folder under $1 (aepipe run --out $1 makes NAME-DATE-TIME/ there).
-latest_run() { local runs=("$1"/*/); echo "${runs[-1]%/}"; }
+# The newest run folder under $1 whose name starts with ${2:-anything} (aepipe run --out $1
+# makes NAME-DATE-TIME/ there).
+latest_run() { local runs=("$1/${2:-}"*/); echo "${runs[-1]%/}"; }
 
 # The PyTorch peer: the median of its comma-separated `samples_per_s=a,b,... ` list in $1.
 torch_median_sps() { echo "$1" | sed -n 's/.*samples_per_s=\([0-9.,]*\) .*/\1/p' | tr ',' '\n' | median; }

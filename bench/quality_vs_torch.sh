@@ -25,11 +25,10 @@ case "$which" in
   fashion) config=configs/fashion_mnist_ae.yaml data=/usr/share/datasets/fashion-mnist ;;
   *) echo "unknown data set '$which' (mnist or fashion)" >&2; exit 2 ;;
 esac
-TORCH_AE=${TORCH_AE:-../shared/bench/torch_ae.py}
 
 out=$(mktemp -d)
 build/aepipe run "$config" train.epochs="$epochs" --threads "$threads" --out "$out" -q
-run=$(ls -d "$out"/*/)
+run=$(latest_run "$out")
 a_mse=$(tail -1 "$run/metrics.csv" | cut -d, -f5)
 a_sps=$(aepipe_median_sps "$run")
 t_out=$(torch_python "$TORCH_AE" --data "$data" \
