@@ -36,7 +36,7 @@ read -r -a cfgs <<<"$configs"
 (( epochs >= 2 )) || { echo "--epochs must be at least 2 (epoch 1 holds start-up)" >&2; exit 2; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-tcsv=$(echo "$threads" | tr -s ' ' '\n' | grep -v '^$' | paste -sd,)
+tcsv=$(thread_csv "$threads")
 
 cpu_line
 printf "%-34s %7s %10s %10s %10s %8s %8s  %s\n" config threads run profile bench prof/run bench/run verdict

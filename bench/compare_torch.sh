@@ -36,8 +36,8 @@ for f in "${AEPIPE[0]}" build/bench/aepipe_loop "$TORCH_AE" "$FASHION/train-imag
 done
 
 CONFIG=configs/seed_replica.yaml
-DATA=("graph.nodes[train_set].images=$FASHION/train-images-idx3-ubyte.gz"
-      "graph.nodes[test_set].images=$FASHION/t10k-images-idx3-ubyte.gz" "train.batch=$batch")
+data_overrides "$FASHION"
+DATA=("${DATA_ARGS[@]}" "train.batch=$batch")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

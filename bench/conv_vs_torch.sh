@@ -26,10 +26,9 @@ if [[ -z "$data" ]]; then
   case "$images" in /*) data=$(dirname "$images") ;; *) data=$(cd "$(dirname "$config")/$(dirname "$images")" && pwd) ;; esac
 fi
 abs=$(cd "$data" && pwd)
+data_overrides "$abs"
 out=${OUT:-$(mktemp -d)}
-build/aepipe run "$config" train.epochs="$epochs" --threads "$threads" --out "$out" -q \
-  "graph.nodes[0].images=$abs/train-images-idx3-ubyte.gz" "graph.nodes[0].labels=$abs/train-labels-idx1-ubyte.gz" \
-  "graph.nodes[5].images=$abs/t10k-images-idx3-ubyte.gz" "graph.nodes[5].labels=$abs/t10k-labels-idx1-ubyte.gz"
+build/aepipe run "$config" train.epochs="$epochs" --threads "$threads" --out "$out" -q "${DATA_ARGS[@]}"
 run=$(latest_run "$out" "$name-")
 a_mse=$(tail -1 "$run/metrics.csv" | cut -d, -f5)
 a_sps=$(aepipe_median_sps "$run")

@@ -48,12 +48,8 @@ trap 'rm -rf "$work"' EXIT
 mkdir "$work/lib"
 tar -xzf "$bundle/lib.tar.gz" -C "$work/lib"
 AEPIPE=(env "LD_LIBRARY_PATH=$work/lib" "$bundle/aepipe")
-data=$(cd "$bundle/fashion-mnist" && pwd)  # override paths are relative to the config's folder
-DATA=("graph.nodes[train_set].images=$data/train-images-idx3-ubyte.gz"
-      "graph.nodes[train_set].labels=$data/train-labels-idx1-ubyte.gz"
-      "graph.nodes[test_set].images=$data/t10k-images-idx3-ubyte.gz"
-      "graph.nodes[test_set].labels=$data/t10k-labels-idx1-ubyte.gz")
-tcsv=$(echo "$threads" | tr -s ' ' '\n' | grep -v '^$' | sort -n -u | paste -sd,)
+data_overrides "$bundle/fashion-mnist"
+tcsv=$(thread_csv "$threads")
 top=${tcsv##*,}
 
 declare -A SPS SPEED
@@ -65,7 +61,7 @@ declare -A SPS SPEED
 echo "batch,threads,samples_per_s,speedup,gflops,pct_peak,peak_gflops,probe_speedup" >"$out/sweep.csv"
 for b in $batches; do
   rows=$(measure_rows bench "$work/b$b" "$bundle/configs/fashion_mnist_ae.yaml" "$tcsv" "$(steps_for "$samples" "$b")" \
-           "$(steps_for $((samples / 6)) "$b" 1)" "$repeats" "train.batch=$b" "${DATA[@]}")
+           "$(steps_for $((samples / 6)) "$b" 1)" "$repeats" "train.batch=$b" "${DATA_ARGS[@]}")
   cat "$work/b$b/bench.log" >>"$out/bench.log"
   cp "$work/b$b"/*-bench-*/bench_speedup.svg "$out/bench_speedup-b$b.svg"
   while read -r t sps speed gf pct peak pspd; do

@@ -40,6 +40,20 @@ aepipe_median_sps() {
 # makes NAME-DATE-TIME/ there).
 latest_run() { local runs=("$1/${2:-}"*/); echo "${runs[-1]%/}"; }
 
+# DATA_ARGS: the overrides that point a config's readers (ids train_set, test_set) at the IDX
+# files (images and labels, .gz) in folder $1, made absolute: override paths are relative to the
+# config's folder.
+data_overrides() {
+  local d
+  d=$(cd "$1" && pwd)
+  # shellcheck disable=SC2034 # read by the sourcing script
+  DATA_ARGS=("graph.nodes[train_set].images=$d/train-images-idx3-ubyte.gz" "graph.nodes[train_set].labels=$d/train-labels-idx1-ubyte.gz"
+             "graph.nodes[test_set].images=$d/t10k-images-idx3-ubyte.gz" "graph.nodes[test_set].labels=$d/t10k-labels-idx1-ubyte.gz")
+}
+
+# The thread counts of a list such as "2 1 4" as bench's --threads takes them: 1,2,4.
+thread_csv() { echo "$1" | tr -s ' ' '\n' | grep -v '^$' | sort -n -u | paste -sd, ; }
+
 # The PyTorch peer: the median of its comma-separated `samples_per_s=a,b,... ` list in $1.
 torch_median_sps() { echo "$1" | sed -n 's/.*samples_per_s=\([0-9.,]*\) .*/\1/p' | tr ',' '\n' | median; }
 

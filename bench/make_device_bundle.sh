@@ -81,13 +81,10 @@ if ((hermetic)); then
   sys=$(dirname "$(readlink -f "$(ldd "$bin" | awk '$1 ~ /^libc\.so/ {print $3}')")")
   mkdir "$stage/glibc"
   find "$sys" -maxdepth 1 -regextype posix-extended -regex ".*/${GLIBC#^}.*" -exec cp -a {} "$stage/glibc/" \;
-  data=$(cd "$out/fashion-mnist" && pwd)  # data paths in overrides are relative to the config's folder
-  unshare -m --propagation private sh -c "mount --bind '$stage/glibc' '$sys' && exec env -i LD_LIBRARY_PATH='$stage/lib' \
-    '$out/aepipe' bench '$out/configs/fashion_mnist_ae.yaml' \
-    'graph.nodes[train_set].images=$data/train-images-idx3-ubyte.gz' \
-    'graph.nodes[train_set].labels=$data/train-labels-idx1-ubyte.gz' \
-    'graph.nodes[test_set].images=$data/t10k-images-idx3-ubyte.gz' \
-    'graph.nodes[test_set].labels=$data/t10k-labels-idx1-ubyte.gz' \
-    --threads 1 --steps 2 --warmup 1 --repeats 1 --out '$stage/bench'" | tail -n 3
+  data_overrides "$out/fashion-mnist"
+  # shellcheck disable=SC2016 # $1, $2, $@ are the inner shell's
+  unshare -m --propagation private sh -c 'mount --bind "$1" "$2" && shift 2 && exec env -i "$@"' sh "$stage/glibc" "$sys" \
+    "LD_LIBRARY_PATH=$stage/lib" "$out/aepipe" bench "$out/configs/fashion_mnist_ae.yaml" "${DATA_ARGS[@]}" \
+    --threads 1 --steps 2 --warmup 1 --repeats 1 --out "$stage/bench" | tail -n 3
   echo "hermetic check passed: the bundle ran with only glibc's libraries in $sys"
 fi

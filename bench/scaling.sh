@@ -52,7 +52,7 @@ done
 [[ -x ${AEPIPE[0]} ]] || { echo "missing ${AEPIPE[0]} (build it: scripts/setup.sh)" >&2; exit 1; }
 out=${out:-runs/scaling-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
-tcsv=$(echo "$threads" | tr -s ' ' '\n' | sort -n -u | grep -v '^$' | paste -sd,)
+tcsv=$(thread_csv "$threads")
 N=${tcsv##*,}   # the largest count: speedups are N threads over 1
 [[ $N != 1 ]] || { echo "--threads needs a count above 1" >&2; exit 2; }
 
