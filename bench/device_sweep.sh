@@ -75,6 +75,7 @@ done
 goal() { printf '%-46s %12s  >= %-8s %s\n' "$1" "${2:-n/a}" "$3" "$(at_least "${2:-n/a}" "$3")"; }
 {
   echo
+  echo "FMA probe kernel: $(probe_isa "$out/bench.log")"
   [[ $top == 16 ]] || echo "(16 threads not swept: the goals below read n/a)"
   goal "batch 256: speedup from 1 to 16 threads" "${SPEED[256,16]:-}" 8
   goal "batch 64: samples/s on 16 threads" "${SPS[64,16]:-}" 100000

@@ -68,6 +68,9 @@ cpu_line() {
   echo "CPU: ${model:-unknown}, $(nproc) cores; ISA: ${isa:-no FMA/AVX2}"
 }
 
+# The kernel the FMA probe chose for this CPU, from an `aepipe bench` console log.
+probe_isa() { sed -n '/^ *FMA probe at .*(.*)$/{s/.*(\(.*\))$/\1/p;q}' "$1"; }
+
 # Steps of batch $2 that hold about $1 samples, at least ${3:-2}.
 steps_for() { local s=$((($1 + $2 - 1) / $2)); echo $((s > ${3:-2} ? s : ${3:-2})); }
 

@@ -104,7 +104,7 @@ report() {
   echo
   echo "== bench/scaling.sh: measure $measure, median of $repeats, ~$samples samples per timed run =="
   cpu_line
-  printf 'FMA probe (median over the rows):'
+  printf 'FMA probe (%s kernel; median over the rows):' "$(probe_isa "$out/${LABELS[0]}/bench.log")"
   for t in "${tl[@]}"; do
     pk=$(for label in "${LABELS[@]}"; do echo "${PEAK[$label,$t]}"; done | median)
     printf ' %s thr %.1f GFLOP/s;' "$t" "$pk"
