@@ -27,17 +27,13 @@ usage() {
 }
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --bundle) bundle=$2; shift 2 ;;
-    --threads) threads=$2; shift 2 ;;
-    --batches) batches=$2; shift 2 ;;
-    --repeats) repeats=$2; shift 2 ;;
-    --samples) samples=$2; shift 2 ;;
-    --quick) samples=1000 repeats=1; shift ;;
-    --out) out=$2; shift 2 ;;
-    *) usage ;;
+    --bundle) bundle=${2:-}; shift 2 ;;
+    --batches) batches=${2:-}; shift 2 ;;
+    *) sweep_opt "$@"; ((USED)) || usage; shift "$USED" ;;
   esac
 done
-[[ $threads =~ ^[0-9\ ]+$ && $batches =~ ^[0-9\ ]+$ && $repeats =~ ^[1-9][0-9]*$ && $samples =~ ^[1-9][0-9]*$ ]] || usage
+[[ $batches =~ ^[\ 0-9]+$ ]] || usage
+sweep_opts_ok || usage
 for f in aepipe lib.tar.gz configs/fashion_mnist_ae.yaml fashion-mnist/train-images-idx3-ubyte.gz; do
   [[ -e $bundle/$f ]] || { echo "missing $bundle/$f: make the bundle first (bash bench/make_device_bundle.sh)" >&2; exit 1; }
 done

@@ -123,6 +123,27 @@ measure_rows() {
   done <<<"$rows"
 }
 
+# The options of scaling.sh and device_sweep.sh: --threads "1 2", --repeats N, --samples N
+# (per timed run), --quick (1,000 samples, 1 repeat), --out DIR, into the globals of those
+# names; USED: how many words the option took (0: not one of these).
+# shellcheck disable=SC2034 # the globals are the calling script's
+sweep_opt() {
+  USED=2
+  case "$1" in
+    --threads) threads=${2:-} ;;
+    --repeats) repeats=${2:-} ;;
+    --samples) samples=${2:-} ;;
+    --out) out=${2:-} ;;
+    --quick) samples=1000 repeats=1 USED=1 ;;
+    *) USED=0 ;;
+  esac
+}
+
+# Are the sweep options well formed? (thread counts, repeats and samples positive integers)
+sweep_opts_ok() {
+  [[ $threads =~ ^[\ ]*[1-9][0-9]*([\ ]+[1-9][0-9]*)*[\ ]*$ && $repeats =~ ^[1-9][0-9]*$ && $samples =~ ^[1-9][0-9]*$ ]]
+}
+
 # PASS when A >= B, FAIL when not, n/a when A is empty or n/a.
 at_least() {
   awk -v a="$1" -v b="$2" 'BEGIN {print (a == "" || a == "n/a") ? "n/a" : (a + 0 >= b + 0) ? "PASS" : "FAIL"}'

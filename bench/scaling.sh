@@ -37,18 +37,13 @@ usage() {
 }
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --quick) samples=1000 repeats=1; shift ;;
-    --threads) threads=$2; shift 2 ;;
-    --repeats) repeats=$2; shift 2 ;;
-    --samples) samples=$2; shift 2 ;;
-    --measure) measure=$2; shift 2 ;;
-    --only) only=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
-    *) usage ;;
+    --measure) measure=${2:-}; shift 2 ;;
+    --only) only=${2:-}; shift 2 ;;
+    *) sweep_opt "$@"; ((USED)) || usage; shift "$USED" ;;
   esac
 done
 [[ $measure == bench || $measure == run ]] || usage
-[[ $threads =~ ^[0-9\ ]+$ && $repeats =~ ^[1-9][0-9]*$ && $samples =~ ^[1-9][0-9]*$ ]] || usage
+sweep_opts_ok || usage
 [[ -x ${AEPIPE[0]} ]] || { echo "missing ${AEPIPE[0]} (build it: scripts/setup.sh)" >&2; exit 1; }
 out=${out:-runs/scaling-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
