@@ -20,8 +20,10 @@
 # A benchmark, not a test: run it on an otherwise idle machine. About 5 minutes on 2 cores.
 #
 #   bench/scaling.sh [--quick] [--threads "1 2"] [--repeats 3] [--samples 48000]
-#                    [--measure bench|run] [--only REGEX] [--out DIR]
+#                    [--measure bench|run] [--only REGEX] [--baseline CSV] [--out DIR]
 # --quick: 1,000 samples, 1 repeat (a smoke run: proves the script works, measures nothing).
+# --baseline: an earlier run's scaling.csv (before a change): each row's 1-thread samples/s
+# against it, >= 0.95x ("no regression at 1 thread", within the 5% that agreement.sh allows).
 # --only: the rows whose label matches (e.g. 'fashion-b(64|256)'); the torch rows go with them.
 # DIR (default runs/scaling-DATE-TIME) gets scaling.csv (every figure), summary.txt (the final
 # tables), and per row its aepipe bench/run folders and console logs.
@@ -30,7 +32,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 
-threads="1 2" repeats=3 samples=48000 measure=bench only=. out=""
+threads="1 2" repeats=3 samples=48000 measure=bench only=. baseline="" out=""
 usage() {
   echo "usage: $0 [--quick] [--threads \"1 2\"] [--repeats N] [--samples N] [--measure bench|run] [--only REGEX] [--out DIR]" >&2
   exit 2
@@ -39,10 +41,12 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --measure) measure=${2:-}; shift 2 ;;
     --only) only=${2:-}; shift 2 ;;
+    --baseline) baseline=${2:-}; shift 2 ;;
     *) sweep_opt "$@"; ((USED)) || usage; shift "$USED" ;;
   esac
 done
 [[ $measure == bench || $measure == run ]] || usage
+[[ -z $baseline || -f $baseline ]] || { echo "--baseline: no file '$baseline' (an earlier run's scaling.csv)" >&2; exit 2; }
 sweep_opts_ok || usage
 [[ -x ${AEPIPE[0]} ]] || { echo "missing ${AEPIPE[0]} (build it: scripts/setup.sh)" >&2; exit 1; }
 out=${out:-runs/scaling-$(date +%Y%m%d-%H%M%S)}
@@ -134,6 +138,20 @@ report() {
   done
 }
 
+# No regression at 1 thread: each row against --baseline's, and the N-thread change beside it.
+baseline_report() {
+  local label t old=() ratio=()
+  echo
+  for label in "${LABELS[@]}"; do
+    for t in 1 "$N"; do
+      old[t]=$(awk -F, -v l="$label" -v t="$t" '$1 == l && $4 == t && $5 != "torch" {print $6}' "$baseline")
+      ratio[t]=$(awk -v a="${SPS[$label,$t]}" -v b="${old[t]}" 'BEGIN {print (b > 0) ? sprintf("%.2fx", a / b) : "n/a"}')
+    done
+    printf '%-40s %7s  >= 0.95x  %s  (%.0f vs %s samples/s; %s threads: %s)\n' "$label 1 thread vs baseline" "${ratio[1]}" \
+      "$(at_least "${ratio[1]%x}" 0.95)" "${SPS[$label,1]}" "${old[1]:-none}" "$N" "${ratio[N]}"
+  done
+}
+
 echo "$(cpu_line); measure: $measure, $repeats repeat(s), ~$samples samples per timed run; out: $out"
 for row in "${ROWS[@]}"; do
   read -r label config batch target <<<"$row"
@@ -146,4 +164,7 @@ for b in 64 256; do
   if torch_ready; then TORCH[$b]=$(torch_row "$b"); else TORCH[$b]=n/a; fi
   echo "fashion-b$b,torch_ae.py,$b,$N,torch,${TORCH[$b]},,,,," >>"$CSV"
 done
-report | tee "$out/summary.txt"
+{
+  report
+  [[ -z $baseline ]] || baseline_report
+} | tee "$out/summary.txt"
