@@ -34,7 +34,7 @@ source bench/lib.sh
 
 threads="1 2" repeats=3 samples=48000 measure=bench only=. baseline="" out=""
 usage() {
-  echo "usage: $0 [--quick] [--threads \"1 2\"] [--repeats N] [--samples N] [--measure bench|run] [--only REGEX] [--out DIR]" >&2
+  echo "usage: $0 [--quick] [--threads \"1 2\"] [--repeats N] [--samples N] [--measure bench|run] [--only REGEX] [--baseline CSV] [--out DIR]" >&2
   exit 2
 }
 while [[ $# -gt 0 ]]; do
@@ -132,6 +132,7 @@ report() {
     local goal=2.5 ratio=n/a why=""
     [[ $b == 256 ]] && goal=2
     if [[ ${TORCH[$b]} == n/a ]]; then why="; skipped: no python3-torch or no $TORCH_AE"
+    elif [[ ${TORCH[$b]} == failed ]]; then why="; see $out/torch-b$b.log"
     else ratio=$(awk -v a="${SPS[fashion-b$b,$N]}" -v t="${TORCH[$b]}" 'BEGIN {printf "%.2fx", a / t}'); fi
     printf '%-40s %7s  >= %sx  %s  (aepipe %.0f, torch_ae.py %s samples/s%s)\n' "fashion-b$b vs torch_ae.py, $N threads" \
       "$ratio" "$goal" "$(at_least "${ratio%x}" "$goal")" "${SPS[fashion-b$b,$N]}" "${TORCH[$b]}" "$why"
@@ -155,13 +156,15 @@ baseline_report() {
 echo "$(cpu_line); measure: $measure, $repeats repeat(s), ~$samples samples per timed run; out: $out"
 for row in "${ROWS[@]}"; do
   read -r label config batch target <<<"$row"
-  [[ $label =~ $only ]] && measure_row "$label" "$config" "$batch" "$target"
+  # (an if, not &&: set -e stays on inside measure_row)
+  if [[ $label =~ $only ]]; then measure_row "$label" "$config" "$batch" "$target"; fi
 done
 [[ ${#LABELS[@]} -gt 0 ]] || { echo "--only '$only' matches no row" >&2; exit 2; }
 declare -A TORCH
 for b in 64 256; do
   [[ -n ${SPS[fashion-b$b,$N]:-} ]] || continue
-  if torch_ready; then TORCH[$b]=$(torch_row "$b"); else TORCH[$b]=n/a; fi
+  TORCH[$b]=n/a
+  if torch_ready; then TORCH[$b]=$(torch_row "$b") || TORCH[$b]=failed; fi
   echo "fashion-b$b,torch_ae.py,$b,$N,torch,${TORCH[$b]},,,,," >>"$CSV"
 done
 {
