@@ -3,6 +3,9 @@
 # measured and parsed (one definition for all scripts), how the PyTorch peer is run, medians,
 # the CPU's name and the PASS/FAIL lines.
 
+# set -e also inside $(...): a helper that fails there must not hand back an empty figure.
+shopt -s inherit_errexit
+
 # The command that runs aepipe; device_sweep.sh points it at the bundle's binary and libraries.
 AEPIPE=(build/aepipe)
 FASHION=${FASHION:-/usr/share/datasets/fashion-mnist}
@@ -109,14 +112,14 @@ measure_rows() {
   [[ $measure == run ]] && brep=1
   local rows
   rows=$(bench_rows "$dir/bench.log" "$config" "$@" --threads "$threads" --steps "$steps" --warmup "$warmup" \
-           --repeats "$brep" --out "$dir")
+           --repeats "$brep" --out "$dir") || return 1
   [[ $measure == bench ]] && { echo "$rows"; return; }
   local t sps one="" fps  # FLOPs per sample, from bench's row with the most GFLOP/s (the least rounded)
   fps=$(echo "$rows" | awk '$4 > g {g = $4; f = $4 * 1e9 / $2} END {print f}')
   while read -r t _; do
     "${AEPIPE[@]}" run "$config" "$@" train.epochs=$((repeats + 1)) --threads "$t" --out "$dir/run-$t" -q \
       >"$dir/run-$t.log" 2>&1 || { echo "aepipe run failed (log: $dir/run-$t.log)" >&2; return 1; }
-    sps=$(aepipe_median_sps "$(latest_run "$dir/run-$t")" 2)
+    sps=$(aepipe_median_sps "$(latest_run "$dir/run-$t")" 2) || return 1
     [[ $t == 1 ]] && one=$sps
     echo "$rows" | awk -v t="$t" -v r="$sps" -v one="$one" -v f="$fps" \
       '$1 == t {g = r * f / 1e9; printf "%s %.1f %.2f %.1f %.0f %s %s\n", t, r, r / one, g, 100 * g / $6, $6, $7}'
