@@ -59,6 +59,9 @@ int main(int argc, char **argv) try {
     std::printf("ALLOC threads=%d run(%lld steps)=%lld run(%lld steps)=%lld per_step=%.3f\n", threads, (long long)a, na,
                 (long long)b, nb, double(nb - na) / double(b - a));
     return 0;
+} catch (const HelpRequested &h) {  // --help: parse() throws the page for the caller to print
+    std::fputs(h.text.c_str(), stdout);
+    return 0;
 } catch (const std::exception &e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

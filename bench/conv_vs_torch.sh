@@ -8,7 +8,7 @@
 # --data: a folder with {train,t10k}-images-idx3-ubyte.gz (default: the config's own files).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck source=lib.sh
+# shellcheck source=bench/lib.sh
 source bench/lib.sh
 config=configs/fashion_conv_ae.yaml epochs=20 threads=2 data=
 while [[ $# -gt 0 ]]; do
@@ -26,11 +26,10 @@ if [[ -z "$data" ]]; then
   case "$images" in /*) data=$(dirname "$images") ;; *) data=$(cd "$(dirname "$config")/$(dirname "$images")" && pwd) ;; esac
 fi
 abs=$(cd "$data" && pwd)
+data_overrides "$abs"
 out=${OUT:-$(mktemp -d)}
-build/aepipe run "$config" train.epochs="$epochs" --threads "$threads" --out "$out" -q \
-  "graph.nodes[0].images=$abs/train-images-idx3-ubyte.gz" "graph.nodes[0].labels=$abs/train-labels-idx1-ubyte.gz" \
-  "graph.nodes[5].images=$abs/t10k-images-idx3-ubyte.gz" "graph.nodes[5].labels=$abs/t10k-labels-idx1-ubyte.gz"
-run=$(ls -d "$out/$name"-*/ | tail -1)
+build/aepipe run "$config" train.epochs="$epochs" --threads "$threads" --out "$out" -q "${DATA_ARGS[@]}"
+run=$(latest_run "$out" "$name-")
 a_mse=$(tail -1 "$run/metrics.csv" | cut -d, -f5)
 a_sps=$(aepipe_median_sps "$run")
 t_out=$(torch_python bench/torch_conv_ae.py --data "$abs" --epochs "$epochs" --threads "$threads")

@@ -13,6 +13,8 @@
 #   bench/mpi_scaling.sh [--batch 128] [--steps 300] [--repeats 3] [--cores N]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 batch=128 steps=300 repeats=3 cores=$(nproc)
 while [[ $# -gt 0 ]]; do
@@ -24,7 +26,6 @@ while [[ $# -gt 0 ]]; do
     *) echo "usage: $0 [--batch N] [--steps N] [--repeats N] [--cores N]" >&2; exit 2 ;;
   esac
 done
-FASHION=/usr/share/datasets/fashion-mnist
 for f in build/aepipe "$FASHION/train-images-idx3-ubyte.gz"; do
   [[ -e "$f" ]] || { echo "missing $f (build with scripts/test.sh; apt-get install dataset-fashion-mnist)" >&2; exit 1; }
 done
@@ -45,8 +46,6 @@ run_once() {
   tail -n 1 "$out"/*/metrics.csv | cut -d, -f6
   cp "$out.log" "$OUT/last.log"
 }
-
-median() { sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 
 measure() {  # LABEL THREADS [launcher...]
   local label=$1 threads=$2; shift 2

@@ -33,7 +33,8 @@ paths=("graph.nodes[0].images=$data/train-images-idx3-ubyte.gz" "graph.nodes[0].
 
 # aepipe: train on class $2 with config $1 for $3 epochs, then the test set's AUROC.
 aepipe_auroc() {
-  local dir="$out/$(basename "$1" .yaml)-class$2"
+  local dir
+  dir="$out/$(basename "$1" .yaml)-class$2"
   build/aepipe run "$1" "${paths[@]}" "graph.nodes[0].classes=[$2]" train.epochs="$3" --threads "$threads" \
     --out "$dir" -q >/dev/null
   build/aepipe score --checkpoint "$dir"/*/model.safetensors "$data/t10k-images-idx3-ubyte.gz" \
@@ -46,6 +47,7 @@ for c in $classes; do
   conv[$c]=$(aepipe_auroc configs/fashion_conv_ae.yaml "$c" "$conv_epochs")
   echo "class $c: dense ${dense[$c]}, conv ${conv[$c]}" >&2
 done
+# shellcheck disable=SC2086 # $classes splits into one argument per class
 pca_out=$(OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 bench/pca_baseline.py --data "$data" --oneclass $classes --k 64)
 while read -r line; do
   c=$(echo "$line" | sed -n 's/^PCA-64 class \([0-9]*\):.*/\1/p')

@@ -9,7 +9,7 @@
 # --last sigmoid --init xavier --optimizer adam --batch 50.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck source=lib.sh
+# shellcheck source=bench/lib.sh
 source bench/lib.sh
 which=${1:-mnist}; shift || true
 epochs=20 threads=2
@@ -25,11 +25,10 @@ case "$which" in
   fashion) config=configs/fashion_mnist_ae.yaml data=/usr/share/datasets/fashion-mnist ;;
   *) echo "unknown data set '$which' (mnist or fashion)" >&2; exit 2 ;;
 esac
-TORCH_AE=${TORCH_AE:-../shared/bench/torch_ae.py}
 
 out=$(mktemp -d)
 build/aepipe run "$config" train.epochs="$epochs" --threads "$threads" --out "$out" -q
-run=$(ls -d "$out"/*/)
+run=$(latest_run "$out")
 a_mse=$(tail -1 "$run/metrics.csv" | cut -d, -f5)
 a_sps=$(aepipe_median_sps "$run")
 t_out=$(torch_python "$TORCH_AE" --data "$data" \

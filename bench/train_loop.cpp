@@ -84,6 +84,9 @@ int main(int argc, char **argv) try {
 } catch (const ConfigError &e) {
     std::fprintf(stderr, "%s\n", e.what());
     return 2;
+} catch (const HelpRequested &h) {  // --help: parse() throws the page for the caller to print
+    std::fputs(h.text.c_str(), stdout);
+    return 0;
 } catch (const std::exception &e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -6,7 +6,7 @@
 #   bench/vae_vs_torch.sh [--epochs N] [--threads N] [--data DIR]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck source=lib.sh
+# shellcheck source=bench/lib.sh
 source bench/lib.sh
 epochs=10 threads=2 data=data/mnist
 while [[ $# -gt 0 ]]; do
@@ -18,11 +18,10 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 abs=$(cd "$data" && pwd)
+data_overrides "$abs"
 out=${OUT:-$(mktemp -d)}
-build/aepipe run configs/mnist_vae.yaml train.epochs="$epochs" --threads "$threads" --out "$out" -q \
-  "graph.nodes[0].images=$abs/train-images-idx3-ubyte.gz" "graph.nodes[0].labels=$abs/train-labels-idx1-ubyte.gz" \
-  "graph.nodes[5].images=$abs/t10k-images-idx3-ubyte.gz" "graph.nodes[5].labels=$abs/t10k-labels-idx1-ubyte.gz"
-run=$(ls -d "$out"/mnist_vae-*/ | tail -1)
+build/aepipe run configs/mnist_vae.yaml train.epochs="$epochs" --threads "$threads" --out "$out" -q "${DATA_ARGS[@]}"
+run=$(latest_run "$out" mnist_vae-)
 last=$(tail -1 "$run/metrics.csv")
 a_nats=$(echo "$last" | cut -d, -f12) a_recon=$(echo "$last" | cut -d, -f13) a_kl=$(echo "$last" | cut -d, -f14)
 a_sps=$(aepipe_median_sps "$run")
