@@ -29,7 +29,8 @@ int main(int argc, char **argv) try {
     opts.add_options()("help,h", "show this help")("threads", po::value<std::string>(), "OpenMP threads")(
         "steps", po::value<int64_t>()->default_value(200), "timed steps")(
         "warmup", po::value<int64_t>()->default_value(20), "untimed steps first")(
-        "matmul-only", "time only the layers' matmul primitives");
+        "matmul-only", "time only the layers' passes (no loss, no update)")(
+        "no-fuse", "update after the whole backward pass (not layer by layer)");
     auto vm = parse(std::vector<std::string>(argv + 1, argv + argc), opts, c,
                     "Times CONFIG's training step on one pre-made batch (no flow graph).\n");
     ConfigFile cfg = load(c, vm);
@@ -59,7 +60,8 @@ int main(int argc, char **argv) try {
                       {.shards = p.shards(),
                        .omp_per_shard = p.omp_per_shard(),
                        .clip_grad_norm = p.train_params().f("clip_grad_norm"),
-                       .seed = p.settings().seed});
+                       .seed = p.settings().seed,
+                       .fuse_update = vm.count("no-fuse") == 0});
     Model model(spec);  // matmul-only: the layers' passes alone, no loss and no update
     std::vector<float> g(size_t(model.num_params()));
     Workspace ws(model, batch);
@@ -77,8 +79,8 @@ int main(int argc, char **argv) try {
     auto t0 = clk::now();
     for (int64_t s = 0; s < steps; ++s) step();
     double secs = std::chrono::duration<double>(clk::now() - t0).count();
-    std::printf("LOOP mode=%s threads=%d batch=%lld steps=%lld samples_per_s=%.1f\n",
-                matmul_only ? "matmul-only" : "full-step", threads, (long long)batch, (long long)steps,
+    std::printf("LOOP mode=%s%s threads=%d batch=%lld steps=%lld samples_per_s=%.1f\n",
+                matmul_only ? "matmul-only" : "full-step", engine.fused() ? "-fused" : "", threads, (long long)batch, (long long)steps,
                 double(steps * batch) / secs);
     return 0;
 } catch (const ConfigError &e) {

@@ -17,8 +17,8 @@ double clip_coef(double norm, double max_norm) {
     return std::min(1.0, max_norm / (norm + 1e-6));
 }
 
-std::string first_non_finite(const std::vector<NamedParam> &params, const float *g, int64_t n) {
-    for (int64_t i = 0; i < n; ++i) {
+std::string first_non_finite(const std::vector<NamedParam> &params, const float *g, int64_t n, int64_t begin) {
+    for (int64_t i = begin; i < n; ++i) {
         if (std::isfinite(g[i])) continue;
         std::string what = std::isnan(g[i]) ? "nan" : g[i] > 0 ? "inf" : "-inf";
         for (const auto &p : params)

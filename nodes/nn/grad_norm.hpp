@@ -19,6 +19,7 @@ double clip_coef(double norm, double max_norm);
 
 // "gradient of 'layers.2.weight' is nan at element 17 (of 512)" for the first non-finite
 // value of the slab g (n values laid out as `params`); "" when every value is finite.
-std::string first_non_finite(const std::vector<NamedParam> &params, const float *g, int64_t n);
+// The first non-finite element of g[begin, n), named by its parameter tensor.
+std::string first_non_finite(const std::vector<NamedParam> &params, const float *g, int64_t n, int64_t begin = 0);
 
 }  // namespace aepipe

@@ -35,6 +35,7 @@ StepEngine::StepEngine(std::shared_ptr<const ModelSpec> spec, std::unique_ptr<Op
     model_->init_params(params_.data(), o_.seed);
     opt_->init(model_->num_params());
     chunk_sq_.assign(size_t((model_->num_params() + kChunk - 1) / kChunk), 0.0);
+    fused_ = o_.fuse_update && o_.shards <= 1 && !dist::parallel() && o_.clip_grad_norm <= 0;
     for (int64_t k = 0; k < std::max<int64_t>(1, o_.shards); ++k) {
         auto sh = std::make_unique<Shard>();
         sh->model = std::make_unique<Model>(spec);
@@ -81,10 +82,41 @@ void StepEngine::run_shard(int64_t k, const StepRows &b, StepTrace *trace) {
         float *extra = sh.grads.data() + model_->num_params();  // reduced with the last layer (overlap)
         extra[0] = float(sh.sums.loss), extra[1] = float(sh.sums.recon), extra[2] = float(sh.sums.kl);
     });
+    if (fused_) {
+        check_loss(sh.sums, total);
+        opt_->begin_step();
+    }
     for (size_t l = sh.model->num_layers(); l-- > 0;) {
         timed(StepPart::Backward, l, [&] { ws.backward_layer(l, sh.rows, params_.data(), sh.grads.data()); });
         if (o_.overlap) start_layer_allreduce(sh, l);
+        if (fused_) timed(StepPart::Update, l, [&] { update_layer(l); });
     }
+}
+
+// Fused: layer l's gradient is complete (and its weights no longer needed by this step).
+void StepEngine::update_layer(size_t l) {
+    float *g = shards_[0]->grads.data();
+    if (o_.grad_hook) o_.grad_hook(opt_->steps(), g, model_->num_params());
+    const int64_t b = model_->offset(l), e = l + 1 < model_->num_layers() ? model_->offset(l + 1) : model_->num_params();
+    const int64_t chunks = (e - b + kChunk - 1) / kChunk;
+    for_chunks(chunks, [&](int64_t c) {
+        chunk_sq_[size_t(c)] = sum_squares(g, b + c * kChunk, std::min(e, b + (c + 1) * kChunk));
+    });
+    double sq = 0;
+    for (int64_t c = 0; c < chunks; ++c) sq += chunk_sq_[size_t(c)];
+    if (!std::isfinite(sq))
+        throw RuntimeError(first_non_finite(model_->named_params(), g, e, b) +
+                           "; training stopped during this update (the layers after it were updated)" + note_ +
+                           "\nhint: lower the learning rate or set train.clip_grad_norm");
+    for_chunks(chunks, [&](int64_t c) {
+        opt_->update_range(params_.data(), g, b + c * kChunk, std::min(e, b + (c + 1) * kChunk));
+    });
+}
+
+void StepEngine::check_loss(const StepSums &s, int64_t total) const {
+    if (!std::isfinite(s.loss / double(total)))
+        throw RuntimeError("the loss is " + std::to_string(s.loss / double(total)) +
+                           " (diverged); lower the learning rate" + note_);
 }
 
 // Starts summing layer l's gradients over the ranks (the last layer's range also holds the
@@ -97,11 +129,12 @@ void StepEngine::start_layer_allreduce(Shard &sh, size_t l) {
 }
 
 StepSums StepEngine::update(const StepRows &b) {
+    if (fused_) {  // checked and applied layer by layer in run_shard
+        ++updates_;
+        return local_sums();
+    }
     StepSums s = o_.overlap ? finish_overlapped() : dist::parallel() ? reduce_across_ranks(local_sums()) : local_sums();
-    const double total = double(b.batch_rows());
-    if (!std::isfinite(s.loss / total))
-        throw RuntimeError("the loss is " + std::to_string(s.loss / total) + " (diverged); lower the learning rate" +
-                           note_);
+    check_loss(s, b.batch_rows());
     check_and_apply();
     ++updates_;
     return s;

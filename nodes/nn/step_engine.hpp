@@ -4,6 +4,12 @@
 //   rows (N, D) -> shard k: rows [N*k/S, N*(k+1)/S) -> fwd[0..L-1], loss, bwd[L-1..0] -> g_k
 //   update: g = sum_k g_k (+ allreduce over ranks) -> |g| finite? -> clip -> optimizer(w, g)
 //
+// Fused update: with one shard, one process and no clipping nothing needs the whole gradient
+// before the update, so each layer's weights are updated right after its backward step, while
+// its gradient and weights are still in cache (bwd[l] -> finite? -> optimizer on layer l).
+// Then a non-finite gradient stops training with the layers after it already updated; the
+// run keeps its last good checkpoint either way (no checkpoint follows a failed step).
+//
 // Each shard runs its rows through its own copy of the layers (own primitives, workspace and
 // gradient slab), so shards may run at the same time on different threads with no shared
 // mutable state; each shard's oneDNN primitives run on an OpenMP team of omp_per_shard
@@ -33,8 +39,11 @@ struct StepOptions {
     // Across MPI ranks with one shard per rank: each layer's gradients start their allreduce
     // as soon as its backward step has made them (else one allreduce in update()).
     bool overlap = false;
-    // Test seam: sees the summed gradient slab of step `step` (1-based) before it is checked.
-    std::function<void(int64_t step, float *grads, int64_t n)> grad_hook;
+    // Update each layer right after its backward step when the step allows it (see above).
+    bool fuse_update = true;
+    // Test seam: sees the summed gradient slab of step `step` (1-based) before it is checked
+    // (fused: after each layer's backward step, before that layer is checked).
+    std::function<void(int64_t step, float *grads, int64_t n)> grad_hook = nullptr;
 };
 
 // One step's batch as this process sees it.
@@ -54,7 +63,7 @@ struct StepSums {
     double loss = 0, recon = 0, kl = 0;
 };
 
-enum class StepPart { Forward, Loss, Backward };
+enum class StepPart { Forward, Loss, Backward, Update };
 
 // Sees the parts of a shard's pass (profiling); without one the engine reads no clock.
 class StepTrace {
@@ -76,6 +85,7 @@ public:
     Optimizer &optimizer() { return *opt_; }
     int64_t shards() const { return int64_t(shards_.size()); }
     int64_t updates() const { return updates_; }  // steps done by this engine (not restored ones)
+    bool fused() const { return fused_; }          // layers updated during the backward pass
 
     // Forward, loss and backward of shard k's rows of `b`. Shards may run concurrently, one
     // thread each; every shard runs once per step, then update().
@@ -102,7 +112,9 @@ private:
     StepSums finish_overlapped();
     StepSums reduce_across_ranks(const StepSums &local);
     void start_layer_allreduce(Shard &sh, size_t l);
+    void check_loss(const StepSums &s, int64_t total) const;
     void check_and_apply();
+    void update_layer(size_t l);
     void add_shards(int64_t b, int64_t e);
     template <class F>
     void for_chunks(int64_t chunks, F &&body);
@@ -116,6 +128,7 @@ private:
     std::vector<double> chunk_sq_;  // per-chunk sums of squared gradients
     std::string note_;
     int64_t updates_ = 0;
+    bool fused_ = false;
     double comm_s_ = 0, step_s_ = 0, last_update_ = -1;
 };
 

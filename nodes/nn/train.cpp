@@ -49,11 +49,12 @@ class Train : public FlowNode {
     struct Trace : StepTrace {
         Pipeline *p = nullptr;
         const Msg *m = nullptr;
-        const std::vector<int> *fwd = nullptr, *bwd = nullptr;
+        const std::vector<int> *fwd = nullptr, *bwd = nullptr, *upd = nullptr;
         int loss = 0;
         double now() const override { return p->now(); }
         void part(StepPart part, size_t l, double t0) override {
-            p->record(part == StepPart::Forward ? (*fwd)[l] : part == StepPart::Loss ? loss : (*bwd)[l], *m, t0);
+            const std::vector<int> &probes = part == StepPart::Forward ? *fwd : part == StepPart::Backward ? *bwd : *upd;
+            p->record(part == StepPart::Loss ? loss : probes[l], *m, t0);
         }
     };
 
@@ -106,7 +107,12 @@ public:
         overlap_ = dist::parallel() && s == 1 && !(ov && std::string(ov) == "0");
         evaluated_ = p.reaches(id_, "evaluate");  // then evaluate fires epoch_done (see Pipeline)
 
-        StepOptions o{s, omp_per_shard_, clip_, p.settings().seed, overlap_, test_grad_hook(p.settings())};
+        StepOptions o{.shards = s,
+                      .omp_per_shard = omp_per_shard_,
+                      .clip_grad_norm = clip_,
+                      .seed = p.settings().seed,
+                      .overlap = overlap_,
+                      .grad_hook = test_grad_hook(p.settings())};
         engine_ = std::make_unique<StepEngine>(model_->spec_ptr(), std::move(opt_), std::move(o));
         // every rank starts from rank 0's weights
         dist::broadcast(engine_->params(), size_t(model_->num_params()) * sizeof(float));
@@ -141,19 +147,28 @@ public:
         for (size_t l = 0; l < model_->num_layers(); ++l) fwd_probe_.push_back(p.add_probe(*this, "fwd" + std::to_string(l)));
         loss_probe_ = p.add_probe(*this, "loss");
         for (size_t l = 0; l < model_->num_layers(); ++l) bwd_probe_.push_back(p.add_probe(*this, "bwd" + std::to_string(l)));
+        for (size_t l = 0; l < model_->num_layers() && engine_->fused(); ++l)  // layer updates in the backward pass
+            upd_probe_.push_back(p.add_probe(*this, "upd" + std::to_string(l)));
         traces_.resize(size_t(s));
+        shard_errors_.resize(size_t(s));
         for (int64_t k = 0; k < s; ++k) {
             Trace &t = traces_[size_t(k)];
-            t.p = p_, t.fwd = &fwd_probe_, t.bwd = &bwd_probe_, t.loss = loss_probe_;
+            t.p = p_, t.fwd = &fwd_probe_, t.bwd = &bwd_probe_, t.upd = &upd_probe_, t.loss = loss_probe_;
             int probe = p.add_probe(*this, "shard" + std::to_string(k));
+            // A failed shard (a non-finite gradient when the update is fused into the backward
+            // pass) ends training like a failed update: update() sees its error and stops.
             shard_nodes_.push_back(std::make_unique<Fn>(g, flow::serial, [this, probe, k](Msg m) {
-                return p_->guard(probe, m, [&] {
-                    Trace *trace = p_->settings().profile ? &traces_[size_t(k)] : nullptr;
-                    if (trace) trace->m = &m;
-                    engine_->run_shard(k, rows_of(m), trace);
-                    m.t_ready = p_->now();
-                    return m;
-                });
+                try {
+                    p_->guard(probe, m, [&] {
+                        Trace *trace = p_->settings().profile ? &traces_[size_t(k)] : nullptr;
+                        if (trace) trace->m = &m;
+                        engine_->run_shard(k, rows_of(m), trace);
+                    });
+                } catch (const std::exception &) {  // named by guard
+                    shard_errors_[size_t(k)] = std::current_exception();
+                }
+                m.t_ready = p_->now();
+                return m;
             }));
             flow::make_edge(*split_, *shard_nodes_.back());
             flow::make_edge(*shard_nodes_.back(), *update_);
@@ -272,6 +287,8 @@ private:
         if (++arrived_ < engine_->shards()) return;
         arrived_ = 0;
         release_buffers(m);
+        for (auto &e : shard_errors_)
+            if (e) return stop(e);  // holds the gate: no further step is admitted
         const StepSums sums = engine_->update(rows_of(m));
         const int64_t total = m.total > 0 ? m.total : m.count;
         loss_sum_ += sums.loss, recon_sum_ += sums.recon, kl_sum_ += sums.kl;
@@ -351,10 +368,11 @@ private:
     std::unique_ptr<Optimizer> opt_;  // until build() hands it to the engine
     std::unique_ptr<StepEngine> engine_;
     std::vector<std::unique_ptr<Fn>> shard_nodes_;
-    std::vector<Trace> traces_;  // per shard
+    std::vector<Trace> traces_;                      // per shard
+    std::vector<std::exception_ptr> shard_errors_;  // per shard: its failure in this step
     double clip_ = 0;
     int omp_per_shard_ = 1;
-    std::vector<int> fwd_probe_, bwd_probe_;
+    std::vector<int> fwd_probe_, bwd_probe_, upd_probe_;
     int loss_probe_ = 0;
     std::unique_ptr<flow::limiter_node<Msg>> gate_;
     std::unique_ptr<Fn> split_;

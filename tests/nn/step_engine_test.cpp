@@ -23,13 +23,14 @@ std::shared_ptr<const ModelSpec> spec_of(const std::string &model_yaml) {
 
 const char *kMlp = "{layers: [{type: dense, units: 5, activation: tanh}, {type: dense, units: 6}]}";
 
-std::unique_ptr<Optimizer> sgd(double lr) {
-    ConfigFile cfg = parse_config("optimizer: {type: sgd, lr: " + std::to_string(lr) + "}\n", "opt.yaml");
+std::unique_ptr<Optimizer> optimizer(const std::string &type, double lr) {
+    ConfigFile cfg = parse_config("optimizer: {type: " + type + ", lr: " + std::to_string(lr) + "}\n", "opt.yaml");
     Diags d;
-    const auto *e = OptimizerRegistry::get().find("sgd");
+    const auto *e = OptimizerRegistry::get().find(type);
     Params p = check_params(e->spec, cfg, cfg.root["optimizer"], "optimizer", d, {"type"});
     return e->make(p);
 }
+std::unique_ptr<Optimizer> sgd(double lr) { return optimizer("sgd", lr); }
 
 StepEngine engine(int64_t shards, double lr = 0.1, double clip = 0, const char *model = kMlp) {
     StepOptions o;
@@ -125,20 +126,65 @@ TEST(StepEngine, ANonFiniteLossThrowsAndKeepsTheWeights) {
     EXPECT_EQ(e.updates(), 0);
 }
 
-// The gradient hook (the test seam of StepOptions) plants a NaN in step 2's gradient.
+// The gradient hook (the test seam of StepOptions) plants a NaN in step 2's gradient. Updating
+// after the whole backward pass (2 shards, or fuse_update off) leaves every weight as it was.
 TEST(StepEngine, ANonFiniteGradientNamesTheTensorAndKeepsTheWeights) {
+    for (int64_t shards : {1, 2}) {
+        SCOPED_TRACE(shards);
+        StepOptions o;
+        o.shards = shards, o.fuse_update = false;
+        o.grad_hook = [](int64_t step, float *g, int64_t) {
+            if (step == 2) g[33] = std::nanf("");
+        };
+        StepEngine e(spec_of(kMlp), sgd(0.1), o);
+        ASSERT_FALSE(e.fused());
+        const std::vector<float> x = batch(4, 7);
+        e.step({.x = x.data(), .rows = 4});
+        const std::vector<float> w1 = e.param_vector();
+        EXPECT_EQ(test::error_of<RuntimeError>([&] { e.step({.x = x.data(), .rows = 4, .step = 1}); }),
+                  "gradient of 'layers.0.bias' is nan at element 3 (of 5); training stopped before this update\n"
+                  "hint: lower the learning rate or set train.clip_grad_norm");
+        EXPECT_EQ(e.param_vector(), w1);
+    }
+}
+
+// Fused (one shard, no clipping): the layer with the NaN and those before it keep their
+// weights; the layers after it were updated, and the message says so.
+TEST(StepEngine, FusedANonFiniteGradientStopsAtItsLayer) {
     StepOptions o;
     o.grad_hook = [](int64_t step, float *g, int64_t) {
         if (step == 2) g[33] = std::nanf("");
     };
     StepEngine e(spec_of(kMlp), sgd(0.1), o);
+    ASSERT_TRUE(e.fused());
     const std::vector<float> x = batch(4, 7);
     e.step({.x = x.data(), .rows = 4});
     const std::vector<float> w1 = e.param_vector();
     EXPECT_EQ(test::error_of<RuntimeError>([&] { e.step({.x = x.data(), .rows = 4, .step = 1}); }),
-              "gradient of 'layers.0.bias' is nan at element 3 (of 5); training stopped before this update\n"
-              "hint: lower the learning rate or set train.clip_grad_norm");
-    EXPECT_EQ(e.param_vector(), w1);
+              "gradient of 'layers.0.bias' is nan at element 3 (of 5); training stopped during this update (the "
+              "layers after it were updated)\nhint: lower the learning rate or set train.clip_grad_norm");
+    const int64_t layer1 = e.model().offset(1);
+    for (int64_t i = 0; i < layer1; ++i) ASSERT_EQ(e.param_vector()[size_t(i)], w1[size_t(i)]) << i;
+    EXPECT_NE(std::vector<float>(e.param_vector().begin() + layer1, e.param_vector().end()),
+              std::vector<float>(w1.begin() + layer1, w1.end()));
+}
+
+// Updating layer by layer does the same arithmetic per weight as one pass over the slab.
+TEST(StepEngine, FusedUpdatesEqualTheWholeSlabUpdate) {
+    for (const char *type : {"adam", "rmsprop", "sgd"}) {
+        SCOPED_TRACE(type);
+        StepOptions fused, whole;
+        whole.fuse_update = false;
+        StepEngine a(spec_of(kMlp), optimizer(type, 0.01), fused), b(spec_of(kMlp), optimizer(type, 0.01), whole);
+        ASSERT_TRUE(a.fused());
+        ASSERT_FALSE(b.fused());
+        const std::vector<float> x = batch(8, 9);
+        for (int64_t k = 0; k < 5; ++k) {
+            const StepSums sa = a.step({.x = x.data(), .rows = 8, .step = k}), sb = b.step({.x = x.data(), .rows = 8, .step = k});
+            EXPECT_EQ(sa.loss, sb.loss);
+        }
+        EXPECT_EQ(a.param_vector(), b.param_vector());
+    }
 }
 
 // A VAE's loss sums carry the KL part; many steps on one batch cut the loss.
