@@ -41,7 +41,7 @@ int main(int argc, char **argv) try {
     const int64_t steps = vm["steps"].as<int64_t>(), warmup = vm["warmup"].as<int64_t>();
     const bool matmul_only = vm.count("matmul-only") > 0;
 
-    Model model(cfg, cfg.root["model"], train->sample_shape(p));  // conv layers need H x W x C
+    Model model(cfg, cfg.root["model"], train->sample_shape(p), p.settings().precision);  // conv: H x W x C
     Diags d;
     auto opt = make_optimizer(cfg, p.train_params(), d);
     d.throw_if_any();
@@ -64,9 +64,9 @@ int main(int argc, char **argv) try {
     auto t0 = clk::now();
     for (int64_t s = 0; s < steps; ++s) step();
     double secs = std::chrono::duration<double>(clk::now() - t0).count();
-    std::printf("LOOP mode=%s threads=%d batch=%lld steps=%lld samples_per_s=%.1f\n",
-                matmul_only ? "matmul-only" : "full-step", threads, (long long)batch, (long long)steps,
-                double(steps * batch) / secs);
+    std::printf("LOOP mode=%s precision=%s threads=%d batch=%lld steps=%lld samples_per_s=%.1f\n",
+                matmul_only ? "matmul-only" : "full-step", precision_name(p.settings().precision), threads,
+                (long long)batch, (long long)steps, double(steps * batch) / secs);
     return 0;
 } catch (const ConfigError &e) {
     std::fprintf(stderr, "%s\n", e.what());

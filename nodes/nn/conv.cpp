@@ -12,8 +12,17 @@
 
 namespace aepipe {
 
-ConvLayer::ConvLayer(const ConvGeom &g, Act act, Init init, float std, bool bias)
-    : g_(g), act_(act), fused_act_(!g.transposed), init_(init), std_(std), bias_(bias), act_bwd_(act, g.out.size()) {}
+ConvLayer::ConvLayer(const ConvGeom &g, Act act, Init init, float std, bool bias, Precision precision)
+    : g_(g),
+      act_(act),
+      fused_act_(!g.transposed),
+      init_(init),
+      std_(std),
+      bias_(bias),
+      act_bwd_(act, g.out.size()),
+      bf16_(precision == Precision::BF16),
+      x16_(g.in.size()),
+      dz16_(g.out.size()) {}
 
 int64_t ConvLayer::out_size(int64_t in, int64_t kernel, int64_t stride, int64_t padding, bool transposed) {
     if (transposed) return (in - 1) * stride - 2 * padding + kernel;
@@ -62,20 +71,29 @@ struct Pds {
     md scratch[3];
 };
 
+// The tensors of one batch size: x and dz as the primitives read them (f32, or bf16 copies),
+// and y and dx as they write them (always f32, in place in the workspace).
+struct Tensors {
+    md src, dz, dst, dx;
+    dt lo;  // operand type: f32 or bf16
+};
+
 // fwd_bias: whether the forward primitive adds the bias (bias: whether the layer has one).
 template <class Fwd, class BwdD, class BwdW>
 Pds make_pds(dnnl::algorithm alg, const ConvGeom &g, bool bias, bool fwd_bias, const dnnl::primitive_attr &fwd_attr,
-             const md &src, const md &dst) {
+             const Tensors &t) {
     const int64_t k = g.kernel;
-    const md w_any({g.filters, g.in.c, k, k}, dt::f32, tag::any), b = f32_md({g.filters}, tag::x);
+    const md w_any({g.filters, g.in.c, k, k}, t.lo, tag::any), b = f32_md({g.filters}, tag::x);
+    const md dw_any({g.filters, g.in.c, k, k}, dt::f32, tag::any);
     const dims st{g.stride, g.stride}, pad{g.padding, g.padding};
+    const md &src = t.src, &dst = t.dst;
     auto fwd_d = fwd_bias ? typename Fwd::desc(dnnl::prop_kind::forward_training, alg, src, w_any, b, dst, st, pad, pad)
                       : typename Fwd::desc(dnnl::prop_kind::forward_training, alg, src, w_any, dst, st, pad, pad);
     typename Fwd::primitive_desc fwd(fwd_d, fwd_attr, cpu_engine());
-    typename BwdD::primitive_desc bwd_d(typename BwdD::desc(alg, src, w_any, dst, st, pad, pad),
+    typename BwdD::primitive_desc bwd_d(typename BwdD::desc(alg, t.dx, w_any, t.dz, st, pad, pad),
                                         user_scratchpad_attr(), cpu_engine(), fwd);
-    auto bwd_w_d = bias ? typename BwdW::desc(alg, src, w_any, b, dst, st, pad, pad)
-                        : typename BwdW::desc(alg, src, w_any, dst, st, pad, pad);
+    auto bwd_w_d = bias ? typename BwdW::desc(alg, src, dw_any, b, t.dz, st, pad, pad)
+                        : typename BwdW::desc(alg, src, dw_any, t.dz, st, pad, pad);
     typename BwdW::primitive_desc bwd_w(bwd_w_d, user_scratchpad_attr(), cpu_engine(), fwd);
     Pds p;
     p.w_fwd = fwd.weights_desc();
@@ -104,20 +122,24 @@ Exec bind(dnnl::primitive prim, const md &scratch, std::initializer_list<std::pa
 
 size_t ConvLayer::prepare(int64_t n) {
     size_t need = act_bwd_.prepare(n);
+    if (bf16_) need = std::max({need, x16_.prepare(n), dz16_.prepare(n)});
     auto it = execs_.find(n);
     if (it == execs_.end()) {
-        const md src = f32_md({n, g_.in.c, g_.in.h, g_.in.w}, tag::nhwc);
-        const md dst = f32_md({n, g_.out.c, g_.out.h, g_.out.w}, tag::nhwc);
+        const dt lo = bf16_ ? dt::bf16 : dt::f32;
+        const dims in_dims{n, g_.in.c, g_.in.h, g_.in.w}, out_dims{n, g_.out.c, g_.out.h, g_.out.w};
+        const Tensors t{md(in_dims, lo, tag::nhwc), md(out_dims, lo, tag::nhwc), f32_md(out_dims, tag::nhwc),
+                        f32_md(in_dims, tag::nhwc), lo};
+        const md &src = t.src, &dst = t.dst;
         const md w_user = f32_md({g_.filters, g_.in.c, g_.kernel, g_.kernel}, g_.transposed ? tag::iohw : tag::oihw);
         const md b = f32_md({g_.filters}, tag::x);
         auto build = [&](const dnnl::primitive_attr &attr) {
             return g_.transposed
                        ? make_pds<dnnl::deconvolution_forward, dnnl::deconvolution_backward_data,
                                   dnnl::deconvolution_backward_weights>(dnnl::algorithm::deconvolution_direct, g_,
-                                                                        bias_, false, attr, src, dst)
+                                                                        bias_, false, attr, t)
                        : make_pds<dnnl::convolution_forward, dnnl::convolution_backward_data,
                                   dnnl::convolution_backward_weights>(dnnl::algorithm::convolution_direct, g_,
-                                                                      bias_, bias_, attr, src, dst);
+                                                                      bias_, bias_, attr, t);
         };
         Pds pds;
         auto attr = user_scratchpad_attr();
@@ -154,16 +176,16 @@ size_t ConvLayer::prepare(int64_t n) {
         else
             e.fwd = bind(pds.fwd, pds.scratch[0], {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, pds.w_fwd}, {DNNL_ARG_DST, dst}});
         e.bwd_data = bind(pds.bwd_data, pds.scratch[1],
-                          {{DNNL_ARG_DIFF_DST, dst}, {DNNL_ARG_WEIGHTS, pds.w_bwd}, {DNNL_ARG_DIFF_SRC, src}});
+                          {{DNNL_ARG_DIFF_DST, t.dz}, {DNNL_ARG_WEIGHTS, pds.w_bwd}, {DNNL_ARG_DIFF_SRC, t.dx}});
         if (bias_)
             e.bwd_weights = bind(pds.bwd_weights, pds.scratch[2],
                                  {{DNNL_ARG_SRC, src},
-                                  {DNNL_ARG_DIFF_DST, dst},
+                                  {DNNL_ARG_DIFF_DST, t.dz},
                                   {DNNL_ARG_DIFF_WEIGHTS, pds.dw},
                                   {DNNL_ARG_DIFF_BIAS, b}});
         else
             e.bwd_weights = bind(pds.bwd_weights, pds.scratch[2],
-                                 {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, dst}, {DNNL_ARG_DIFF_WEIGHTS, pds.dw}});
+                                 {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, t.dz}, {DNNL_ARG_DIFF_WEIGHTS, pds.dw}});
         if (bias_ && g_.transposed) {  // y += bias (per channel), then the activation
             const md b4 = f32_md({1, g_.out.c, 1, 1}, tag::nhwc);
             auto battr = user_scratchpad_attr();
@@ -199,7 +221,7 @@ static const float *staged_weights(const float *w, void *scratch, auto &s) {
 
 void ConvLayer::forward(int64_t n, const float *x, float *y, const float *w, void *scratch) {
     Execs &e = execs_.at(n);
-    e.fwd.set(DNNL_ARG_SRC, x);
+    e.fwd.set(DNNL_ARG_SRC, bf16_ ? x16_.convert(n, x, scratch) : x);
     e.fwd.set(DNNL_ARG_WEIGHTS, staged_weights(w, scratch, e.w_fwd));
     if (bias_ && !g_.transposed) e.fwd.set(DNNL_ARG_BIAS, w + weight_size());
     e.fwd.set(DNNL_ARG_DST, y);
@@ -220,8 +242,9 @@ void ConvLayer::backward(int64_t n, const float *x, const float *y, float *dy, f
                          void *scratch) {
     Execs &e = execs_.at(n);
     act_bwd_.run(n, y, dy, scratch);  // dy becomes dz
-    e.bwd_weights.set(DNNL_ARG_SRC, x);
-    e.bwd_weights.set(DNNL_ARG_DIFF_DST, dy);
+    const void *dz = bf16_ ? dz16_.convert(n, dy, scratch) : dy;
+    e.bwd_weights.set(DNNL_ARG_SRC, bf16_ ? x16_.data() : x);  // forward's copy of this batch
+    e.bwd_weights.set(DNNL_ARG_DIFF_DST, dz);
     e.bwd_weights.set(DNNL_ARG_DIFF_WEIGHTS, e.dw.reorder ? e.dw.buf.data() : g);
     if (bias_) e.bwd_weights.set(DNNL_ARG_DIFF_BIAS, g + weight_size());
     e.bwd_weights.run(scratch);
@@ -231,7 +254,7 @@ void ConvLayer::backward(int64_t n, const float *x, const float *y, float *dy, f
         e.dw.exec.run(scratch);
     }
     if (dx) {
-        e.bwd_data.set(DNNL_ARG_DIFF_DST, dy);
+        e.bwd_data.set(DNNL_ARG_DIFF_DST, dz);
         e.bwd_data.set(DNNL_ARG_WEIGHTS, staged_weights(w, scratch, e.w_bwd));
         e.bwd_data.set(DNNL_ARG_DIFF_SRC, dx);
         e.bwd_data.run(scratch);
@@ -275,7 +298,7 @@ static std::unique_ptr<Layer> make_conv(const Params &p, const LayerInput &in) {
     static const std::map<std::string, Init> inits{
         {"xavier", Init::Xavier}, {"he", Init::He}, {"normal", Init::Normal}, {"uniform", Init::Uniform}};
     return std::make_unique<ConvLayer>(g, parse_act(p.s("activation")), inits.at(p.s("init")),
-                                       static_cast<float>(p.f("std")), p.b("bias"));
+                                       static_cast<float>(p.f("std")), p.b("bias"), in.precision);
 }
 
 static std::vector<KeySpec> conv_keys(const char *stride_doc) {

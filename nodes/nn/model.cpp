@@ -28,7 +28,7 @@ static const NodeSpec kModelSpec{
     }};
 static const SectionRegistrar kModelSection(kModelSpec);
 
-Model::Model(const ConfigFile &cfg, const YAML::Node &section, Shape data_shape)
+Model::Model(const ConfigFile &cfg, const YAML::Node &section, Shape data_shape, Precision precision)
     : in_dim_(data_shape.size()), in_shape_(data_shape) {
     const int64_t data_dim = in_dim_;
     Diags diags;
@@ -55,7 +55,7 @@ Model::Model(const ConfigFile &cfg, const YAML::Node &section, Shape data_shape)
             continue;
         }
         try {
-            layers_.push_back(e->make(p, LayerInput{width, shape}));
+            layers_.push_back(e->make(p, LayerInput{width, shape, precision}));
         } catch (const ConfigError &err) {
             diags.add(err);
             continue;

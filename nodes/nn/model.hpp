@@ -38,7 +38,9 @@ public:
         : Model(cfg, section, Shape{data_dim, 1, 1}) {}
     // data_shape: the per-sample shape (NHWC rows) that spatial layers (conv2d, ...) need; the
     // last layer must output it again (or the same number of values, if it is flat).
-    Model(const ConfigFile &cfg, const YAML::Node &section, Shape data_shape);
+    // precision: of the matmuls and convolutions (train.precision; training's models only:
+    // evaluation and inference run f32 on the f32 weights).
+    Model(const ConfigFile &cfg, const YAML::Node &section, Shape data_shape, Precision precision = Precision::F32);
 
     int64_t in_dim() const { return in_dim_; }
     Shape in_shape() const { return in_shape_; }

@@ -162,7 +162,7 @@ public:
         for (size_t l = 0; l < model_->num_layers(); ++l) bwd_probe_.push_back(p.add_probe(*this, "bwd" + std::to_string(l)));
         for (int64_t k = 0; k < s; ++k) {
             auto sh = std::make_unique<Shard>();
-            sh->model = std::make_unique<Model>(p.config(), p.section("model"), model_->in_shape());
+            sh->model = std::make_unique<Model>(p.config(), p.section("model"), model_->in_shape(), p.settings().precision);
             sh->grads.assign(params_.size() + kSums, 0.f);  // + the step's sums (Sums), reduced with the gradients
             Shard *raw = sh.get();
             int probe = p.add_probe(*this, "shard" + std::to_string(k));
