@@ -8,6 +8,11 @@
 
 namespace aepipe {
 
+namespace conv_detail {
+struct Pds;      // the primitive descriptors of one batch size (conv.cpp)
+struct Tensors;  // the memory descriptors of one batch size (conv.cpp)
+}  // namespace conv_detail
+
 struct ConvGeom {
     Shape in, out;
     int64_t filters = 0, kernel = 0, stride = 1, padding = 0;
@@ -66,6 +71,9 @@ private:
         Staged w_fwd, w_bwd, dw;
     };
     int64_t weight_size() const { return g_.filters * g_.in.c * g_.kernel * g_.kernel; }
+    conv_detail::Pds build_pds(const conv_detail::Tensors &t);
+    Execs bind_execs(const conv_detail::Pds &pds, const conv_detail::Tensors &t) const;
+    void prepare_post(int64_t n, Execs &e) const;
 
     ConvGeom g_;
     Act act_;
