@@ -61,8 +61,9 @@ int main(int argc, char **argv) try {
                        .omp_per_shard = p.omp_per_shard(),
                        .clip_grad_norm = p.train_params().f("clip_grad_norm"),
                        .seed = p.settings().seed,
+                       .precision = p.settings().precision,
                        .fuse_update = vm.count("no-fuse") == 0});
-    Model model(spec);  // matmul-only: the layers' passes alone, no loss and no update
+    Model model(spec, p.settings().precision);  // matmul-only: the layers' passes alone, no loss and no update
     std::vector<float> g(size_t(model.num_params()));
     Workspace ws(model, batch);
     int64_t step_index = 0;
@@ -79,8 +80,9 @@ int main(int argc, char **argv) try {
     auto t0 = clk::now();
     for (int64_t s = 0; s < steps; ++s) step();
     double secs = std::chrono::duration<double>(clk::now() - t0).count();
-    std::printf("LOOP mode=%s%s threads=%d batch=%lld steps=%lld samples_per_s=%.1f\n",
-                matmul_only ? "matmul-only" : "full-step", engine.fused() ? "-fused" : "", threads, (long long)batch, (long long)steps,
+    std::printf("LOOP mode=%s%s precision=%s threads=%d batch=%lld steps=%lld samples_per_s=%.1f\n",
+                matmul_only ? "matmul-only" : "full-step", engine.fused() ? "-fused" : "",
+                precision_name(p.settings().precision), threads, (long long)batch, (long long)steps,
                 double(steps * batch) / secs);
     return 0;
 } catch (const ConfigError &e) {

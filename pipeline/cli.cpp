@@ -105,7 +105,8 @@ int cmd_run(std::vector<std::string> args, bool profile) {
     // Both get `threads`: compute nodes are serial, so one OpenMP team is busy at a time,
     // and the data nodes' TBB work is small next to it.
     p.console().line("run: " + s.run_dir + " (" + std::to_string(threads) + " threads" +
-                     (dist::parallel() ? " x " + std::to_string(dist::size()) + " MPI ranks" : "") + ")");
+                     (dist::parallel() ? " x " + std::to_string(dist::size()) + " MPI ranks" : "") +
+                     (p.settings().precision == Precision::BF16 ? ", bf16 matmuls and convolutions" : "") + ")");
     auto t0 = std::chrono::steady_clock::now();
     try {
         p.run();

@@ -81,6 +81,10 @@ static const NodeSpec kTrainSpec{
          "refuse a run whose estimated memory exceeds this many bytes (0: only the available memory, "
          "MemAvailable)",
          {}, false, at_least(0, 9e18)},
+        {"precision", Kind::Enum, "f32",
+         "arithmetic of the training step's matmuls and convolutions: f32, or bf16 (operands rounded to bfloat16, "
+         "f32 accumulation, weights and optimizer state; needs a CPU with AVX512-BF16 or AMX)",
+         {"f32", "bf16"}},
     }};
 
 static const NodeSpec kGraphSpec{"graph",
@@ -114,6 +118,7 @@ Pipeline::Pipeline(const ConfigFile &cfg, RunSettings settings)
     settings_.threads = int(train_.i("threads"));
     settings_.seed = uint64_t(train_.i("seed"));
     settings_.max_steps = train_.i("max_steps");
+    check_precision(diags);
 
     parse_nodes(diags);
     if (diags.empty() && nodes_.empty()) check_shape(diags);  // no nodes: every edge would be wrong too
@@ -123,6 +128,16 @@ Pipeline::Pipeline(const ConfigFile &cfg, RunSettings settings)
     if (diags.empty())
         for (auto &n : nodes_) n->resolve(*this, diags);
     diags.throw_if_any();
+}
+
+// bf16 without the CPU's instructions would run oneDNN's emulated kernels, slower than f32.
+void Pipeline::check_precision(Diags &diags) {
+    settings_.precision = train_.s("precision") == "bf16" ? Precision::BF16 : Precision::F32;
+    if (settings_.precision != Precision::BF16 || settings_.cpu_bf16.value_or(cpu_has_bf16())) return;
+    diags.error(train_.pos("precision"),
+                "train: 'precision: bf16' needs the CPU feature avx512_bf16 (AVX512-BF16) or amx_bf16, which this "
+                "CPU lacks (oneDNN dispatches to " + cpu_isa_name() + ")",
+                "use 'precision: f32' (the default) on this machine");
 }
 
 Pipeline::~Pipeline() { end_watchdog(); }

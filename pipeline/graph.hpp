@@ -19,6 +19,7 @@
 #include <memory>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,6 +29,7 @@
 #include "pipeline/memory.hpp"
 #include "pipeline/message.hpp"
 #include "pipeline/profile.hpp"
+#include "pipeline/precision.hpp"
 #include "pipeline/registry.hpp"
 #include "pipeline/shape.hpp"
 
@@ -54,6 +56,10 @@ struct RunSettings {
     std::string resume_path;
     int64_t start_epoch = 0, start_step = 0;
     std::string init_from;  // --init-from: initial weights only (fine-tuning)
+    Precision precision = Precision::F32;  // train.precision: of the training step's matmuls/convolutions
+    // Whether the CPU runs bf16; unset: ask oneDNN (cpu_has_bf16). Tests set it to reach the
+    // error path of a CPU without bf16 on any machine.
+    std::optional<bool> cpu_bf16;
 };
 
 class Pipeline;
@@ -230,6 +236,7 @@ private:
     void end_watchdog();  // the graph is idle: the drain deadline of stop() no longer applies
     [[noreturn]] void rethrow_named(const FlowNode &n, int64_t step, const std::exception &e);
     [[noreturn]] void throw_named(const FlowNode &n, int64_t step, const std::exception &e);
+    void check_precision(Diags &diags);
     void parse_nodes(Diags &diags);
     void parse_edges(Diags &diags);
     void check_cycles(Diags &diags);

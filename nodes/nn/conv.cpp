@@ -12,8 +12,17 @@
 
 namespace aepipe {
 
-ConvLayer::ConvLayer(const ConvGeom &g, Act act, Init init, float std, bool bias)
-    : g_(g), act_(act), fused_act_(!g.transposed), init_(init), std_(std), bias_(bias), act_bwd_(act, g.out.size()) {}
+ConvLayer::ConvLayer(const ConvGeom &g, Act act, Init init, float std, bool bias, Precision precision)
+    : g_(g),
+      act_(act),
+      fused_act_(!g.transposed),
+      init_(init),
+      std_(std),
+      bias_(bias),
+      act_bwd_(act, g.out.size()),
+      bf16_(precision == Precision::BF16),
+      x16_(g.in.size()),
+      dz16_(g.out.size()) {}
 
 int64_t ConvLayer::out_size(int64_t in, int64_t kernel, int64_t stride, int64_t padding, bool transposed) {
     if (transposed) return (in - 1) * stride - 2 * padding + kernel;
@@ -50,9 +59,9 @@ void ConvLayer::init(float *w, std::mt19937_64 &rng) const {
     if (bias_) std::fill(w + n, w + n + g_.filters, 0.f);
 }
 
-namespace {
-
 using md = dnnl::memory::desc;
+
+namespace conv_detail {
 
 // Primitive descriptors of one batch size, for either convolution or deconvolution: the two
 // families take their descriptors' arguments in the same order.
@@ -62,20 +71,36 @@ struct Pds {
     md scratch[3];
 };
 
+// The tensors of one batch size: x and dz as the primitives read them (f32, or bf16 copies),
+// and y and dx as they write them (always f32, in place in the workspace).
+struct Tensors {
+    md src, dz, dst, dx;
+    dt lo;  // operand type: f32 or bf16
+};
+
+}  // namespace conv_detail
+
+namespace {
+
+using conv_detail::Pds;
+using conv_detail::Tensors;
+
 // fwd_bias: whether the forward primitive adds the bias (bias: whether the layer has one).
 template <class Fwd, class BwdD, class BwdW>
 Pds make_pds(dnnl::algorithm alg, const ConvGeom &g, bool bias, bool fwd_bias, const dnnl::primitive_attr &fwd_attr,
-             const md &src, const md &dst) {
+             const Tensors &t) {
     const int64_t k = g.kernel;
-    const md w_any({g.filters, g.in.c, k, k}, dt::f32, tag::any), b = f32_md({g.filters}, tag::x);
+    const md w_any({g.filters, g.in.c, k, k}, t.lo, tag::any), b = f32_md({g.filters}, tag::x);
+    const md dw_any({g.filters, g.in.c, k, k}, dt::f32, tag::any);
     const dims st{g.stride, g.stride}, pad{g.padding, g.padding};
+    const md &src = t.src, &dst = t.dst;
     auto fwd_d = fwd_bias ? typename Fwd::desc(dnnl::prop_kind::forward_training, alg, src, w_any, b, dst, st, pad, pad)
                       : typename Fwd::desc(dnnl::prop_kind::forward_training, alg, src, w_any, dst, st, pad, pad);
     typename Fwd::primitive_desc fwd(fwd_d, fwd_attr, cpu_engine());
-    typename BwdD::primitive_desc bwd_d(typename BwdD::desc(alg, src, w_any, dst, st, pad, pad),
+    typename BwdD::primitive_desc bwd_d(typename BwdD::desc(alg, t.dx, w_any, t.dz, st, pad, pad),
                                         user_scratchpad_attr(), cpu_engine(), fwd);
-    auto bwd_w_d = bias ? typename BwdW::desc(alg, src, w_any, b, dst, st, pad, pad)
-                        : typename BwdW::desc(alg, src, w_any, dst, st, pad, pad);
+    auto bwd_w_d = bias ? typename BwdW::desc(alg, src, dw_any, b, t.dz, st, pad, pad)
+                        : typename BwdW::desc(alg, src, dw_any, t.dz, st, pad, pad);
     typename BwdW::primitive_desc bwd_w(bwd_w_d, user_scratchpad_attr(), cpu_engine(), fwd);
     Pds p;
     p.w_fwd = fwd.weights_desc();
@@ -104,88 +129,106 @@ Exec bind(dnnl::primitive prim, const md &scratch, std::initializer_list<std::pa
 
 size_t ConvLayer::prepare(int64_t n) {
     size_t need = act_bwd_.prepare(n);
+    if (bf16_) need = std::max({need, x16_.prepare(n), dz16_.prepare(n)});
     auto it = execs_.find(n);
     if (it == execs_.end()) {
-        const md src = f32_md({n, g_.in.c, g_.in.h, g_.in.w}, tag::nhwc);
-        const md dst = f32_md({n, g_.out.c, g_.out.h, g_.out.w}, tag::nhwc);
-        const md w_user = f32_md({g_.filters, g_.in.c, g_.kernel, g_.kernel}, g_.transposed ? tag::iohw : tag::oihw);
-        const md b = f32_md({g_.filters}, tag::x);
-        auto build = [&](const dnnl::primitive_attr &attr) {
-            return g_.transposed
-                       ? make_pds<dnnl::deconvolution_forward, dnnl::deconvolution_backward_data,
-                                  dnnl::deconvolution_backward_weights>(dnnl::algorithm::deconvolution_direct, g_,
-                                                                        bias_, false, attr, src, dst)
-                       : make_pds<dnnl::convolution_forward, dnnl::convolution_backward_data,
-                                  dnnl::convolution_backward_weights>(dnnl::algorithm::convolution_direct, g_,
-                                                                      bias_, bias_, attr, src, dst);
-        };
-        Pds pds;
-        auto attr = user_scratchpad_attr();
-        if (act_ != Act::Identity && fused_act_) {
-            dnnl::post_ops po;
-            po.append_eltwise(1.f, act_algorithm(act_), 0.f, 0.f);
-            attr.set_post_ops(po);
-            try {
-                pds = build(attr);
-            } catch (const dnnl::error &) {
-                fused_act_ = false;  // run the activation as its own primitive instead
-            }
-        }
-        if (!pds.fwd) pds = build(user_scratchpad_attr());
-
-        // buf holds the primitive's layout (which may pad channels up to a block size).
-        auto stage = [&](const md &prim_layout, bool to_slab) {
-            Staged s;
-            s.reorder = prim_layout != w_user;
-            if (!s.reorder) return s;
-            const md &from = to_slab ? prim_layout : w_user, &to = to_slab ? w_user : prim_layout;
-            dnnl::reorder::primitive_desc pd(cpu_engine(), from, cpu_engine(), to, user_scratchpad_attr());
-            s.exec = make_exec<dnnl::reorder>(pd, {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
-            s.buf.resize((prim_layout.get_size() + sizeof(float) - 1) / sizeof(float));
-            return s;
-        };
-        Execs e;
-        e.w_fwd = stage(pds.w_fwd, false);
-        e.w_bwd = stage(pds.w_bwd, false);
-        e.dw = stage(pds.dw, true);
-        if (bias_ && !g_.transposed)
-            e.fwd = bind(pds.fwd, pds.scratch[0],
-                         {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, pds.w_fwd}, {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, dst}});
-        else
-            e.fwd = bind(pds.fwd, pds.scratch[0], {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, pds.w_fwd}, {DNNL_ARG_DST, dst}});
-        e.bwd_data = bind(pds.bwd_data, pds.scratch[1],
-                          {{DNNL_ARG_DIFF_DST, dst}, {DNNL_ARG_WEIGHTS, pds.w_bwd}, {DNNL_ARG_DIFF_SRC, src}});
-        if (bias_)
-            e.bwd_weights = bind(pds.bwd_weights, pds.scratch[2],
-                                 {{DNNL_ARG_SRC, src},
-                                  {DNNL_ARG_DIFF_DST, dst},
-                                  {DNNL_ARG_DIFF_WEIGHTS, pds.dw},
-                                  {DNNL_ARG_DIFF_BIAS, b}});
-        else
-            e.bwd_weights = bind(pds.bwd_weights, pds.scratch[2],
-                                 {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, dst}, {DNNL_ARG_DIFF_WEIGHTS, pds.dw}});
-        if (bias_ && g_.transposed) {  // y += bias (per channel), then the activation
-            const md b4 = f32_md({1, g_.out.c, 1, 1}, tag::nhwc);
-            auto battr = user_scratchpad_attr();
-            if (act_ != Act::Identity) {
-                dnnl::post_ops po;
-                po.append_eltwise(1.f, act_algorithm(act_), 0.f, 0.f);
-                battr.set_post_ops(po);
-            }
-            dnnl::binary::primitive_desc pd(dnnl::binary::desc(dnnl::algorithm::binary_add, dst, b4, dst), battr,
-                                            cpu_engine());
-            e.bias_act = make_exec<dnnl::binary>(pd, {{DNNL_ARG_SRC_0, dst}, {DNNL_ARG_SRC_1, b4}, {DNNL_ARG_DST, dst}});
-        } else if (act_ != Act::Identity && !fused_act_) {
-            const md flat = f32_md({n, g_.out.size()}, tag::ab);
-            dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_training, act_algorithm(act_), flat, 0.f, 0.f);
-            dnnl::eltwise_forward::primitive_desc pd(d, user_scratchpad_attr(), cpu_engine());
-            e.act_fwd = make_exec<dnnl::eltwise_forward>(pd, {{DNNL_ARG_SRC, flat}, {DNNL_ARG_DST, flat}});
-        }
+        const dt lo = bf16_ ? dt::bf16 : dt::f32;
+        const dims in_dims{n, g_.in.c, g_.in.h, g_.in.w}, out_dims{n, g_.out.c, g_.out.h, g_.out.w};
+        const Tensors t{md(in_dims, lo, tag::nhwc), md(out_dims, lo, tag::nhwc), f32_md(out_dims, tag::nhwc),
+                        f32_md(in_dims, tag::nhwc), lo};
+        Execs e = bind_execs(build_pds(t), t);
+        prepare_post(n, e);
         it = execs_.emplace(n, std::move(e)).first;
     }
     const Execs &e = it->second;
     return std::max({need, e.fwd.scratch_bytes, e.act_fwd.scratch_bytes, e.bias_act.scratch_bytes, e.bwd_data.scratch_bytes,
                      e.bwd_weights.scratch_bytes, e.w_fwd.scratch(), e.w_bwd.scratch(), e.dw.scratch()});
+}
+
+// The three primitives, with the activation fused into the forward one where oneDNN takes it
+// (else fused_act_ turns false and prepare_post adds it as its own primitive).
+Pds ConvLayer::build_pds(const Tensors &t) {
+    auto build = [&](const dnnl::primitive_attr &attr) {
+        return g_.transposed
+                   ? make_pds<dnnl::deconvolution_forward, dnnl::deconvolution_backward_data,
+                              dnnl::deconvolution_backward_weights>(dnnl::algorithm::deconvolution_direct, g_, bias_,
+                                                                    false, attr, t)
+                   : make_pds<dnnl::convolution_forward, dnnl::convolution_backward_data,
+                              dnnl::convolution_backward_weights>(dnnl::algorithm::convolution_direct, g_, bias_,
+                                                                  bias_, attr, t);
+    };
+    if (act_ != Act::Identity && fused_act_) {
+        auto attr = user_scratchpad_attr();
+        dnnl::post_ops po;
+        po.append_eltwise(1.f, act_algorithm(act_), 0.f, 0.f);
+        attr.set_post_ops(po);
+        try {
+            return build(attr);
+        } catch (const dnnl::error &) {
+            fused_act_ = false;  // run the activation as its own primitive instead
+        }
+    }
+    return build(user_scratchpad_attr());
+}
+
+// The primitives with their arguments, and the weight reorders between the slab and the
+// layouts the primitives chose.
+ConvLayer::Execs ConvLayer::bind_execs(const Pds &pds, const Tensors &t) const {
+    const md w_user = f32_md({g_.filters, g_.in.c, g_.kernel, g_.kernel}, g_.transposed ? tag::iohw : tag::oihw);
+    const md b = f32_md({g_.filters}, tag::x);
+    // buf holds the primitive's layout (which may pad channels up to a block size).
+    auto stage = [&](const md &prim_layout, bool to_slab) {
+        Staged s;
+        s.reorder = prim_layout != w_user;
+        if (!s.reorder) return s;
+        const md &from = to_slab ? prim_layout : w_user, &to = to_slab ? w_user : prim_layout;
+        dnnl::reorder::primitive_desc pd(cpu_engine(), from, cpu_engine(), to, user_scratchpad_attr());
+        s.exec = make_exec<dnnl::reorder>(pd, {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
+        s.buf.resize((prim_layout.get_size() + sizeof(float) - 1) / sizeof(float));
+        return s;
+    };
+    Execs e;
+    e.w_fwd = stage(pds.w_fwd, false);
+    e.w_bwd = stage(pds.w_bwd, false);
+    e.dw = stage(pds.dw, true);
+    if (bias_ && !g_.transposed)
+        e.fwd = bind(pds.fwd, pds.scratch[0],
+                     {{DNNL_ARG_SRC, t.src}, {DNNL_ARG_WEIGHTS, pds.w_fwd}, {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, t.dst}});
+    else
+        e.fwd = bind(pds.fwd, pds.scratch[0], {{DNNL_ARG_SRC, t.src}, {DNNL_ARG_WEIGHTS, pds.w_fwd}, {DNNL_ARG_DST, t.dst}});
+    e.bwd_data = bind(pds.bwd_data, pds.scratch[1],
+                      {{DNNL_ARG_DIFF_DST, t.dz}, {DNNL_ARG_WEIGHTS, pds.w_bwd}, {DNNL_ARG_DIFF_SRC, t.dx}});
+    if (bias_)
+        e.bwd_weights = bind(
+            pds.bwd_weights, pds.scratch[2],
+            {{DNNL_ARG_SRC, t.src}, {DNNL_ARG_DIFF_DST, t.dz}, {DNNL_ARG_DIFF_WEIGHTS, pds.dw}, {DNNL_ARG_DIFF_BIAS, b}});
+    else
+        e.bwd_weights = bind(pds.bwd_weights, pds.scratch[2],
+                             {{DNNL_ARG_SRC, t.src}, {DNNL_ARG_DIFF_DST, t.dz}, {DNNL_ARG_DIFF_WEIGHTS, pds.dw}});
+    return e;
+}
+
+// What follows the forward primitive on y: deconv2d's bias add with the activation as its
+// post-op, or an activation the convolution would not fuse.
+void ConvLayer::prepare_post(int64_t n, Execs &e) const {
+    const md dst = f32_md({n, g_.out.c, g_.out.h, g_.out.w}, tag::nhwc);
+    if (bias_ && g_.transposed) {  // y += bias (per channel), then the activation
+        const md b4 = f32_md({1, g_.out.c, 1, 1}, tag::nhwc);
+        auto battr = user_scratchpad_attr();
+        if (act_ != Act::Identity) {
+            dnnl::post_ops po;
+            po.append_eltwise(1.f, act_algorithm(act_), 0.f, 0.f);
+            battr.set_post_ops(po);
+        }
+        dnnl::binary::primitive_desc pd(dnnl::binary::desc(dnnl::algorithm::binary_add, dst, b4, dst), battr,
+                                        cpu_engine());
+        e.bias_act = make_exec<dnnl::binary>(pd, {{DNNL_ARG_SRC_0, dst}, {DNNL_ARG_SRC_1, b4}, {DNNL_ARG_DST, dst}});
+    } else if (act_ != Act::Identity && !fused_act_) {
+        const md flat = f32_md({n, g_.out.size()}, tag::ab);
+        dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_training, act_algorithm(act_), flat, 0.f, 0.f);
+        dnnl::eltwise_forward::primitive_desc pd(d, user_scratchpad_attr(), cpu_engine());
+        e.act_fwd = make_exec<dnnl::eltwise_forward>(pd, {{DNNL_ARG_SRC, flat}, {DNNL_ARG_DST, flat}});
+    }
 }
 
 // The slab's weights in the layout a primitive wants (reordered into s.buf when it differs).
@@ -199,7 +242,7 @@ static const float *staged_weights(const float *w, void *scratch, auto &s) {
 
 void ConvLayer::forward(int64_t n, const float *x, float *y, const float *w, void *scratch) {
     Execs &e = execs_.at(n);
-    e.fwd.set(DNNL_ARG_SRC, x);
+    e.fwd.set(DNNL_ARG_SRC, bf16_ ? x16_.convert(n, x, scratch) : x);
     e.fwd.set(DNNL_ARG_WEIGHTS, staged_weights(w, scratch, e.w_fwd));
     if (bias_ && !g_.transposed) e.fwd.set(DNNL_ARG_BIAS, w + weight_size());
     e.fwd.set(DNNL_ARG_DST, y);
@@ -220,8 +263,9 @@ void ConvLayer::backward(int64_t n, const float *x, const float *y, float *dy, f
                          void *scratch) {
     Execs &e = execs_.at(n);
     act_bwd_.run(n, y, dy, scratch);  // dy becomes dz
-    e.bwd_weights.set(DNNL_ARG_SRC, x);
-    e.bwd_weights.set(DNNL_ARG_DIFF_DST, dy);
+    const void *dz = bf16_ ? dz16_.convert(n, dy, scratch) : dy;
+    e.bwd_weights.set(DNNL_ARG_SRC, bf16_ ? x16_.data() : x);  // forward's copy of this batch
+    e.bwd_weights.set(DNNL_ARG_DIFF_DST, dz);
     e.bwd_weights.set(DNNL_ARG_DIFF_WEIGHTS, e.dw.reorder ? e.dw.buf.data() : g);
     if (bias_) e.bwd_weights.set(DNNL_ARG_DIFF_BIAS, g + weight_size());
     e.bwd_weights.run(scratch);
@@ -231,7 +275,7 @@ void ConvLayer::backward(int64_t n, const float *x, const float *y, float *dy, f
         e.dw.exec.run(scratch);
     }
     if (dx) {
-        e.bwd_data.set(DNNL_ARG_DIFF_DST, dy);
+        e.bwd_data.set(DNNL_ARG_DIFF_DST, dz);
         e.bwd_data.set(DNNL_ARG_WEIGHTS, staged_weights(w, scratch, e.w_bwd));
         e.bwd_data.set(DNNL_ARG_DIFF_SRC, dx);
         e.bwd_data.run(scratch);
@@ -275,7 +319,7 @@ static std::unique_ptr<Layer> make_conv(const Params &p, const LayerInput &in) {
     static const std::map<std::string, Init> inits{
         {"xavier", Init::Xavier}, {"he", Init::He}, {"normal", Init::Normal}, {"uniform", Init::Uniform}};
     return std::make_unique<ConvLayer>(g, parse_act(p.s("activation")), inits.at(p.s("init")),
-                                       static_cast<float>(p.f("std")), p.b("bias"));
+                                       static_cast<float>(p.f("std")), p.b("bias"), in.precision);
 }
 
 static std::vector<KeySpec> conv_keys(const char *stride_doc) {

@@ -8,6 +8,11 @@
 
 namespace aepipe {
 
+namespace conv_detail {
+struct Pds;      // the primitive descriptors of one batch size (conv.cpp)
+struct Tensors;  // the memory descriptors of one batch size (conv.cpp)
+}  // namespace conv_detail
+
 struct ConvGeom {
     Shape in, out;
     int64_t filters = 0, kernel = 0, stride = 1, padding = 0;
@@ -25,9 +30,14 @@ struct ConvGeom {
 // convolution's backward-data kernel) with a fused bias or post-op on a slow path: measured
 // for batch 50, 14x14x8 -> 28x28x8, k4 s2, 2 threads: 0.35 ms bare, 1.56 ms with bias, 11.9 ms
 // with bias and ReLU.
+// In bf16 (train.precision) the forward, backward-data and backward-weights primitives take
+// bf16 x, W and dz: x in forward and dz in backward are reordered into buffers of the layer
+// (backward reuses forward's x, so it must follow the forward of the same batch), and the
+// weight reorders from the slab convert as they change layout, once per primitive per step.
+// Outputs y and dx, dW, the bias and its gradient (summed from the bf16 dz) stay f32.
 class ConvLayer : public Layer {
 public:
-    ConvLayer(const ConvGeom &g, Act act, Init init, float std, bool bias);
+    ConvLayer(const ConvGeom &g, Act act, Init init, float std, bool bias, Precision precision = Precision::F32);
     int64_t in_dim() const override { return g_.in.size(); }
     int64_t out_dim() const override { return g_.out.size(); }
     Shape out_shape() const override { return g_.out; }
@@ -61,6 +71,9 @@ private:
         Staged w_fwd, w_bwd, dw;
     };
     int64_t weight_size() const { return g_.filters * g_.in.c * g_.kernel * g_.kernel; }
+    conv_detail::Pds build_pds(const conv_detail::Tensors &t);
+    Execs bind_execs(const conv_detail::Pds &pds, const conv_detail::Tensors &t) const;
+    void prepare_post(int64_t n, Execs &e) const;
 
     ConvGeom g_;
     Act act_;
@@ -71,6 +84,8 @@ private:
     std::vector<float> zero_bias_;  // bias argument when the layer has none
     ActBackward act_bwd_;
     std::map<int64_t, Execs> execs_;
+    bool bf16_;
+    Bf16Copy x16_, dz16_;  // bf16 only: x (n, H, W, C_in), dz (n, H', W', filters)
 };
 
 }  // namespace aepipe

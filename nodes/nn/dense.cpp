@@ -4,14 +4,27 @@
 // YAML keys: units, activation, init, std, bias.
 // All four products are oneDNN matmuls on the stored buffers; transposes are only
 // memory descriptors (format tag ba), so nothing is copied or reordered per step.
+// train.precision bf16: x, W and dz enter the three big matmuls as bf16 copies (oneDNN
+// reorders into buffers of the layer); every result (y, dW, dx) is written in f32, and
+// db = 1^T dz stays all f32.
 #include "nodes/nn/dense.hpp"
 
 #include <cmath>
 
 namespace aepipe {
 
-DenseLayer::DenseLayer(int64_t in, int64_t out, Act act, Init init, float std, bool bias)
-    : in_(in), out_(out), act_(act), init_(init), std_(std), bias_(bias), act_bwd_(act, out) {}
+DenseLayer::DenseLayer(int64_t in, int64_t out, Act act, Init init, float std, bool bias, Precision precision)
+    : in_(in),
+      out_(out),
+      act_(act),
+      init_(init),
+      std_(std),
+      bias_(bias),
+      act_bwd_(act, out),
+      bf16_(precision == Precision::BF16),
+      x16_(in),
+      w16_(in * out),
+      dz16_(out) {}
 
 std::vector<ParamView> DenseLayer::params() const {
     std::vector<ParamView> p{{"weight", {in_, out_}, 0}};
@@ -39,12 +52,17 @@ void DenseLayer::init(float *w, std::mt19937_64 &rng) const {
 
 size_t DenseLayer::prepare(int64_t n) {
     size_t need = act_bwd_.prepare(n);
+    if (bf16_) need = std::max({need, x16_.prepare(n), w16_.prepare(1), dz16_.prepare(n)});
     auto it = execs_.find(n);
     if (it == execs_.end()) {
-        auto x = f32_md({n, in_}, tag::ab), y = f32_md({n, out_}, tag::ab);
-        auto w = f32_md({in_, out_}, tag::ab), b = f32_md({1, out_}, tag::ab);
-        auto w_t = f32_md({out_, in_}, tag::ba);  // W^T viewed in place
-        auto x_t = f32_md({in_, n}, tag::ba);     // x^T viewed in place
+        // The matmuls' operands: f32, or the bf16 copies; results always f32.
+        const dt lo = bf16_ ? dt::bf16 : dt::f32;
+        using md = dnnl::memory::desc;
+        auto x = md({n, in_}, lo, tag::ab), y = f32_md({n, out_}, tag::ab), dz = md({n, out_}, lo, tag::ab);
+        auto w = md({in_, out_}, lo, tag::ab), dw = f32_md({in_, out_}, tag::ab), b = f32_md({1, out_}, tag::ab);
+        auto w_t = md({out_, in_}, lo, tag::ba);  // W^T viewed in place
+        auto x_t = md({in_, n}, lo, tag::ba);     // x^T viewed in place
+        auto dx = f32_md({n, in_}, tag::ab);
 
         auto attr = user_scratchpad_attr();
         if (act_ != Act::Identity) {
@@ -54,8 +72,8 @@ size_t DenseLayer::prepare(int64_t n) {
         }
         auto md_or_zero = [&](const dnnl::memory::desc &m) { return bias_ ? m : dnnl::memory::desc(); };
         dnnl::matmul::primitive_desc fwd(dnnl::matmul::desc(x, w, md_or_zero(b), y), attr, cpu_engine());
-        dnnl::matmul::primitive_desc bwd_d(dnnl::matmul::desc(y, w_t, x), user_scratchpad_attr(), cpu_engine());
-        dnnl::matmul::primitive_desc bwd_w(dnnl::matmul::desc(x_t, y, w), user_scratchpad_attr(), cpu_engine());
+        dnnl::matmul::primitive_desc bwd_d(dnnl::matmul::desc(dz, w_t, dx), user_scratchpad_attr(), cpu_engine());
+        dnnl::matmul::primitive_desc bwd_w(dnnl::matmul::desc(x_t, dz, dw), user_scratchpad_attr(), cpu_engine());
 
         Execs e;
         if (bias_)
@@ -63,9 +81,9 @@ size_t DenseLayer::prepare(int64_t n) {
                 fwd, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, y}});
         else
             e.fwd = make_exec<dnnl::matmul>(fwd, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, y}});
-        e.bwd_data = make_exec<dnnl::matmul>(bwd_d, {{DNNL_ARG_SRC, y}, {DNNL_ARG_WEIGHTS, w_t}, {DNNL_ARG_DST, x}});
+        e.bwd_data = make_exec<dnnl::matmul>(bwd_d, {{DNNL_ARG_SRC, dz}, {DNNL_ARG_WEIGHTS, w_t}, {DNNL_ARG_DST, dx}});
         e.bwd_weights =
-            make_exec<dnnl::matmul>(bwd_w, {{DNNL_ARG_SRC, x_t}, {DNNL_ARG_WEIGHTS, y}, {DNNL_ARG_DST, w}});
+            make_exec<dnnl::matmul>(bwd_w, {{DNNL_ARG_SRC, x_t}, {DNNL_ARG_WEIGHTS, dz}, {DNNL_ARG_DST, dw}});
         if (bias_) {
             // db = 1^T dz as a (1 x n) x (n x out) matmul: oneDNN 2.6's reduction primitive
             // only has a reference kernel here (~30x slower than this GEMM).
@@ -83,8 +101,8 @@ size_t DenseLayer::prepare(int64_t n) {
 
 void DenseLayer::forward(int64_t n, const float *x, float *y, const float *w, void *scratch) {
     Exec &e = execs_.at(n).fwd;
-    e.set(DNNL_ARG_SRC, x);
-    e.set(DNNL_ARG_WEIGHTS, w);
+    e.set(DNNL_ARG_SRC, bf16_ ? x16_.convert(n, x, scratch) : x);
+    e.set(DNNL_ARG_WEIGHTS, bf16_ ? w16_.convert(1, w, scratch) : w);
     if (bias_) e.set(DNNL_ARG_BIAS, w + in_ * out_);
     e.set(DNNL_ARG_DST, y);
     e.run(scratch);
@@ -94,8 +112,9 @@ void DenseLayer::backward(int64_t n, const float *x, const float *y, float *dy, 
                           float *g, void *scratch) {
     Execs &e = execs_.at(n);
     act_bwd_.run(n, y, dy, scratch);  // dy becomes dz
-    e.bwd_weights.set(DNNL_ARG_SRC, x);
-    e.bwd_weights.set(DNNL_ARG_WEIGHTS, dy);
+    const void *dz = bf16_ ? dz16_.convert(n, dy, scratch) : dy;
+    e.bwd_weights.set(DNNL_ARG_SRC, bf16_ ? x16_.data() : x);  // forward's copy of this batch
+    e.bwd_weights.set(DNNL_ARG_WEIGHTS, dz);
     e.bwd_weights.set(DNNL_ARG_DST, g);
     e.bwd_weights.run(scratch);
     if (bias_) {
@@ -105,8 +124,8 @@ void DenseLayer::backward(int64_t n, const float *x, const float *y, float *dy, 
         e.bwd_bias.run(scratch);
     }
     if (dx) {
-        e.bwd_data.set(DNNL_ARG_SRC, dy);
-        e.bwd_data.set(DNNL_ARG_WEIGHTS, w);
+        e.bwd_data.set(DNNL_ARG_SRC, dz);
+        e.bwd_data.set(DNNL_ARG_WEIGHTS, bf16_ ? w16_.data() : w);
         e.bwd_data.set(DNNL_ARG_DST, dx);
         e.bwd_data.run(scratch);
     }
@@ -125,7 +144,7 @@ static std::unique_ptr<Layer> make_dense(const Params &p, const LayerInput &in) 
     static const std::map<std::string, Init> inits{
         {"xavier", Init::Xavier}, {"he", Init::He}, {"normal", Init::Normal}, {"uniform", Init::Uniform}};
     return std::make_unique<DenseLayer>(in.in_dim, units, parse_act(p.s("activation")), inits.at(p.s("init")),
-                                        static_cast<float>(p.f("std")), p.b("bias"));
+                                        static_cast<float>(p.f("std")), p.b("bias"), in.precision);
 }
 
 static Registrar<LayerRegistry> reg_dense(

@@ -3,15 +3,20 @@
 #include <map>
 
 #include "nodes/nn/activation.hpp"
+#include "nodes/nn/bf16.hpp"
 
 namespace aepipe {
 
 enum class Init { Xavier, He, Normal, Uniform };
 
 // Fully connected layer with an optional fused activation (oneDNN matmul + eltwise post-op).
+// In bf16 the three matmuls take bf16 copies of x, W and dz (made once per step: x and W in
+// forward, dz in backward; backward reuses forward's copies, so it must follow the forward
+// of the same batch) and write f32; the bias and its gradient stay f32.
 class DenseLayer : public Layer {
 public:
-    DenseLayer(int64_t in, int64_t out, Act act, Init init, float std, bool bias);
+    DenseLayer(int64_t in, int64_t out, Act act, Init init, float std, bool bias,
+               Precision precision = Precision::F32);
     int64_t in_dim() const override { return in_; }
     int64_t out_dim() const override { return out_; }
     std::vector<ParamView> params() const override;
@@ -34,6 +39,8 @@ private:
     bool bias_;
     ActBackward act_bwd_;
     std::vector<float> ones_;  // the all-ones row of the bias-gradient GEMM
+    bool bf16_;
+    Bf16Copy x16_, w16_, dz16_;  // bf16 only: x (n, in), W (in, out) as one row, dz (n, out)
     std::map<int64_t, Execs> execs_;
 };
 

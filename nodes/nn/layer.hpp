@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/precision.hpp"
 #include "pipeline/registry.hpp"
 #include "pipeline/shape.hpp"
 
@@ -75,10 +76,13 @@ public:
 };
 
 // What a layer factory knows besides its params: the width of its input and its per-sample
-// shape (flat {in_dim, 1, 1} unless the data or a spatial layer gave it height and width).
+// shape (flat {in_dim, 1, 1} unless the data or a spatial layer gave it height and width),
+// and the precision of its matmul / convolution (dense, conv2d, deconv2d read it; the
+// others always run f32). Inputs, outputs, weights and gradients stay f32 either way.
 struct LayerInput {
     int64_t in_dim;
     Shape shape = Shape{in_dim, 1, 1};
+    Precision precision = Precision::F32;
 };
 
 using LayerRegistry = Registry<Layer, const LayerInput &>;

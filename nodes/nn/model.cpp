@@ -17,8 +17,12 @@ int64_t NamedParam::size() const {
     return s;
 }
 
-Model::Model(std::shared_ptr<const ModelSpec> spec) : spec_(std::move(spec)) {
-    for (const LayerSpec &l : spec_->layers()) layers_.push_back(l.type->make(l.params, l.input));
+Model::Model(std::shared_ptr<const ModelSpec> spec, Precision precision) : spec_(std::move(spec)) {
+    for (const LayerSpec &l : spec_->layers()) {
+        LayerInput in = l.input;
+        in.precision = precision;
+        layers_.push_back(l.type->make(l.params, in));
+    }
     loss_ = spec_->loss_type().make(spec_->loss_params());
     for (size_t i = 0; i < layers_.size(); ++i) {
         offsets_.push_back(num_params_);

@@ -27,7 +27,9 @@ struct NamedParam {
 class Model {
 public:
     // Builds every layer of `spec` (its own primitives and caches: one Model per thread).
-    explicit Model(std::shared_ptr<const ModelSpec> spec);
+    // precision: of the matmuls and convolutions (train.precision; training's models only:
+    // evaluation and inference run f32 on the f32 weights).
+    explicit Model(std::shared_ptr<const ModelSpec> spec, Precision precision = Precision::F32);
 
     const ModelSpec &spec() const { return *spec_; }
     const std::shared_ptr<const ModelSpec> &spec_ptr() const { return spec_; }

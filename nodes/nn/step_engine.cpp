@@ -38,7 +38,7 @@ StepEngine::StepEngine(std::shared_ptr<const ModelSpec> spec, std::unique_ptr<Op
     fused_ = o_.fuse_update && o_.shards <= 1 && !dist::parallel() && o_.clip_grad_norm <= 0;
     for (int64_t k = 0; k < std::max<int64_t>(1, o_.shards); ++k) {
         auto sh = std::make_unique<Shard>();
-        sh->model = std::make_unique<Model>(spec);
+        sh->model = std::make_unique<Model>(spec, o_.precision);
         sh->grads.assign(params_.size() + kSums, 0.f);
         shards_.push_back(std::move(sh));
     }

@@ -39,6 +39,7 @@ struct StepOptions {
     // Across MPI ranks with one shard per rank: each layer's gradients start their allreduce
     // as soon as its backward step has made them (else one allreduce in update()).
     bool overlap = false;
+    Precision precision = Precision::F32;  // of the shards' matmuls and convolutions
     // Update each layer right after its backward step when the step allows it (see above).
     bool fuse_update = true;
     // Test seam: sees the summed gradient slab of step `step` (1-based) before it is checked

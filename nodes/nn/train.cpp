@@ -112,6 +112,7 @@ public:
                       .clip_grad_norm = clip_,
                       .seed = p.settings().seed,
                       .overlap = overlap_,
+                      .precision = p.settings().precision,
                       .grad_hook = test_grad_hook(p.settings())};
         engine_ = std::make_unique<StepEngine>(model_->spec_ptr(), std::move(opt_), std::move(o));
         // every rank starts from rank 0's weights
