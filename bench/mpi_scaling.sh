@@ -8,7 +8,7 @@
 # the evaluation that follows). For R > 1 rank 0 also reports the bytes reduced per step and
 # the share of step time spent in the gradient allreduce (measured in the update node; that
 # includes waiting for the slowest rank), with the allreduce overlapping the backward pass
-# (the default with one shard per rank) and after it (AEPIPE_DIST_OVERLAP=0).
+# (the default with one shard per rank) and after it (train.allreduce_overlap=false).
 #
 #   bench/mpi_scaling.sh [--batch 128] [--steps 300] [--repeats 3] [--cores N]
 set -euo pipefail
@@ -40,7 +40,7 @@ ARGS=(configs/fashion_mnist_ae.yaml train.epochs=1 "train.max_steps=$steps" "tra
 run_once() {
   local threads=$1; shift
   local out="$OUT/run$RANDOM$RANDOM"
-  "$@" build/aepipe run "${ARGS[@]}" --threads "$threads" --out "$out" >"$out.log" 2>&1 \
+  "$@" build/aepipe run "${ARGS[@]}" ${EXTRA:+"$EXTRA"} --threads "$threads" --out "$out" >"$out.log" 2>&1 \
     || { cat "$out.log" >&2; exit 1; }
   # metrics.csv: epoch,steps,train_loss,test_loss,test_mse_per_px,train_samples_per_s,...
   tail -n 1 "$out"/*/metrics.csv | cut -d, -f6
@@ -67,6 +67,6 @@ for ((r = 2; r <= cores; r *= 2)); do
   (( batch % r == 0 )) || { echo "skip $r ranks: batch $batch does not divide"; continue; }
   measure "$r ranks x $((cores / r)) thread(s)" "$((cores / r))" "${MPIRUN[@]}" -np "$r"
   awk -v a="$(cat "$OUT/median")" -v b="$base" 'BEGIN {printf "%-30s %10.2fx of 1 process\n", "", a / b}'
-  measure "  same, allreduce after bwd" "$((cores / r))" "${MPIRUN[@]}" -x AEPIPE_DIST_OVERLAP=0 -np "$r"
+  EXTRA=train.allreduce_overlap=false measure "  same, allreduce after bwd" "$((cores / r))" "${MPIRUN[@]}" -np "$r"
   awk -v a="$(cat "$OUT/median")" -v b="$base" 'BEGIN {printf "%-30s %10.2fx of 1 process\n", "", a / b}'
 done

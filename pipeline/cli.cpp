@@ -80,6 +80,11 @@ int cmd_run(std::vector<std::string> args, bool profile) {
     const bool writer = dist::rank() == 0;  // under mpirun only rank 0 writes and talks
     s.quiet = vm.count("quiet") > 0 || !writer;
     s.profile = writer && (profile || vm.count("profile") > 0);
+    try {
+        s.test_hooks = parse_test_hooks(c.test_hooks);
+    } catch (const std::invalid_argument &e) {
+        throw po::error(e.what());
+    }
     if (vm.count("resume") && vm.count("init-from")) throw po::error("--resume and --init-from exclude each other");
     Pipeline p(cfg, s);  // validates everything before anything is created on disk
     p.preflight();       // and the data files exist

@@ -18,6 +18,7 @@ struct Common {
     std::string config;
     std::vector<std::string> overrides;
     std::vector<int> override_argv;  // each override's index in argv (for messages)
+    std::vector<std::string> test_hooks;  // --test-hook NAME=VALUE (hidden; pipeline/test_hooks.hpp)
 };
 
 // --help: parse_with throws this rather than printing, so that main prints it and the

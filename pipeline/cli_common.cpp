@@ -42,7 +42,8 @@ po::variables_map parse(const std::vector<std::string> &args, po::options_descri
                         const std::string &usage) {
     po::options_description hidden;
     hidden.add_options()("config", po::value<std::string>(&c.config))(
-        "overrides", po::value<std::vector<std::string>>(&c.overrides));
+        "overrides", po::value<std::vector<std::string>>(&c.overrides))(
+        "test-hook", po::value<std::vector<std::string>>(&c.test_hooks));  // tests only, not in --help
     po::positional_options_description pos;
     pos.add("config", 1).add("overrides", -1);
     auto vm = parse_with(args, opts, hidden, pos, usage);

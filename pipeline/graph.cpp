@@ -81,6 +81,11 @@ static const NodeSpec kTrainSpec{
          "refuse a run whose estimated memory exceeds this many bytes (0: only the available memory, "
          "MemAvailable)",
          {}, false, at_least(0, 9e18)},
+        {"fuse_update", Kind::Bool, "true",
+         "update each layer right after its backward step, while its gradient is in cache, when nothing needs "
+         "the whole gradient first (one shard, one process, no clipping)"},
+        {"allreduce_overlap", Kind::Bool, "true",
+         "under mpirun with one shard per rank: reduce each layer's gradients during the backward pass"},
         {"precision", Kind::Enum, "f32",
          "arithmetic of the training step's matmuls and convolutions: f32, or bf16 (operands rounded to bfloat16, "
          "f32 accumulation, weights and optimizer state; needs a CPU with AVX512-BF16 or AMX)",
@@ -521,8 +526,9 @@ void Pipeline::run() {
     set_stop_phase("start-up (building the nodes and loading data; nothing was trained)", true);
     // Test hook: a start-up that computes for N seconds without looking at signals, like the
     // build of a large model (tests/e2e/signal_startup_test.cpp).
-    if (const char *busy = std::getenv("AEPIPE_TEST_BUSY_BUILD_S")) {
-        const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(std::atof(busy));
+    if (settings_.test_hooks.busy_build_s > 0) {
+        const auto until =
+            std::chrono::steady_clock::now() + std::chrono::duration<double>(settings_.test_hooks.busy_build_s);
         while (std::chrono::steady_clock::now() < until) {
         }
     }

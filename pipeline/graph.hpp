@@ -32,6 +32,7 @@
 #include "pipeline/precision.hpp"
 #include "pipeline/registry.hpp"
 #include "pipeline/shape.hpp"
+#include "pipeline/test_hooks.hpp"
 
 namespace aepipe {
 
@@ -56,6 +57,7 @@ struct RunSettings {
     std::string resume_path;
     int64_t start_epoch = 0, start_step = 0;
     std::string init_from;  // --init-from: initial weights only (fine-tuning)
+    TestHooks test_hooks;   // aepipe run --test-hook (tests only; pipeline/test_hooks.hpp)
     Precision precision = Precision::F32;  // train.precision: of the training step's matmuls/convolutions
     // Whether the CPU runs bf16; unset: ask oneDNN (cpu_has_bf16). Tests set it to reach the
     // error path of a CPU without bf16 on any machine.

@@ -89,8 +89,7 @@ public:
         ws_ = std::make_unique<Workspace>(*model_, batch);
         join_ = std::make_unique<Join>(p.graph(), [](const Msg &m) { return m.epoch; },
                                        [](const Msg &m) { return m.epoch; });
-        // Test hook: the evaluation of epoch E (0-based) fails ("E").
-        if (const char *h = std::getenv("AEPIPE_TEST_FAIL_EVAL")) fail_epoch_ = std::atoll(h);
+        fail_epoch_ = p.settings().test_hooks.fail_eval_epoch;  // test hook (pipeline/test_hooks.hpp)
         worker_ = std::make_unique<Worker>();
         node_ = std::make_unique<Fn>(p.graph(), flow::serial,
                                      [this, &p, batch](const std::tuple<Msg, Msg> &in, Fn::gateway_type &gw) {
@@ -157,7 +156,7 @@ private:
     // Sums of this rank's share of the test set.
     Sums evaluate(const Msg &ep, const Msg &test, int64_t batch) {
         auto t0 = std::chrono::steady_clock::now();
-        if (ep.epoch == fail_epoch_) throw std::runtime_error("test hook AEPIPE_TEST_FAIL_EVAL: evaluation failed");
+        if (ep.epoch == fail_epoch_) throw std::runtime_error("test hook fail_eval: evaluation failed");
         omp_set_num_threads(threads_);  // the Worker thread's OpenMP team for oneDNN
         const Dataset &ds = *test.data;
         const int64_t dim = ds.dim();

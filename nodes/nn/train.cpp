@@ -102,9 +102,8 @@ public:
         const int64_t s = p.shards();
         omp_per_shard_ = p.omp_per_shard();
         // One shard per rank: each layer's gradients start their allreduce as soon as its
-        // backward step has made them (AEPIPE_DIST_OVERLAP=0 turns it off, for measurements).
-        const char *ov = std::getenv("AEPIPE_DIST_OVERLAP");
-        overlap_ = dist::parallel() && s == 1 && !(ov && std::string(ov) == "0");
+        // backward step has made them (train.allreduce_overlap: false turns it off, to measure it).
+        overlap_ = dist::parallel() && s == 1 && p.train_params().b("allreduce_overlap");
         evaluated_ = p.reaches(id_, "evaluate");  // then evaluate fires epoch_done (see Pipeline)
 
         StepOptions o{.shards = s,
@@ -113,6 +112,7 @@ public:
                       .seed = p.settings().seed,
                       .overlap = overlap_,
                       .precision = p.settings().precision,
+                      .fuse_update = p.train_params().b("fuse_update"),
                       .grad_hook = test_grad_hook(p.settings())};
         engine_ = std::make_unique<StepEngine>(model_->spec_ptr(), std::move(opt_), std::move(o));
         // every rank starts from rank 0's weights
@@ -205,11 +205,10 @@ public:
     }
 
 private:
-    // Test hook: a NaN in the gradient slab at element K during step N ("N:K").
-    static std::function<void(int64_t, float *, int64_t)> test_grad_hook(const RunSettings &) {
-        long long step = -1, index = 0;
-        const char *h = std::getenv("AEPIPE_TEST_NAN_GRAD");
-        if (!h || std::sscanf(h, "%lld:%lld", &step, &index) != 2 || index < 0) return {};
+    // Test hook (pipeline/test_hooks.hpp): a NaN in the gradient slab at element K during step N.
+    static std::function<void(int64_t, float *, int64_t)> test_grad_hook(const RunSettings &s) {
+        const int64_t step = s.test_hooks.nan_grad_step, index = s.test_hooks.nan_grad_element;
+        if (step < 0) return nullptr;
         return [step, index](int64_t at, float *g, int64_t n) {
             if (at == step && index < n) g[index] = std::nanf("");
         };
@@ -235,9 +234,8 @@ private:
             p.console().line("weights from " + s.init_from + " (fine-tuning: optimizer and counters start fresh)");
         }
         if (ckpt_ && !s.run_dir.empty()) fingerprint_ = config_fingerprint(p.config());
-        // Test hook: raise signal SIG right after the update of step N ("N:SIG").
-        if (const char *h = std::getenv("AEPIPE_TEST_RAISE_AT_STEP"))
-            std::sscanf(h, "%lld:%d", &hook_step_, &hook_sig_);
+        // Test hook (pipeline/test_hooks.hpp): raise signal SIG right after the update of step N.
+        hook_step_ = s.test_hooks.raise_at_step, hook_sig_ = s.test_hooks.raise_signal;
     }
 
     // After the update of a step: the test hook, the checkpoint if due, and a stop request.
@@ -385,7 +383,7 @@ private:
     CheckpointSink *ckpt_ = nullptr;                  // null: the graph writes no checkpoints
     nlohmann::json fingerprint_;
     std::string last_ckpt_;
-    long long hook_step_ = -1;
+    int64_t hook_step_ = -1;
     int hook_sig_ = 0;
     bool evaluated_ = false;  // an evaluate node follows: it releases each epoch
     bool stopped_ = false;    // a signal or a failed checkpoint ended training (stop())

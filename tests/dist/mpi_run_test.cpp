@@ -207,7 +207,8 @@ TEST_F(Mpi, TwoRanksKilledThenResumedEqualTwoRanksNeverKilled) {
     const std::vector<std::string> every5{"graph.nodes[9].every_steps=5"};
     RunResult ref = mpirun("res_ref", every5);
     ASSERT_EQ(ref.exit_code, 0) << ref.out << ref.err;
-    RunResult killed = mpirun("res_b", every5, {}, {"AEPIPE_TEST_RAISE_AT_STEP=23:9"});
+    // Every rank raises SIGKILL right after step 23 (both run the same arguments).
+    RunResult killed = mpirun("res_b", {every5[0], "--test-hook", "raise_at_step=23:9"});
     ASSERT_NE(killed.exit_code, 0) << killed.out << killed.err;
     const std::string b = only_run("res_b");
     std::vector<std::string> again = every5;

@@ -45,14 +45,14 @@ TEST(ClipGradNorm, NegativeBoundIsAConfigError) {
 namespace aepipe::test {
 namespace {
 
-// A NaN planted in the gradient of step 7 (the test hook AEPIPE_TEST_NAN_GRAD=STEP:ELEMENT;
+// A NaN planted in the gradient of step 7 (the test hook --test-hook nan_grad=STEP:ELEMENT;
 // element 2100 is in layers.1.weight, which starts at 64*32 + 32 = 2080) stops the run there.
 TEST(NonFiniteGradient, StopsAtTheStepNamingNodeTensorAndTheLastGoodCheckpoint) {
     TempDir tmp;
     TinyData d = write_tiny_data(tmp.path(), 64, 16);  // 4 steps per epoch
     std::string config = write_tiny_config(tmp.path(), d, 3);
-    RunResult r = run_aepipe_with({"run", config, "--out", tmp / "runs", "--threads", "1", "--quiet"},
-                                  {"AEPIPE_TEST_NAN_GRAD=7:2100"});
+    RunResult r = run_aepipe(
+        {"run", config, "--out", tmp / "runs", "--threads", "1", "--quiet", "--test-hook", "nan_grad=7:2100"});
     EXPECT_EQ(r.exit_code, 1) << r.err;
     auto runs = list_dir(tmp / "runs");
     ASSERT_EQ(runs.size(), 1u);

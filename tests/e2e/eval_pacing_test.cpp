@@ -53,12 +53,12 @@ TEST(EvalPacing, AFailedEvaluationEndsTheRunNamingTheNodeAndKeepsEarlierOutputs)
     TempDir tmp;
     TinyData d = write_tiny_data(tmp.path(), 64, 16);  // 4 steps per epoch
     std::string config = write_tiny_config(tmp.path(), d, 6);
-    RunResult r = run_aepipe_with({"run", config, "--out", tmp / "runs", "--threads", "1", "--quiet"},
-                                  {"AEPIPE_TEST_FAIL_EVAL=2"});
+    RunResult r = run_aepipe(
+        {"run", config, "--out", tmp / "runs", "--threads", "1", "--quiet", "--test-hook", "fail_eval=2"});
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_NE(r.err.find("node 'eval' (evaluate, " + config + ":"), std::string::npos) << r.err;
     // epoch 3 (0-based 2) ends with the 12th step
-    EXPECT_NE(r.err.find("at step 12: test hook AEPIPE_TEST_FAIL_EVAL: evaluation failed"), std::string::npos)
+    EXPECT_NE(r.err.find("at step 12: test hook fail_eval: evaluation failed"), std::string::npos)
         << r.err;
     auto runs = list_dir(tmp / "runs");
     ASSERT_EQ(runs.size(), 1u);

@@ -114,7 +114,7 @@ TEST_F(Resume, KilledAtARandomStepThenResumedEqualsAnUninterruptedRun) {
     // step 5's: a kill after step 6..24 (24: the last update done, nothing of the end written).
     const int kill_at = 6 + int(rd() % (kSteps - 5));
     SCOPED_TRACE("SIGKILL after step " + std::to_string(kill_at));
-    RunResult killed = run("b", {}, {"AEPIPE_TEST_RAISE_AT_STEP=" + std::to_string(kill_at) + ":9"});
+    RunResult killed = run("b", {"--test-hook", "raise_at_step=" + std::to_string(kill_at) + ":9"});
     ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
     std::string dir = only_run("b");
     RunResult resumed = run("b", {"--resume", dir});
@@ -126,7 +126,7 @@ TEST_F(Resume, KilledAtARandomStepThenResumedEqualsAnUninterruptedRun) {
 TEST_F(Resume, KilledRightAfterAnEpochEndResumesAcrossTheBoundary) {
     std::string ref = reference();
     // Step 8 ends epoch 1; the kill comes before its checkpoint, so the run resumes from step 5.
-    ASSERT_EQ(run("b", {}, {"AEPIPE_TEST_RAISE_AT_STEP=8:9"}).exit_code, 128 + 9);
+    ASSERT_EQ(run("b", {"--test-hook", "raise_at_step=8:9"}).exit_code, 128 + 9);
     std::string dir = only_run("b");
     RunResult resumed = run("b", {"--resume", dir});
     ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
@@ -136,7 +136,7 @@ TEST_F(Resume, KilledRightAfterAnEpochEndResumesAcrossTheBoundary) {
 TEST_F(Resume, ResumedRunReportShowsEveryEpoch) {
     write_bytes(config, tiny_report_config(data, kEpochs, "tiny"));  // + a report node fed by eval
     std::string ref = reference();
-    ASSERT_EQ(run("b", {}, {"AEPIPE_TEST_RAISE_AT_STEP=20:9"}).exit_code, 128 + 9);
+    ASSERT_EQ(run("b", {"--test-hook", "raise_at_step=20:9"}).exit_code, 128 + 9);
     std::string dir = only_run("b");
     RunResult resumed = run("b", {"--resume", dir});
     ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
@@ -146,7 +146,7 @@ TEST_F(Resume, ResumedRunReportShowsEveryEpoch) {
 
 TEST_F(Resume, SigtermWritesACheckpointExits143AndPrintsTheResumeCommand) {
     std::string ref = reference();
-    RunResult r = run("b", {}, {"AEPIPE_TEST_RAISE_AT_STEP=6:15"});
+    RunResult r = run("b", {"--test-hook", "raise_at_step=6:15"});
     ASSERT_EQ(r.exit_code, 143) << r.err;
     std::string dir = only_run("b");
     EXPECT_NE(r.err.find("interrupted by SIGTERM after step 6; checkpoint written: " + dir +
@@ -169,7 +169,7 @@ TEST_F(Resume, SigtermWritesACheckpointExits143AndPrintsTheResumeCommand) {
 }
 
 TEST_F(Resume, SigintExits130AfterACheckpointAndAutoFindsTheRun) {
-    RunResult r = run("b", {}, {"AEPIPE_TEST_RAISE_AT_STEP=3:2"});
+    RunResult r = run("b", {"--test-hook", "raise_at_step=3:2"});
     ASSERT_EQ(r.exit_code, 130) << r.err;
     std::string dir = only_run("b");
     EXPECT_NE(r.err.find("interrupted by SIGINT after step 3"), std::string::npos) << r.err;
@@ -213,7 +213,7 @@ TEST_F(Resume, ChangedModelIsRefusedNamingTheDifference) {
 
 TEST_F(Resume, DamagedNewestCheckpointIsSkippedWithAWarning) {
     std::string ref = reference();
-    ASSERT_EQ(run("b", {}, {"AEPIPE_TEST_RAISE_AT_STEP=12:9"}).exit_code, 128 + 9);
+    ASSERT_EQ(run("b", {"--test-hook", "raise_at_step=12:9"}).exit_code, 128 + 9);
     std::string dir = only_run("b");
     auto ckpts = list_train_checkpoints(dir);
     ASSERT_EQ(fs::path(ckpts.back()).filename(), "step-00000010.ckpt");

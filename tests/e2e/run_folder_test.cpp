@@ -74,7 +74,7 @@ TEST_F(RunFolder, ASecondWriterStopsNamingTheHoldersPidAndWritesNothing) {
 
 // A holder killed outright leaves its lock file behind but no lock.
 TEST_F(RunFolder, ALockDiesWithItsProcess) {
-    ASSERT_EQ(run({}, {"AEPIPE_TEST_RAISE_AT_STEP=12:9"}).exit_code, 128 + 9);
+    ASSERT_EQ(run({"--test-hook", "raise_at_step=12:9"}).exit_code, 128 + 9);
     const std::string dir = only_run();
     EXPECT_TRUE(fs::exists(dir + "/.aepipe.lock"));
     RunResult r = run({"--resume", dir});
@@ -137,7 +137,7 @@ TEST_F(RunFolder, MissingRowsWarningNamesExactlyTheRowsThatStayMissing) {
     for (bool wipe : {false, true}) {
         SCOPED_TRACE(wipe ? "metrics wiped" : "metrics as the kill left them");
         fs::remove_all(tmp / "runs");
-        ASSERT_EQ(run({"graph.nodes[9].every_steps=0"}, {"AEPIPE_TEST_RAISE_AT_STEP=17:9"}).exit_code, 128 + 9);
+        ASSERT_EQ(run({"graph.nodes[9].every_steps=0", "--test-hook", "raise_at_step=17:9"}).exit_code, 128 + 9);
         const std::string dir = only_run();
         if (wipe) {
             write_bytes(dir + "/metrics.csv", lines_of(read_bytes(dir + "/metrics.csv"))[0] + "\n");
@@ -170,7 +170,7 @@ TEST_F(RunFolder, SigtermRecordsEveryTrainedEpochBeforeExiting) {
     for (int step : {16, 8}) {
         SCOPED_TRACE("SIGTERM after step " + std::to_string(step));
         fs::remove_all(tmp / "runs");
-        RunResult r = run({}, {"AEPIPE_TEST_RAISE_AT_STEP=" + std::to_string(step) + ":15"});
+        RunResult r = run({"--test-hook", "raise_at_step=" + std::to_string(step) + ":15"});
         ASSERT_EQ(r.exit_code, 143) << r.err;
         const std::string dir = only_run();
         std::set<int64_t> want;
@@ -199,9 +199,9 @@ TEST_F(RunFolder, FailedCheckpointWriteStillRecordsTheTrainedEpochs) {
 }
 
 // Metrics on stop, a divergence: a NaN gradient in the first step of epoch 2 (the test hook
-// AEPIPE_TEST_NAN_GRAD=STEP:ELEMENT) ends the run with exit 1, after epoch 1's row is written.
+// --test-hook nan_grad=STEP:ELEMENT) ends the run with exit 1, after epoch 1's row is written.
 TEST_F(RunFolder, ADivergedStepStillRecordsTheTrainedEpochs) {
-    RunResult r = run({}, {"AEPIPE_TEST_NAN_GRAD=9:2100"});
+    RunResult r = run({"--test-hook", "nan_grad=9:2100"});
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_NE(r.err.find(" at step 9: gradient of 'layers.1.weight' is nan"), std::string::npos) << r.err;
     const std::string dir = only_run();

@@ -1,6 +1,6 @@
 // SIGINT / SIGTERM during start-up (parsing, building the model, loading data) end the run at
 // once with 128 + signal and say in which phase: a SIGTERM during a large model build used to
-// be ignored for 86 s. AEPIPE_TEST_BUSY_BUILD_S makes the build compute for that long without
+// be ignored for 86 s. The test hook busy_build_s (--test-hook busy_build_s=S) makes the build compute for that long without
 // looking at signals, like a large model's initialisation.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -28,9 +28,9 @@ Stopped signal_during_build(const std::string &config, const std::string &dir, i
     write_bytes(out, ""), write_bytes(err, "");  // polled below before the child writes them
     pid_t pid = ::fork();
     if (pid == 0) {
-        ::setenv("AEPIPE_TEST_BUSY_BUILD_S", "60", 1);
         if (!::freopen(out.c_str(), "w", stdout) || !::freopen(err.c_str(), "w", stderr)) ::_exit(99);
-        ::execl(AEPIPE_BINARY, AEPIPE_BINARY, "run", config.c_str(), "--out", (dir + "/runs").c_str(), (char *)nullptr);
+        ::execl(AEPIPE_BINARY, AEPIPE_BINARY, "run", config.c_str(), "--out", (dir + "/runs").c_str(), "--test-hook",
+                "busy_build_s=60", (char *)nullptr);
         ::_exit(98);
     }
     Stopped s;

@@ -154,7 +154,9 @@ TEST_F(Vae, KilledMidEpochThenResumedMatchesAnUninterruptedRun) {
     };
     RunResult ref = run_aepipe(args("r_ref"));
     ASSERT_EQ(ref.exit_code, 0) << ref.err;
-    RunResult killed = run_aepipe_with(args("r_kill"), {"AEPIPE_TEST_RAISE_AT_STEP=21:9"});
+    std::vector<std::string> kill = args("r_kill");
+    kill.insert(kill.end(), {"--test-hook", "raise_at_step=21:9"});
+    RunResult killed = run_aepipe(kill);
     ASSERT_EQ(killed.exit_code, 128 + 9) << killed.err;
     const std::string a = tmp() / "r_ref/" + list_dir(tmp() / "r_ref").at(0);
     const std::string b = tmp() / "r_kill/" + list_dir(tmp() / "r_kill").at(0);
