@@ -14,7 +14,7 @@
 #include "nodes/nn/dense.hpp"
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/optimizer.hpp"
-#include "pipeline/cli.hpp"
+#include "pipeline/cli/cli.hpp"
 
 using namespace aepipe;
 using namespace aepipe::cli;

@@ -36,7 +36,7 @@ namespace flow = tbb::flow;
 using Sender = flow::sender<Msg>;
 using Receiver = flow::receiver<Msg>;
 
-struct CkptFile;  // pipeline/ckpt_file.hpp
+struct CkptFile;  // formats/ckpt_file.hpp
 
 // Settings of one run: the `train` section, resolved against the command line.
 struct RunSettings {

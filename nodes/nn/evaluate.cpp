@@ -27,7 +27,7 @@
 #include <stdexcept>
 
 #include "nodes/data/corrupt.hpp"
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 #include "nodes/data/normalize.hpp"
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/psnr.hpp"

@@ -45,7 +45,7 @@
 #include "pipeline/dist.hpp"
 #include "nodes/nn/train_state.hpp"
 #include "nodes/sink/checkpoint.hpp"
-#include "pipeline/fingerprint.hpp"
+#include "formats/fingerprint.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/signals.hpp"
 #include "pipeline/slot_pool.hpp"

@@ -1,4 +1,4 @@
-// The training node's state <-> a checkpoint file (pipeline/ckpt_file.hpp).
+// The training node's state <-> a checkpoint file (formats/ckpt_file.hpp).
 //
 // Tensors: every parameter by name in its storage layout ("layers.0.weight", dense weights
 // (in, out)), every optimizer buffer over the whole slab ("optimizer.exp_avg", ...), and the
@@ -15,7 +15,7 @@
 
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/optimizer.hpp"
-#include "pipeline/ckpt_file.hpp"
+#include "formats/ckpt_file.hpp"
 #include "pipeline/message.hpp"
 
 namespace aepipe {

@@ -12,7 +12,7 @@
 #include <random>
 
 #include "nodes/data/corrupt.hpp"
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 #include "nodes/data/normalize.hpp"
 #include "nodes/nn/model.hpp"
 #include "nodes/sink/image_grid.hpp"

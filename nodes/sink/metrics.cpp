@@ -20,7 +20,7 @@
 
 #include "nodes/data/corrupt.hpp"
 #include "nodes/nn/model.hpp"
-#include "pipeline/ckpt_file.hpp"
+#include "formats/ckpt_file.hpp"
 #include "pipeline/file_io.hpp"
 #include "pipeline/graph.hpp"
 

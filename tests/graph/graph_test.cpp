@@ -10,7 +10,7 @@
 #include <mutex>
 #include <set>
 
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 #include "nodes/data/normalize.hpp"
 #include "nodes/data/shuffle.hpp"
 #include "pipeline/graph.hpp"
