@@ -15,10 +15,22 @@
 
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/optimizer.hpp"
+#include "nodes/nn/reports.hpp"
 #include "formats/ckpt_file.hpp"
 #include "pipeline/message.hpp"
 
 namespace aepipe {
+
+struct RunSettings;
+
+// aepipe run --resume: the checkpoint to continue from, read and checked by the CLI, for the
+// training node (in RunSettings::resume).
+struct ResumeFrom : Payload {
+    CkptFile ckpt;
+    std::string path;
+};
+// The checkpoint of a resumed run, or nullptr for a new one.
+const ResumeFrom *resume_from(const RunSettings &s);
 
 struct TrainProgress {
     int64_t steps = 0;                // steps done

@@ -7,6 +7,7 @@
 // YAML keys: file, curves, log_scale.
 #include <algorithm>
 
+#include "nodes/nn/reports.hpp"
 #include "nodes/sink/latent_report.hpp"
 #include "pipeline/report/dot.hpp"
 #include "pipeline/graph.hpp"
@@ -77,8 +78,8 @@ private:
         }
     }
     void record(const Msg &m) {
-        const EpochReport &r = *m.report;
-        const EvalReport &e = *m.eval;
+        const EpochReport &r = epoch_report(m);
+        const EvalReport &e = eval_report(m);
         // A resumed run evaluates epochs again whose rows may already be here.
         rows_.erase(std::remove_if(rows_.begin(), rows_.end(), [&](const auto &x) { return x.epoch == r.epoch + 1; }),
                     rows_.end());

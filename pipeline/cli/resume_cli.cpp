@@ -10,6 +10,7 @@
 #include <iostream>
 #include <regex>
 
+#include "nodes/nn/train_state.hpp"
 #include "nodes/sink/checkpoint.hpp"
 #include "pipeline/cli/cli.hpp"
 #include "pipeline/file_io.hpp"
@@ -87,10 +88,11 @@ std::string prepare_resume(const ConfigFile &cfg, const std::string &config_path
                               "resume with the config and data of that run, or start a new run from its weights "
                               "with --init-from " + *it);
         }
-        s.resume = std::make_shared<const CkptFile>(std::move(f));
-        s.resume_path = *it;
-        s.start_step = s.resume->state.value("steps", int64_t(0));
-        s.start_epoch = s.resume->state.value("epochs_done", int64_t(0));
+        s.start_step = f.state.value("steps", int64_t(0));
+        s.start_epoch = f.state.value("epochs_done", int64_t(0));
+        auto from = std::make_shared<ResumeFrom>();
+        from->ckpt = std::move(f), from->path = *it;
+        s.resume = std::move(from);
         return dir;
     }
     throw RuntimeError("--resume " + dir + ": every checkpoint is damaged:" + errors);
