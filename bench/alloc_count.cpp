@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <new>
 
-#include "pipeline/cli.hpp"
+#include "pipeline/cli/cli.hpp"
 
 static std::atomic<long long> g_allocs{0};
 

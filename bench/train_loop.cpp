@@ -17,7 +17,7 @@
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/optimizer.hpp"
 #include "nodes/nn/step_engine.hpp"
-#include "pipeline/cli.hpp"
+#include "pipeline/cli/cli.hpp"
 
 using namespace aepipe;
 using namespace aepipe::cli;

@@ -61,36 +61,34 @@ static const NodeSpec kTopSpec{"config",
                                    {"graph", Kind::Map, "", "the flow graph (nodes, edges)", {}, true},
                                }};
 
-static const NodeSpec kTrainSpec{
-    "train",
-    Category::Section,
-    "training settings shared by the graph's nodes",
-    {
-        {"epochs", Kind::Int, "10", "passes over the training set", {}, false, at_least(1)},
-        {"batch", Kind::Int, "50", "samples per step (default of the batch node's size)", {}, false, size_range()},
-        {"seed", Kind::Int, "42", "seed of initialisation, shuffling and sampling", {}, false, seed_range()},
-        {"optimizer", Kind::Map, "{type: rmsprop}", "update rule: a name or {type: adam, lr: 0.001}"},
-        {"threads", Kind::Int, "0", "compute threads (0 = all cores)", {}, false, at_least(0, 4096)},
-        {"in_flight", Kind::Int, "4", "batches prepared ahead of the compute nodes", {}, false, at_least(1, 1024)},
-        {"max_steps", Kind::Int, "0", "stop after this many steps (0: run all epochs)", {}, false, at_least(0, 1e15)},
-        {"shards", Kind::Int, "0", "row shards per batch run in parallel (0: auto, one per 64 rows, at most one per thread)",
-         {}, false, at_least(0, 4096)},
-        {"clip_grad_norm", Kind::Float, "0", "scale gradients so their global L2 norm is at most this (0: off)", {},
-         false, at_least(0)},
-        {"max_memory", Kind::Int, "0",
-         "refuse a run whose estimated memory exceeds this many bytes (0: only the available memory, "
-         "MemAvailable)",
-         {}, false, at_least(0, 9e18)},
-        {"fuse_update", Kind::Bool, "true",
-         "update each layer right after its backward step, while its gradient is in cache, when nothing needs "
-         "the whole gradient first (one shard, one process, no clipping)"},
-        {"allreduce_overlap", Kind::Bool, "true",
-         "under mpirun with one shard per rank: reduce each layer's gradients during the backward pass"},
-        {"precision", Kind::Enum, "f32",
-         "arithmetic of the training step's matmuls and convolutions: f32, or bf16 (operands rounded to bfloat16, "
-         "f32 accumulation, weights and optimizer state; needs a CPU with AVX512-BF16 or AMX)",
-         {"f32", "bf16"}},
-    }};
+// The run's settings, read by the graph itself. Nodes add their own keys to the section
+// (SectionKeys), so it is made on first use: registrars in other files may run first.
+NodeSpec &train_section_spec() {
+    static NodeSpec spec{
+        "train",
+        Category::Section,
+        "training settings shared by the graph's nodes",
+        {
+            {"epochs", Kind::Int, "10", "passes over the training set", {}, false, at_least(1)},
+            {"batch", Kind::Int, "50", "samples per step (default of the batch node's size)", {}, false, size_range()},
+            {"seed", Kind::Int, "42", "seed of initialisation, shuffling and sampling", {}, false, seed_range()},
+            {"threads", Kind::Int, "0", "compute threads (0 = all cores)", {}, false, at_least(0, 4096)},
+            {"in_flight", Kind::Int, "4", "batches prepared ahead of the compute nodes", {}, false, at_least(1, 1024)},
+            {"max_steps", Kind::Int, "0", "stop after this many steps (0: run all epochs)", {}, false, at_least(0, 1e15)},
+            {"shards", Kind::Int, "0",
+             "row shards per batch run in parallel (0: auto, one per 64 rows, at most one per thread)", {}, false,
+             at_least(0, 4096)},
+            {"max_memory", Kind::Int, "0",
+             "refuse a run whose estimated memory exceeds this many bytes (0: only the available memory, "
+             "MemAvailable)",
+             {}, false, at_least(0, 9e18)},
+            {"precision", Kind::Enum, "f32",
+             "arithmetic of the training step's matmuls and convolutions: f32, or bf16 (operands rounded to "
+             "bfloat16, f32 accumulation, weights and optimizer state; needs a CPU with AVX512-BF16 or AMX)",
+             {"f32", "bf16"}},
+        }};
+    return spec;
+}
 
 static const NodeSpec kGraphSpec{"graph",
                                  Category::Section,
@@ -100,15 +98,13 @@ static const NodeSpec kGraphSpec{"graph",
                                      {"edges", Kind::List, "", "edges: 'from[.port] -> to[.port]'", {}, true},
                                  }};
 
-static const SectionRegistrar kTopSection(kTopSpec), kTrainSection(kTrainSpec), kGraphSection(kGraphSpec);
-
-const NodeSpec &train_section_spec() { return kTrainSpec; }
+static const SectionRegistrar kTopSection(kTopSpec), kTrainSection(train_section_spec()), kGraphSection(kGraphSpec);
 
 Pipeline::Pipeline(const ConfigFile &cfg, RunSettings settings)
     : cfg_(cfg), settings_(std::move(settings)), console_(settings_.tty, settings_.quiet) {
     Diags diags;
     check_params(kTopSpec, cfg_, cfg_.root, "config", diags, {});
-    train_ = check_params(kTrainSpec, cfg_, cfg_.root["train"], "train", diags, {});
+    train_ = check_params(train_section_spec(), cfg_, cfg_.root["train"], "train", diags, {});
     static const std::regex name_re("[A-Za-z0-9_][A-Za-z0-9_.-]*");
     if (const YAML::Node name = cfg_.root["name"];
         name && name.IsScalar() && !(short_text(name.Scalar()) && std::regex_match(name.Scalar(), name_re)))

@@ -40,8 +40,6 @@ namespace flow = tbb::flow;
 using Sender = flow::sender<Msg>;
 using Receiver = flow::receiver<Msg>;
 
-struct CkptFile;  // pipeline/ckpt_file.hpp
-
 // Settings of one run: the `train` section, resolved against the command line.
 struct RunSettings {
     int64_t epochs = 10, batch = 50, in_flight = 4;
@@ -51,10 +49,10 @@ struct RunSettings {
     int threads = 0;
     std::string run_dir;  // empty: nodes write nothing (validate, graph)
     bool tty = false, quiet = false;
-    // aepipe run --resume: the checkpoint to continue from (read and checked by the CLI);
-    // the data stream restarts at start_epoch (= epochs done) and skips steps < start_step.
-    std::shared_ptr<const CkptFile> resume;
-    std::string resume_path;
+    // aepipe run --resume: the data stream restarts at start_epoch (= epochs done) and skips
+    // steps < start_step. What the training node restores (the checkpoint the CLI read and
+    // checked: nodes/nn/train_state.hpp, ResumeFrom) the core only carries; null: a new run.
+    std::shared_ptr<const Payload> resume;
     int64_t start_epoch = 0, start_step = 0;
     std::string init_from;  // --init-from: initial weights only (fine-tuning)
     TestHooks test_hooks;   // aepipe run --test-hook (tests only; pipeline/test_hooks.hpp)
@@ -264,7 +262,8 @@ private:
     std::thread watchdog_;
 };
 
-// Reads the `train` section's settings (epochs, batch, seed, threads, in_flight).
-const NodeSpec &train_section_spec();
+// The `train` section: the run's settings (epochs, batch, seed, threads, in_flight, ...) and
+// the keys that nodes add to it (SectionKeys).
+NodeSpec &train_section_spec();
 
 }  // namespace aepipe

@@ -18,31 +18,11 @@ namespace aepipe {
 
 struct Dataset;
 class SlotPool;
-class Model;
-struct Normalizer;
-struct Corruption;
-
-struct EpochReport {
-    int64_t epoch = 0;  // 0-based
-    int64_t steps = 0;  // global steps done so far
-    int64_t samples = 0;
-    double train_loss = 0, seconds = 0, samples_per_s = 0;
-    double train_recon = 0, train_kl = 0;  // VAE: reconstruction and KL (nats) parts of train_loss
-    std::shared_ptr<const std::vector<float>> params;  // snapshot after the epoch's last step
-    const Model *model = nullptr;                      // layout of `params` (read-only)
-    bool last = false;                                 // the run's final epoch
-};
-
-// Whether a sink writing "every N epochs" (0: never) writes after this epoch.
-inline bool periodic_epoch(int64_t every, const EpochReport &r) { return every > 0 && (r.epoch + 1) % every == 0; }
-
-struct EvalReport {
-    double test_loss = 0, test_mse_per_px = 0, seconds = 0;
-    double test_recon = 0, test_kl = 0;  // VAE: reconstruction and KL (nats) parts of test_loss
-    int64_t test_samples = 0;
-    // Restoration (the test inputs were corrupted): PSNR against the clean originals.
-    bool restoration = false;
-    double psnr_corrupt_db = 0, psnr_restored_db = 0;
+// What a port kind's nodes define and the core only carries: the epoch and eval reports
+// (nodes/nn/reports.hpp). The framework knows no model or loss; a node reads a payload back
+// through a typed accessor that checks its type.
+struct Payload {
+    virtual ~Payload() = default;
 };
 
 struct Msg {
@@ -61,10 +41,8 @@ struct Msg {
     const float *target = nullptr;
     int target_slot = -1;
     SlotPool *target_pool = nullptr;
-    std::shared_ptr<const EpochReport> report;
-    std::shared_ptr<const EvalReport> eval;
-    const Normalizer *norm = nullptr;  // eval: how pixels were mapped to model inputs
-    const Corruption *corrupt = nullptr;  // eval: how test inputs were corrupted (null: clean)
+    std::shared_ptr<const Payload> report;  // epoch, eval: the training epoch (EpochReport)
+    std::shared_ptr<const Payload> eval;    // eval: the test-set evaluation (EvalReport)
     double t_ready = -1;               // profiling: when this message was emitted (s)
 
     int64_t sample(int64_t k) const { return order ? (*order)[size_t(begin + k)] : begin + k; }

@@ -28,6 +28,13 @@ std::vector<const NodeSpec *> &section_specs();
 struct SectionRegistrar {
     explicit SectionRegistrar(const NodeSpec &spec) { section_specs().push_back(&spec); }
 };
+// Keys that a layer above the core adds to a section the core owns: the core validates the
+// `train` section but reads only the run's settings (epochs, batch, threads, ...); a node's
+// own keys there (the optimizer, gradient clipping) are added by the node's .cpp, so the
+// framework names no domain key. Static registrars run before main, before any spec is read.
+struct SectionKeys {
+    SectionKeys(NodeSpec &section, std::vector<KeySpec> keys);
+};
 
 template <class Product, class... Args>
 class Registry {

@@ -11,7 +11,7 @@
 #include <random>
 #include <string>
 
-#include "nodes/sink/png.hpp"
+#include "formats/png.hpp"
 
 namespace {
 

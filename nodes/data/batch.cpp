@@ -9,7 +9,7 @@
 // [c*r/R, c*(r+1)/R) of each batch of c rows (an even share; a partial last batch may give a
 // rank fewer rows, or none), so R ranks see exactly the samples one process would.
 // YAML keys: size (default: train.batch), drop_last.
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 #include "pipeline/dist.hpp"
 #include "pipeline/graph.hpp"
 

@@ -14,7 +14,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 
 namespace aepipe {
 namespace {

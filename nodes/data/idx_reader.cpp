@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 #include "pipeline/file_io.hpp"
 #include "pipeline/graph.hpp"
 

@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 
 namespace aepipe {
 

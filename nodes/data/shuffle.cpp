@@ -7,7 +7,7 @@
 #include <random>
 
 #include "nodes/data/shuffle.hpp"
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 #include "pipeline/graph.hpp"
 
 namespace aepipe {

@@ -27,10 +27,11 @@
 #include <stdexcept>
 
 #include "nodes/data/corrupt.hpp"
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 #include "nodes/data/normalize.hpp"
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/psnr.hpp"
+#include "nodes/nn/reports.hpp"
 #include "pipeline/dist.hpp"
 #include "pipeline/worker.hpp"
 
@@ -164,7 +165,7 @@ private:
         x_.resize(size_t(batch * dim));
         img_.resize(size_t(batch * dim));
         if (corrupt_ && test_in_.empty()) corrupt_test_set(ds);
-        const float *w = ep.report->params->data();
+        const float *w = epoch_report(ep).params->data();
         double loss = 0, sse = 0, sse_restored = 0, recon = 0, kl = 0;
         const int64_t r = dist::rank(), ranks = dist::size(), first = ds.n * r / ranks, end = ds.n * (r + 1) / ranks;
         for (int64_t b = first; b < end; b += batch) {
@@ -187,8 +188,6 @@ private:
         s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         s.out = ep;
         s.out.data = test.data;
-        s.out.norm = &norm;
-        s.out.corrupt = corrupt_;
         return s;
     }
 
@@ -224,6 +223,8 @@ private:
             r->psnr_restored_db = psnr_db(s.v[2] / double(ds.n * ds.dim()));
         }
         r->seconds = s.seconds;
+        r->norm = &norm_->normalizer();
+        r->corrupt = corrupt_;
         s.out.eval = r;
         gw.try_put(s.out);
     }

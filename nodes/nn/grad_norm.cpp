@@ -3,7 +3,15 @@
 #include <algorithm>
 #include <cmath>
 
+#include "pipeline/graph.hpp"
+
 namespace aepipe {
+
+// The `train` section's clipping key (pipeline/graph.hpp): read by the training node.
+static const SectionKeys kTrainKeys(train_section_spec(),
+                                    {{"clip_grad_norm", Kind::Float, "0",
+                                      "scale gradients so their global L2 norm is at most this (0: off)", {}, false,
+                                      at_least(0)}});
 
 double sum_squares(const float *g, int64_t begin, int64_t end) {
     double s = 0;

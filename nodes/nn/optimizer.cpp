@@ -7,6 +7,8 @@
 
 #include <cmath>
 
+#include "pipeline/graph.hpp"
+
 namespace aepipe {
 
 void Optimizer::init(int64_t n) {
@@ -142,6 +144,10 @@ template <class T>
 std::unique_ptr<Optimizer> make(const Params &p) {
     return std::make_unique<T>(p);
 }
+
+// The `train` section's optimizer key (pipeline/graph.hpp): read by the training node.
+SectionKeys train_keys(train_section_spec(),
+                       {{"optimizer", Kind::Map, "{type: rmsprop}", "update rule: a name or {type: adam, lr: 0.001}"}});
 
 Registrar<OptimizerRegistry> reg_sgd({"sgd",
                                       Category::Optimizer,

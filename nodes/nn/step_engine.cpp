@@ -10,8 +10,19 @@
 #include "nodes/nn/grad_norm.hpp"
 #include "pipeline/dist.hpp"
 #include "pipeline/error.hpp"
+#include "pipeline/graph.hpp"
 
 namespace aepipe {
+
+// The training step's own keys in the `train` section (the framework names no domain key).
+static const SectionKeys kTrainKeys(
+    train_section_spec(),
+    {{"fuse_update", Kind::Bool, "true",
+      "update each layer right after its backward step, while its gradient is in cache, when nothing needs "
+      "the whole gradient first (one shard, one process, no clipping)"},
+     {"allreduce_overlap", Kind::Bool, "true",
+      "under mpirun with one shard per rank: reduce each layer's gradients during the backward pass"}});
+
 namespace {
 
 // The step's sums travel after the gradients, in the same allreduce: loss, recon, kl.

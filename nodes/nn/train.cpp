@@ -31,7 +31,7 @@
 #include "pipeline/dist.hpp"
 #include "nodes/nn/train_state.hpp"
 #include "nodes/sink/checkpoint.hpp"
-#include "pipeline/fingerprint.hpp"
+#include "formats/fingerprint.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/signals.hpp"
 #include "pipeline/slot_pool.hpp"
@@ -216,10 +216,10 @@ private:
 
     void restore(Pipeline &p) {
         const RunSettings &s = p.settings();
-        if (s.resume) {
+        if (const ResumeFrom *from = resume_from(s)) {
             TrainProgress pr;
             std::vector<std::shared_ptr<EpochReport>> pending;
-            restore_train_checkpoint(*s.resume, s.resume_path, *model_, engine_->params(), engine_->optimizer(), pr,
+            restore_train_checkpoint(from->ckpt, from->path, *model_, engine_->params(), engine_->optimizer(), pr,
                                      pending);
             steps_ = pr.steps, epochs_done_ = pr.epochs_done, first_step_of_epoch_ = pr.first_step_of_epoch;
             samples_ = pr.samples, loss_sum_ = pr.loss_sum, recon_sum_ = pr.recon_sum, kl_sum_ = pr.kl_sum;
@@ -227,7 +227,7 @@ private:
                 r->last = r->epoch + 1 == s.epochs || r->steps == s.max_steps;
                 pending_.push_back(r);
             }
-            p.console().line("resumed from " + s.resume_path + " (step " + std::to_string(steps_) + ", epoch " +
+            p.console().line("resumed from " + from->path + " (step " + std::to_string(steps_) + ", epoch " +
                              std::to_string(epochs_done_ + 1) + ")");
         } else if (!s.init_from.empty()) {
             load_weights(s.init_from, *model_, engine_->params());

@@ -4,8 +4,11 @@
 
 #include "nodes/sink/checkpoint.hpp"
 #include "pipeline/error.hpp"
+#include "pipeline/graph.hpp"
 
 namespace aepipe {
+
+const ResumeFrom *resume_from(const RunSettings &s) { return dynamic_cast<const ResumeFrom *>(s.resume.get()); }
 
 using nlohmann::json;
 

@@ -1,4 +1,4 @@
-// The training node's state <-> a checkpoint file (pipeline/ckpt_file.hpp).
+// The training node's state <-> a checkpoint file (formats/ckpt_file.hpp).
 //
 // Tensors: every parameter by name in its storage layout ("layers.0.weight", dense weights
 // (in, out)), every optimizer buffer over the whole slab ("optimizer.exp_avg", ...), and the
@@ -15,10 +15,22 @@
 
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/optimizer.hpp"
-#include "pipeline/ckpt_file.hpp"
+#include "nodes/nn/reports.hpp"
+#include "formats/ckpt_file.hpp"
 #include "pipeline/message.hpp"
 
 namespace aepipe {
+
+struct RunSettings;
+
+// aepipe run --resume: the checkpoint to continue from, read and checked by the CLI, for the
+// training node (in RunSettings::resume).
+struct ResumeFrom : Payload {
+    CkptFile ckpt;
+    std::string path;
+};
+// The checkpoint of a resumed run, or nullptr for a new one.
+const ResumeFrom *resume_from(const RunSettings &s);
 
 struct TrainProgress {
     int64_t steps = 0;                // steps done

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <regex>
 
+#include "nodes/nn/reports.hpp"
 #include "nodes/sink/model_card.hpp"
 #include "pipeline/graph.hpp"
 
@@ -160,7 +161,7 @@ void CheckpointSink::build(Pipeline &p) {
 }
 
 void CheckpointSink::write(Pipeline &p, const Msg &m) {
-    const auto &r = *m.report;
+    const auto &r = epoch_report(m);
     const int64_t e = r.epoch + 1;
     const bool periodic = periodic_epoch(params_.i("snapshot_every_epochs"), r);
     if ((!periodic && !r.last) || p.settings().run_dir.empty()) return;

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "nodes/nn/model.hpp"
-#include "nodes/sink/safetensors.hpp"
-#include "pipeline/ckpt_file.hpp"
+#include "formats/safetensors.hpp"
+#include "formats/ckpt_file.hpp"
 #include "pipeline/graph.hpp"
 
 namespace aepipe {

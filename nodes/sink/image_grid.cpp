@@ -12,9 +12,10 @@
 #include <random>
 
 #include "nodes/data/corrupt.hpp"
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 #include "nodes/data/normalize.hpp"
 #include "nodes/nn/model.hpp"
+#include "nodes/nn/reports.hpp"
 #include "nodes/sink/image_grid.hpp"
 
 namespace aepipe {
@@ -64,7 +65,8 @@ public:
 
 private:
     void draw(Pipeline &p, const Msg &m) {
-        const auto &r = *m.report;
+        const auto &r = epoch_report(m);
+        const EvalReport &ev = eval_report(m);
         const int64_t e = r.epoch + 1;
         const bool periodic = periodic_epoch(params_.i("every"), r);
         const std::string &dir = p.settings().run_dir;
@@ -82,22 +84,22 @@ private:
         std::vector<float> x(size_t(count * dim)), img(size_t(count * dim));
         for (int64_t k = 0; k < count; ++k) {
             const int64_t i = pick[size_t(k)];
-            if (m.corrupt)
-                m.corrupt->apply(ds.image(i), ds.h, ds.w, ds.c, m.corrupt->key(Corruption::kTestEpoch, i), *m.norm,
+            if (ev.corrupt)
+                ev.corrupt->apply(ds.image(i), ds.h, ds.w, ds.c, ev.corrupt->key(Corruption::kTestEpoch, i), *ev.norm,
                                  x.data() + k * dim);
             else
-                m.norm->apply(ds.image(i), dim, x.data() + k * dim);
+                ev.norm->apply(ds.image(i), dim, x.data() + k * dim);
         }
         ws_->prepare(count);
         const float *y = ws_->forward(count, x.data(), r.params->data());
         model_->loss().to_image(count * dim, y, img.data());
-        std::vector<uint8_t> recon(size_t(count * dim)), noisy(m.corrupt ? size_t(count * dim) : 0);
-        for (int64_t i = 0; i < count * dim; ++i) recon[size_t(i)] = m.norm->to_byte(img[size_t(i)]);
-        for (size_t i = 0; i < noisy.size(); ++i) noisy[i] = m.norm->to_byte(x[i]);
-        std::vector<std::vector<const uint8_t *>> rows(m.corrupt ? 3 : 2);
+        std::vector<uint8_t> recon(size_t(count * dim)), noisy(ev.corrupt ? size_t(count * dim) : 0);
+        for (int64_t i = 0; i < count * dim; ++i) recon[size_t(i)] = ev.norm->to_byte(img[size_t(i)]);
+        for (size_t i = 0; i < noisy.size(); ++i) noisy[i] = ev.norm->to_byte(x[i]);
+        std::vector<std::vector<const uint8_t *>> rows(ev.corrupt ? 3 : 2);
         for (int64_t k = 0; k < count; ++k) {
             rows[0].push_back(ds.image(pick[size_t(k)]));
-            if (m.corrupt) rows[1].push_back(noisy.data() + k * dim);
+            if (ev.corrupt) rows[1].push_back(noisy.data() + k * dim);
             rows.back().push_back(recon.data() + k * dim);
         }
         Image grid = tile_rows(rows, ds.h, ds.w, ds.c, params_.i("zoom"));

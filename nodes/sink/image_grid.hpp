@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "nodes/sink/png.hpp"
+#include "formats/png.hpp"
 
 namespace aepipe {
 

@@ -6,8 +6,8 @@
 #include "nodes/sink/model_card.hpp"
 #include "pipeline/error.hpp"
 #include "pipeline/file_io.hpp"
-#include "pipeline/infer_data.hpp"
-#include "pipeline/latent_plot.hpp"
+#include "nodes/data/infer_data.hpp"
+#include "pipeline/report/latent_plot.hpp"
 
 namespace aepipe {
 

@@ -1,5 +1,5 @@
 // The run report's picture of the latent space: at the end of a run, the codes of the run's test
-// set (the checkpoint's model card names it) drawn by pipeline/latent_plot.hpp into
+// set (the checkpoint's model card names it) drawn by pipeline/report/latent_plot.hpp into
 // RUN/latent.svg, with its caption in RUN/latent.txt; report.html shows them (latent_section).
 #pragma once
 

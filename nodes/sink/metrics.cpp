@@ -20,7 +20,9 @@
 
 #include "nodes/data/corrupt.hpp"
 #include "nodes/nn/model_spec.hpp"
-#include "pipeline/ckpt_file.hpp"
+#include "nodes/nn/reports.hpp"
+#include "nodes/nn/train_state.hpp"
+#include "formats/ckpt_file.hpp"
 #include "pipeline/file_io.hpp"
 #include "pipeline/graph.hpp"
 
@@ -82,8 +84,8 @@ public:
 
 private:
     void record(Pipeline &p, const Msg &m) {
-        const EpochReport &r = *m.report;
-        const EvalReport &e = *m.eval;
+        const EpochReport &r = epoch_report(m);
+        const EvalReport &e = eval_report(m);
         char line[512];
         int len = std::snprintf(line, sizeof line, "%lld,%lld,%.8g,%.8g,%.8g,%.1f,%.4f,%.4f", (long long)r.epoch + 1,
                                 (long long)r.steps, r.train_loss, e.test_loss, e.test_mse_per_px, r.samples_per_s,
@@ -135,7 +137,7 @@ private:
         if (csv_.empty() && jsonl_.empty()) return;
         const int64_t have = std::min(csv_.empty() ? INT64_MAX : csv_rows_, jsonl_.empty() ? INT64_MAX : jsonl_rows_);
         std::set<int64_t> pending;  // 1-based
-        const auto &st = p.settings().resume->state;
+        const auto &st = resume_from(p.settings())->ckpt.state;  // called on a resumed run only
         if (st.contains("pending_epochs") && st["pending_epochs"].is_array())
             for (const auto &e : st["pending_epochs"])
                 if (e.is_object() && e.contains("epoch") && e["epoch"].is_number_integer())

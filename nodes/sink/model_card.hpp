@@ -20,7 +20,7 @@
 #include "nodes/data/corrupt.hpp"
 #include "nodes/data/normalize.hpp"
 #include "nodes/nn/model.hpp"
-#include "nodes/sink/safetensors.hpp"
+#include "formats/safetensors.hpp"
 
 namespace aepipe {
 

@@ -1,16 +1,17 @@
 // report: eval -> files. After every evaluated epoch, appends the epoch's figures to its own
 // history and rewrites, each atomically, the loss curves (loss.svg: train loss and test MSE
 // per pixel against the epoch) and the HTML run report (report.html: summary, curves, the
-// newest image grids, metrics table, flow graph, profile and config; pipeline/report.hpp).
+// newest image grids, metrics table, flow graph, profile and config; pipeline/report/report.hpp).
 // At build it writes graph.dot (and graph.svg when Graphviz's `dot` is installed); when the
 // graph has drained it writes the report once more, so the last epoch's image grids are in it.
 // YAML keys: file, curves, log_scale.
 #include <algorithm>
 
+#include "nodes/nn/reports.hpp"
 #include "nodes/sink/latent_report.hpp"
-#include "pipeline/dot.hpp"
+#include "pipeline/report/dot.hpp"
 #include "pipeline/graph.hpp"
-#include "pipeline/report.hpp"
+#include "pipeline/report/report.hpp"
 
 namespace aepipe {
 namespace {
@@ -77,8 +78,8 @@ private:
         }
     }
     void record(const Msg &m) {
-        const EpochReport &r = *m.report;
-        const EvalReport &e = *m.eval;
+        const EpochReport &r = epoch_report(m);
+        const EvalReport &e = eval_report(m);
         // A resumed run evaluates epochs again whose rows may already be here.
         rows_.erase(std::remove_if(rows_.begin(), rows_.end(), [&](const auto &x) { return x.epoch == r.epoch + 1; }),
                     rows_.end());

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 #include "pipeline/error.hpp"
 #include "support/expect_error.hpp"
 #include "support/fixtures.hpp"

@@ -9,7 +9,7 @@
 #include <sstream>
 #include <thread>
 
-#include "nodes/sink/safetensors.hpp"
+#include "formats/safetensors.hpp"
 #include "support/fixtures.hpp"
 
 namespace aepipe::test {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "nodes/sink/checkpoint.hpp"
-#include "pipeline/ckpt_file.hpp"
+#include "formats/ckpt_file.hpp"
 #include "support/fixtures.hpp"
 
 namespace aepipe::test {

@@ -13,9 +13,9 @@
 #include <sstream>
 
 #include "nodes/data/corrupt.hpp"
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 #include "nodes/nn/psnr.hpp"
-#include "nodes/sink/png.hpp"
+#include "formats/png.hpp"
 #include "support/fixtures.hpp"
 
 namespace aepipe::test {

@@ -9,11 +9,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 #include "nodes/nn/model.hpp"
 #include "nodes/sink/checkpoint.hpp"
-#include "nodes/sink/png.hpp"
-#include "nodes/sink/safetensors.hpp"
+#include "formats/png.hpp"
+#include "formats/safetensors.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/error.hpp"
 #include "support/fixtures.hpp"

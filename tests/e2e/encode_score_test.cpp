@@ -9,9 +9,9 @@
 #include <filesystem>
 #include <sstream>
 
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 #include "nodes/nn/sample.hpp"
-#include "nodes/sink/png.hpp"
+#include "formats/png.hpp"
 #include "nodes/nn/loss.hpp"
 #include "nodes/sink/anomaly.hpp"
 #include "nodes/sink/model_card.hpp"

@@ -9,7 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "pipeline/ckpt_file.hpp"
+#include "formats/ckpt_file.hpp"
 #include "pipeline/profile.hpp"
 #include "support/fixtures.hpp"
 

@@ -6,11 +6,11 @@
 
 #include <filesystem>
 
-#include "nodes/data/image_prep.hpp"
+#include "formats/image_prep.hpp"
 #include "nodes/data/normalize.hpp"
 #include "nodes/nn/model.hpp"
 #include "nodes/sink/checkpoint.hpp"
-#include "nodes/sink/png.hpp"
+#include "formats/png.hpp"
 #include "pipeline/config.hpp"
 #include "support/fixtures.hpp"
 #include "support/model_card.hpp"

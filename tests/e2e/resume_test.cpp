@@ -14,8 +14,8 @@
 #include <sstream>
 
 #include "nodes/sink/checkpoint.hpp"
-#include "pipeline/ckpt_file.hpp"
-#include "report/tiny_run.hpp"
+#include "formats/ckpt_file.hpp"
+#include "pipeline/report/tiny_run.hpp"
 #include "support/fixtures.hpp"
 
 namespace aepipe::test {

@@ -6,9 +6,9 @@
 #include <filesystem>
 #include <sstream>
 
-#include "nodes/data/idx.hpp"
-#include "nodes/data/image_prep.hpp"
-#include "nodes/sink/png.hpp"
+#include "formats/idx.hpp"
+#include "formats/image_prep.hpp"
+#include "formats/png.hpp"
 #include "support/fixtures.hpp"
 
 namespace aepipe::test {

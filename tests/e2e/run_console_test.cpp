@@ -7,7 +7,7 @@
 #include <regex>
 #include <sstream>
 
-#include "pipeline/cli.hpp"
+#include "pipeline/cli/cli.hpp"
 #include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
 

@@ -12,8 +12,8 @@
 #include <set>
 
 #include "nodes/sink/checkpoint.hpp"
-#include "pipeline/ckpt_file.hpp"
-#include "pipeline/cli.hpp"
+#include "formats/ckpt_file.hpp"
+#include "pipeline/cli/cli.hpp"
 #include "pipeline/file_io.hpp"
 #include "support/fixtures.hpp"
 

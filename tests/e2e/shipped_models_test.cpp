@@ -12,7 +12,7 @@
 #include "nodes/data/normalize.hpp"
 #include "nodes/nn/model.hpp"
 #include "nodes/sink/checkpoint.hpp"
-#include "nodes/sink/png.hpp"
+#include "formats/png.hpp"
 #include "pipeline/config.hpp"
 #include "support/fixtures.hpp"
 #include "support/model_card.hpp"

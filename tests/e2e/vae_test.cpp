@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "nodes/sink/png.hpp"
+#include "formats/png.hpp"
 #include "support/fixtures.hpp"
 #include "support/model_card.hpp"
 

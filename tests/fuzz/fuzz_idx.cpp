@@ -1,7 +1,7 @@
 // libFuzzer target: the IDX reader (read_idx / load_dataset's first step) on raw and gzip files.
 // Input: the file's bytes; one starting with the gzip magic is stored under a .gz name.
 #include "fuzz_input.hpp"
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const bool gz = size >= 2 && data[0] == 0x1f && data[1] == 0x8b;

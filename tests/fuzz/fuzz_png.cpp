@@ -1,6 +1,6 @@
 // libFuzzer target: the PNG loader (read_png: any PNG to 8-bit gray/GA/RGB/RGBA).
 #include "fuzz_input.hpp"
-#include "nodes/sink/png.hpp"
+#include "formats/png.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const std::string path = aepipe::fuzz::input_file(data, size, ".png");

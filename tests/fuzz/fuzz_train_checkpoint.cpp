@@ -1,4 +1,4 @@
-// libFuzzer target: the training-checkpoint reader (pipeline/ckpt_file.*, .ckpt files).
+// libFuzzer target: the training-checkpoint reader (formats/ckpt_file.*, .ckpt files).
 // The format ends in a crc32 of everything before it, so random mutations would almost all
 // stop at the checksum; the target rewrites the last 4 bytes with the right crc32 first, so
 // the fuzzer reaches the prefix, JSON header and tensor-table checks behind it.
@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "fuzz_input.hpp"
-#include "pipeline/ckpt_file.hpp"
+#include "formats/ckpt_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     std::string bytes(reinterpret_cast<const char *>(data), size);

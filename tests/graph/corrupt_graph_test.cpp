@@ -7,7 +7,7 @@
 #include <mutex>
 
 #include "nodes/data/corrupt.hpp"
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 #include "nodes/data/shuffle.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/slot_pool.hpp"

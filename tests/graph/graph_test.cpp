@@ -10,9 +10,10 @@
 #include <mutex>
 #include <set>
 
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 #include "nodes/data/normalize.hpp"
 #include "nodes/data/shuffle.hpp"
+#include "nodes/nn/reports.hpp"
 #include "pipeline/graph.hpp"
 #include "pipeline/slot_pool.hpp"
 #include "support/fixtures.hpp"
@@ -56,7 +57,9 @@ protected:
 
 private:
     void on(Pipeline &p, const Msg &m) {
-        Seen s{m.epoch, m.step, m.begin, m.count, m.last_in_epoch, {}, {}, m.report, m.eval};
+        Seen s{m.epoch, m.step, m.begin, m.count, m.last_in_epoch, {}, {},
+                std::dynamic_pointer_cast<const EpochReport>(m.report),
+                std::dynamic_pointer_cast<const EvalReport>(m.eval)};
         if (m.data && m.count > 0)
             for (int64_t k = 0; k < m.count; ++k) s.samples.push_back(int32_t(m.sample(k)));
         if (m.x) s.x.assign(m.x, m.x + m.count * m.data->dim());

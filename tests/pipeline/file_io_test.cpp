@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
-#include "nodes/data/idx.hpp"
-#include "nodes/sink/png.hpp"
-#include "nodes/sink/safetensors.hpp"
-#include "pipeline/ckpt_file.hpp"
+#include "formats/idx.hpp"
+#include "formats/png.hpp"
+#include "formats/safetensors.hpp"
+#include "formats/ckpt_file.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/error.hpp"
 #include "pipeline/file_io.hpp"

@@ -19,7 +19,7 @@
 
 #include <yaml-cpp/yaml.h>
 
-#include "nodes/data/idx.hpp"
+#include "formats/idx.hpp"
 
 namespace aepipe::test {
 

@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "nodes/sink/safetensors.hpp"
+#include "formats/safetensors.hpp"
 
 namespace aepipe::test {
 

@@ -1,0 +1,172 @@
+// aepipe bench: training throughput of the real pipeline at several thread counts.
+// Each (threads, repeat) builds the graph afresh, runs warmup + steps training steps
+// (train.max_steps), and times the steps after the warm-up from the training node's step
+// clock. Reports the median of the repeats, speedup over 1 thread (measured even when not
+// listed) and parallel efficiency; writes bench.csv and bench_speedup.svg into
+// OUT/NAME-bench-DATE. Each run's figure is printed as it comes: a bench takes minutes.
+// Beside each row: the model's GFLOP/s at that throughput, its share of the f32 FMA peak
+// measured at that thread count just before (pipeline/cli/fma_probe.hpp), and the probe's own
+// speedup, so the pipeline's scaling can be read against the hardware's.
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "pipeline/cli/cli.hpp"
+#include "pipeline/dist.hpp"
+#include "pipeline/file_io.hpp"
+#include "nodes/sink/model_card.hpp"
+#include "pipeline/cli/fma_probe.hpp"
+#include "pipeline/report/svg_plot.hpp"
+
+namespace aepipe::cli {
+
+// The counts in ascending order, without repeats, with 1 added: speedup and efficiency are
+// relative to one thread whatever order the counts were given in.
+static std::vector<int> parse_threads(const std::string &s) {
+    std::vector<int> v{1};
+    std::stringstream ss(s);
+    std::string tok;
+    while (std::getline(ss, tok, ',')) {
+        if (tok.empty() || tok.find_first_not_of("0123456789") != std::string::npos || std::stoi(tok) < 1)
+            throw ConfigError({"command line", 0, 0}, "--threads takes a list of positive counts such as 1,2,4, got '" + s + "'");
+        v.push_back(std::stoi(tok));
+    }
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// One timed run: samples/s over the steps after the warm-up.
+static double bench_once(const ConfigFile &base, int threads, int64_t warmup, int64_t steps) {
+    ConfigFile cfg = base;
+    cfg.root = YAML::Clone(base.root);
+    apply_override(cfg, "train.threads=" + std::to_string(threads));
+    apply_override(cfg, "train.max_steps=" + std::to_string(warmup + steps));
+    apply_override(cfg, "train.epochs=1000000");
+    RunSettings s;
+    s.quiet = true;
+    Pipeline p(cfg, s);
+    p.step_times().reserve(size_t(warmup + steps));
+    p.run();
+    const auto &t = p.step_times();
+    if (int64_t(t.size()) < warmup + steps)
+        throw RuntimeError("bench: the run ended after " + std::to_string(t.size()) + " steps, fewer than " +
+                           std::to_string(warmup + steps));
+    double secs = t[size_t(warmup + steps - 1)] - t[size_t(warmup - 1)];
+    return double(steps * p.settings().batch) / secs;
+}
+
+std::string bench_header(bool limit) {
+    char line[192];
+    std::snprintf(line, sizeof line, "%8s %14s %14s %14s %9s %11s%s\n", "threads", "samples/s", "min", "max", "speedup",
+                  "efficiency", limit ? "   GFLOP/s  %peak  peak GFLOP/s  peak speedup" : "");
+    return line;
+}
+
+std::string bench_row(int threads, const std::vector<double> &runs, double one_thread, const BenchLimit &limit) {
+    const double med = median(runs), lo = *std::min_element(runs.begin(), runs.end()),
+                 hi = *std::max_element(runs.begin(), runs.end()), speed = med / one_thread;
+    char line[256];
+    std::snprintf(line, sizeof line, "%8d %14.0f %14.0f %14.0f %9.2f %10.0f%%", threads, med, lo, hi, speed,
+                  100 * speed / threads);
+    std::string row = line;
+    if (limit.flops_per_sample > 0) {
+        const double gflops = med * limit.flops_per_sample / 1e9;
+        std::snprintf(line, sizeof line, " %9.1f %5.0f%% %13.1f %13.2f", gflops,
+                      limit.peak_gflops > 0 ? 100 * gflops / limit.peak_gflops : 0.0, limit.peak_gflops,
+                      limit.peak_one > 0 ? limit.peak_gflops / limit.peak_one : 0.0);
+        row += line;
+    }
+    row += "\n";
+    if (hi > kBenchSpreadWarn * lo) {
+        std::snprintf(line, sizeof line,
+                      "warning: %d threads: the repeats range from %.0f to %.0f samples/s (max/min %.2f > %.2f): "
+                      "the machine was busy or the runs too short; the median is unreliable (raise --steps or "
+                      "--repeats on an idle machine)\n",
+                      threads, lo, hi, hi / lo, kBenchSpreadWarn);
+        row += line;
+    }
+    return row;
+}
+
+int cmd_bench(const std::vector<std::string> &args) {
+    Common c;
+    po::options_description opts("aepipe bench CONFIG [key=value ...] [options]");
+    opts.add_options()("help,h", "show this help")("threads", po::value<std::string>()->default_value("1,2"),
+                                                   "thread counts to measure, e.g. 1,2,4,8,16")(
+        "steps", po::value<int64_t>()->default_value(200), "timed training steps per run")(
+        "warmup", po::value<int64_t>()->default_value(20), "untimed steps first (primitive creation, caches)")(
+        "repeats", po::value<int>()->default_value(3), "runs per thread count; the median is reported")(
+        "out", po::value<std::string>()->default_value("runs"), "parent folder of the bench folder")(
+        "name", po::value<std::string>(), "the bench folder is OUT/NAME-bench-DATE-TIME (default: the config's name)");
+    auto vm = parse(args, opts, c,
+                    "Measures training samples/s of CONFIG's pipeline at each thread count (median of repeats),\n"
+                    "with speedup and parallel efficiency over 1 thread (measured too when not listed); writes\n"
+                    "bench.csv and bench_speedup.svg. samples/s: training steps only, from the first timed step's\n"
+                    "start to the last one's end, as in aepipe run's epoch lines.\n");
+    if (dist::parallel())  // every rank would write its own bench folder
+        throw ConfigError({"command line", 0, 0}, "aepipe bench measures one process; run it without mpirun",
+                          "bench/mpi_scaling.sh measures training across MPI ranks");
+    ConfigFile cfg = load(c, vm);
+    std::vector<int> counts = parse_threads(vm["threads"].as<std::string>());
+    int64_t steps = vm["steps"].as<int64_t>(), warmup = std::max<int64_t>(1, vm["warmup"].as<int64_t>());
+    int repeats = std::max(1, vm["repeats"].as<int>());
+    if (steps < 1) throw ConfigError({"command line", 0, 0}, "--steps must be at least 1");
+    BenchLimit limit;
+    {
+        Pipeline check(cfg, RunSettings{});  // config errors before any work
+        limit.flops_per_sample = build_model(card_of(check), "the model")->flops_per_sample().train();
+    }
+
+    std::string dir = make_run_dir(vm["out"].as<std::string>(), run_name(cfg, c.config) + "-bench");
+    std::string csv = "threads,repeat,samples_per_s,peak_gflops\n", table = bench_header(true);
+    std::vector<double> peaks;  // the FMA probe's GFLOP/s at each count, measured before its runs
+    std::vector<double> med;
+    std::printf("bench: %lld steps after %lld warm-up, %d run(s) at each of", (long long)steps, (long long)warmup,
+                repeats);
+    for (int t : counts) std::printf(" %d", t);
+    std::printf(" threads\n");
+    std::fflush(stdout);
+    for (int t : counts) {
+        peaks.push_back(measure_fma_peak(t).gflops);
+        std::printf("  FMA probe at %d threads: %.1f GFLOP/s (%s)\n", t, peaks.back(), fma_isa().c_str());
+        std::vector<double> runs;
+        for (int r = 0; r < repeats; ++r) {
+            runs.push_back(bench_once(cfg, t, warmup, steps));
+            csv += std::to_string(t) + "," + std::to_string(r) + "," + std::to_string(runs.back()) + "," +
+                   std::to_string(peaks.back()) + "\n";
+            std::printf("  run %d of %d at %d threads: %.0f samples/s\n", r + 1, repeats, t, runs.back());
+            std::fflush(stdout);
+        }
+        med.push_back(median(runs));
+        limit.peak_gflops = peaks.back(), limit.peak_one = peaks.front();
+        table += bench_row(t, runs, med.front(), limit);  // counts.front() is 1
+    }
+    std::fputs(table.c_str(), stdout);
+    write_file_atomic(dir + "/bench.csv", csv);
+    // The pipeline's scaling beside the hardware's own (the FMA probe) and the linear ideal.
+    Series measured{"aepipe training", {}, {}}, hardware{"FMA probe (hardware)", {}, {}, "#d62728"},
+        ideal{"linear", {}, {}, "#999999", true};
+    for (size_t i = 0; i < counts.size(); ++i) {
+        measured.x.push_back(counts[i]), measured.y.push_back(med[i] / med.front());
+        hardware.x.push_back(counts[i]), hardware.y.push_back(peaks[i] / peaks.front());
+        ideal.x.push_back(counts[i]), ideal.y.push_back(double(counts[i]) / counts.front());
+    }
+    write_file_atomic(dir + "/bench_speedup.svg",
+                      svg_line_plot({"speedup over 1 thread: training and the FMA probe", "threads",
+                                     "speedup (median samples/s ratio; probe GFLOP/s ratio)"},
+                                    {measured, hardware, ideal}));
+    std::printf("steps %lld after %lld warm-up, median of %d; wrote %s/bench.csv and bench_speedup.svg\n",
+                (long long)steps, (long long)warmup, repeats, dir.c_str());
+    return 0;
+}
+
+}  // namespace aepipe::cli

@@ -1,0 +1,100 @@
+// aepipe bench: each run's figure is printed as it comes, speedup and efficiency are relative to
+// 1 thread whatever order the counts are given in (1 is measured when not listed), and a row
+// whose repeats spread wide carries a warning.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <sstream>
+
+#include "pipeline/cli/cli.hpp"
+#include "support/fixtures.hpp"
+
+namespace aepipe::test {
+namespace {
+
+// speedup and efficiency of the table row of `threads` in bench's output; {-1, -1} if none.
+std::pair<double, double> row_of(const std::string &out, int threads) {
+    static const std::regex row(R"(^ *(\d+) +\d+ +\d+ +\d+ +([\d.]+) +(\d+)%( .*)?$)");
+    for (const auto &l : lines_of(out)) {
+        std::smatch m;
+        if (std::regex_match(l, m, row) && std::stoi(m[1]) == threads) return {std::stod(m[2]), std::stod(m[3])};
+    }
+    return {-1, -1};
+}
+
+class Bench : public ::testing::Test {
+protected:
+    TempDir tmp{"aepipe-bench"};
+    // A tiny config and a few steps: the figures are meaningless, the bookkeeping is not.
+    RunResult bench(const std::string &threads) {
+        TinyData d = write_tiny_data(tmp.path(), 64, 16, 8);
+        std::string cfg = write_tiny_config(tmp.path(), d, 1);
+        return run_aepipe({"bench", cfg, "--threads", threads, "--steps", "3", "--warmup", "1", "--repeats", "2",
+                           "--out", tmp / "out"});
+    }
+};
+
+TEST_F(Bench, OneThreadIsTheBaseWhateverTheOrder) {
+    RunResult r = bench("2,1");
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(row_of(r.out, 1), std::make_pair(1.0, 100.0)) << r.out;
+    EXPECT_GE(row_of(r.out, 2).first, 0) << r.out;  // present; its value depends on the machine
+    // The rows come in ascending thread order.
+    EXPECT_LT(r.out.find("\n       1 "), r.out.find("\n       2 ")) << r.out;
+}
+
+TEST_F(Bench, OneThreadIsMeasuredWhenNotListedAndRunsPrintAsTheyCome) {
+    RunResult r = bench("2");
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_EQ(row_of(r.out, 1), std::make_pair(1.0, 100.0)) << r.out;
+    const size_t first = r.out.find("  run 1 of 2 at 1 threads: "), last = r.out.find("  run 2 of 2 at 2 threads: ");
+    ASSERT_NE(first, std::string::npos) << r.out;
+    ASSERT_NE(last, std::string::npos) << r.out;
+    EXPECT_LT(last, r.out.find("threads      samples/s")) << "progress before the table:\n" << r.out;
+    // bench/compare_torch.sh takes the line whose first field is the thread count: the row.
+    int rows = 0;
+    for (const auto &l : lines_of(r.out)) {
+        std::istringstream ss(l);
+        std::string first;
+        ss >> first;
+        rows += first == "2";
+    }
+    EXPECT_EQ(rows, 1) << r.out;
+    auto dirs = list_dir(tmp / "out");
+    ASSERT_EQ(dirs.size(), 1u);
+    std::string csv = read_bytes(tmp / "out/" + dirs[0] + "/bench.csv");
+    EXPECT_NE(csv.find("\n1,0,"), std::string::npos) << csv;
+    // Each row names the limit: the probe's peak at its count and the share of it.
+    EXPECT_NE(r.out.find("  FMA probe at 2 threads: "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("GFLOP/s  %peak  peak GFLOP/s  peak speedup"), std::string::npos) << r.out;
+    EXPECT_NE(csv.find("\n2,1,"), std::string::npos) << csv;
+}
+
+TEST(BenchRow, WideSpreadWarns) {
+    std::string row = cli::bench_row(2, {1631, 5846, 4000}, 2000);
+    EXPECT_NE(row.find("warning: 2 threads: the repeats range from 1631 to 5846 samples/s (max/min 3.58 > 1.25)"),
+              std::string::npos)
+        << row;
+}
+
+TEST(BenchRow, NarrowSpreadDoesNot) {
+    std::string row = cli::bench_row(4, {3900, 4000, 4100}, 1000);
+    EXPECT_EQ(row.find("warning"), std::string::npos) << row;
+    EXPECT_EQ(row, "       4           4000           3900           4100      4.00        100%\n");
+}
+
+// GFLOP/s from the model's FLOPs per sample, its share of the probe's peak, the probe's speedup.
+TEST(BenchRow, LimitColumns) {
+    cli::BenchLimit lim{2.5e6, 200, 110};  // 4000 samples/s x 2.5 MFLOP = 10 GFLOP/s = 5% of 200
+    EXPECT_EQ(cli::bench_row(2, {3900, 4000, 4100}, 2000, lim),
+              "       2           4000           3900           4100      2.00        100%      10.0     5%         200.0          1.82\n");
+    EXPECT_NE(cli::bench_header(true).find("GFLOP/s  %peak  peak GFLOP/s  peak speedup"), std::string::npos);
+}
+
+TEST(BenchRow, SpreadJustOverTheLimitWarns) {
+    EXPECT_NE(cli::bench_row(1, {1000, 1260}, 1000).find("warning"), std::string::npos);
+    EXPECT_EQ(cli::bench_row(1, {1000, 1250}, 1000).find("warning"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace aepipe::test

@@ -1,0 +1,78 @@
+// The latent picture: PCA finds a known principal axis, and the SVG says when it is a
+// projection and colours points by label.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "pipeline/report/latent_plot.hpp"
+
+namespace aepipe::test {
+namespace {
+
+// Points t * (0.6, 0.8, 0) + s * (0, 0, 1) + (1, 2, 3), t with spread 3, s with spread 0.5:
+// the first axis is (0.6, 0.8, 0), the second (0, 0, 1); variances follow t's and s's.
+std::vector<float> known_axes(int64_t n, std::vector<double> &ts, std::vector<double> &ss) {
+    std::mt19937 rng(7);
+    std::normal_distribution<double> t(0, 3), s(0, 0.5);
+    std::vector<float> rows;
+    for (int64_t i = 0; i < n; ++i) {
+        ts.push_back(t(rng)), ss.push_back(s(rng));
+        rows.push_back(float(1 + 0.6 * ts.back()));
+        rows.push_back(float(2 + 0.8 * ts.back()));
+        rows.push_back(float(3 + ss.back()));
+    }
+    return rows;
+}
+
+double var(const std::vector<double> &v) {
+    double m = 0, s = 0;
+    for (double x : v) m += x / double(v.size());
+    for (double x : v) s += (x - m) * (x - m) / double(v.size());
+    return s;
+}
+
+TEST(LatentPlot, PcaFindsTheKnownAxes) {
+    std::vector<double> ts, ss;
+    const std::vector<float> rows = known_axes(2000, ts, ss);
+    const Pca2 p = pca_2d(rows.data(), 2000, 3);
+    EXPECT_NEAR(p.axis[0][0], 0.6, 1e-3);
+    EXPECT_NEAR(p.axis[0][1], 0.8, 1e-3);
+    EXPECT_NEAR(p.axis[0][2], 0.0, 1e-3);
+    EXPECT_NEAR(std::abs(p.axis[1][2]), 1.0, 1e-3);
+    EXPECT_NEAR(p.variance[0], var(ts), 0.01 * var(ts));
+    EXPECT_NEAR(p.variance[1], var(ss), 0.02 * var(ss));
+    EXPECT_NEAR(p.mean[1], 2.0, 0.2);
+    // Projections are the centred t (up to float rounding), axis signed with its largest part positive.
+    const std::vector<double> xy = pca_project(p, rows.data(), 2000, 3);
+    double mt = 0;
+    for (double t : ts) mt += t / 2000;
+    EXPECT_NEAR(xy[10], ts[5] - mt, 1e-3 * 3);
+}
+
+TEST(LatentPlot, WideCodesSayPca) {
+    std::vector<double> ts, ss;
+    const std::vector<float> rows = known_axes(50, ts, ss);
+    std::vector<int64_t> labels(50);
+    for (int64_t i = 0; i < 50; ++i) labels[size_t(i)] = i % 3;
+    const LatentPicture pic = latent_svg(rows.data(), 50, 3, labels, "codes");
+    EXPECT_NE(pic.caption.find("PCA projection of the 3-number codes"), std::string::npos) << pic.caption;
+    EXPECT_NE(pic.caption.find("50 of 50 samples, coloured by label"), std::string::npos) << pic.caption;
+    EXPECT_NE(pic.svg.find("principal component 1"), std::string::npos);
+    EXPECT_NE(pic.svg.find("label 2"), std::string::npos);
+    EXPECT_EQ(pic.svg.find("label 3"), std::string::npos);
+    size_t circles = 0;
+    for (size_t at = pic.svg.find("<circle"); at != std::string::npos; at = pic.svg.find("<circle", at + 1)) ++circles;
+    EXPECT_EQ(circles, 50u + 3u);  // the points and one legend dot per label
+}
+
+TEST(LatentPlot, TwoDimensionalCodesAreDrawnAsTheyAre) {
+    const std::vector<float> codes = {0, 0, 1, 2, -1, 5, 3, 3};
+    const LatentPicture pic = latent_svg(codes.data(), 4, 2, {}, "codes", 2);
+    EXPECT_EQ(pic.caption, "the 2-D codes as they are, 2 of 4 samples");
+    EXPECT_EQ(pic.svg.find("principal"), std::string::npos);
+    EXPECT_NE(pic.svg.find("code[1]"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace aepipe::test
