@@ -27,6 +27,7 @@
 
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/optimizer.hpp"
+#include "nodes/nn/epoch_stats.hpp"
 #include "nodes/nn/step_engine.hpp"
 #include "pipeline/dist.hpp"
 #include "nodes/nn/train_state.hpp"
@@ -41,22 +42,43 @@ namespace {
 
 using clk = std::chrono::steady_clock;
 
+// Hands the parts of a shard's pass to the profile (only when profiling).
+struct Trace : StepTrace {
+    Pipeline *p = nullptr;
+    const Msg *m = nullptr;
+    const std::vector<int> *fwd = nullptr, *bwd = nullptr, *upd = nullptr;
+    int loss = 0;
+    double now() const override { return p->now(); }
+    void part(StepPart part, size_t l, double t0) override {
+        const std::vector<int> &probes = part == StepPart::Forward ? *fwd : part == StepPart::Backward ? *bwd : *upd;
+        p->record(part == StepPart::Loss ? loss : probes[l], *m, t0);
+    }
+};
+
+// Per layer: the weights (the live copy, up to three epoch snapshots in flight between
+// training, evaluation and the sinks, one in a checkpoint being written), one gradient copy
+// per shard, the optimizer state (and its checkpoint copy), and per shard row the layer's
+// output and its gradient (the Workspace).
+void train_memory(const Pipeline &p, Model &model, size_t state_count, std::vector<MemoryItem> &out) {
+    const double shards = p.shards(), batch = double(p.settings().batch), states = double(state_count);
+    const YAML::Node layers = p.section("model")["layers"];
+    for (size_t l = 0; l < model.num_layers(); ++l) {
+        const Layer &layer = model.layer(l);
+        const double w = double(layer.num_params()) * sizeof(float), a = batch * double(layer.out_dim()) * sizeof(float);
+        const double params = 5 * w, grads = shards * w, state = 2 * states * w;
+        const YAML::Node item = layers[l];
+        const std::string type = item.IsMap() && item["type"] ? item["type"].as<std::string>("?") : "?";
+        out.push_back({"model.layers[" + std::to_string(l) + "] (" + type + ")", pos_of(p.config(), item),
+                       params + grads + state + 2 * a,
+                       "parameters " + human_bytes(params) + " (" + std::to_string(layer.num_params()) +
+                           " weights, with snapshots), gradients " + human_bytes(grads) + ", optimizer state " +
+                           human_bytes(state) + ", activations " + human_bytes(a) + ", workspace " + human_bytes(a)});
+    }
+}
+
 class Train : public FlowNode {
     using Fn = flow::function_node<Msg, Msg>;
     using Update = flow::multifunction_node<Msg, std::tuple<Msg>>;
-
-    // Hands the parts of a shard's pass to the profile (only when profiling).
-    struct Trace : StepTrace {
-        Pipeline *p = nullptr;
-        const Msg *m = nullptr;
-        const std::vector<int> *fwd = nullptr, *bwd = nullptr, *upd = nullptr;
-        int loss = 0;
-        double now() const override { return p->now(); }
-        void part(StepPart part, size_t l, double t0) override {
-            const std::vector<int> &probes = part == StepPart::Forward ? *fwd : part == StepPart::Backward ? *bwd : *upd;
-            p->record(part == StepPart::Loss ? loss : probes[l], *m, t0);
-        }
-    };
 
 public:
     void resolve(Pipeline &p, Diags &d) override {
@@ -73,28 +95,8 @@ public:
             if (auto *c = dynamic_cast<CheckpointSink *>(n.get())) ckpt_ = c;
     }
 
-    // Per layer: the weights (the live copy, up to three epoch snapshots in flight between
-    // training, evaluation and the sinks, one in a checkpoint being written), one gradient
-    // copy per shard, the optimizer state (and its checkpoint copy), and per shard row the
-    // layer's output and its gradient (the Workspace).
     void memory(const Pipeline &p, std::vector<MemoryItem> &out) const override {
-        if (!model_) return;
-        const double shards = p.shards(), batch = double(p.settings().batch);
-        const double states = opt_ ? double(opt_->state_count()) : 0;
-        const YAML::Node layers = p.section("model")["layers"];
-        for (size_t l = 0; l < model_->num_layers(); ++l) {
-            const Layer &layer = model_->layer(l);
-            const double w = double(layer.num_params()) * sizeof(float), a = batch * double(layer.out_dim()) * sizeof(float);
-            const double params = 5 * w, grads = shards * w, state = 2 * states * w;
-            const YAML::Node item = layers[l];
-            const std::string type = item.IsMap() && item["type"] ? item["type"].as<std::string>("?") : "?";
-            out.push_back({"model.layers[" + std::to_string(l) + "] (" + type + ")", pos_of(p.config(), item),
-                           params + grads + state + 2 * a,
-                           "parameters " + human_bytes(params) + " (" + std::to_string(layer.num_params()) +
-                               " weights, with snapshots), gradients " + human_bytes(grads) + ", optimizer state " +
-                               human_bytes(state) + ", activations " + human_bytes(a) + ", workspace " +
-                               human_bytes(a)});
-        }
+        if (model_) train_memory(p, *model_, opt_ ? opt_->state_count() : 0, out);
     }
 
     void build(Pipeline &p) override {
@@ -127,8 +129,8 @@ public:
         int split_probe = p.add_probe(*this, "split");
         split_ = std::make_unique<Fn>(g, flow::serial, [this, split_probe](Msg m) {
             return p_->guard(split_probe, m, [&] {
-                if (m.step == first_step_of_epoch_) epoch_start_ = clk::now();
-                step_start_ = clk::now(), step_t0_ = p_->now();
+                stats_.begin_step(m.step);
+                step_t0_ = p_->now();
                 m.t_ready = p_->now();
                 return m;
             });
@@ -179,7 +181,7 @@ public:
     void finish() override {
         const double comm_s = engine_ ? engine_->comm_seconds() : 0, step_s = engine_ ? engine_->step_seconds() : 0;
         if (!dist::parallel() || step_s <= 0) return;
-        const double bytes = double(model_->num_params() + 3) * sizeof(float), steps = double(steps_ - 1);
+        const double bytes = double(model_->num_params() + 3) * sizeof(float), steps = double(stats_.steps() - 1);
         char buf[240];
         std::snprintf(buf, sizeof buf,
                       "allreduce: %d ranks, %.0f bytes per step%s; %.3f ms of %.3f ms per step in communication "
@@ -221,14 +223,13 @@ private:
             std::vector<std::shared_ptr<EpochReport>> pending;
             restore_train_checkpoint(from->ckpt, from->path, *model_, engine_->params(), engine_->optimizer(), pr,
                                      pending);
-            steps_ = pr.steps, epochs_done_ = pr.epochs_done, first_step_of_epoch_ = pr.first_step_of_epoch;
-            samples_ = pr.samples, loss_sum_ = pr.loss_sum, recon_sum_ = pr.recon_sum, kl_sum_ = pr.kl_sum;
+            stats_.restore(pr);
             for (auto &r : pending) {
                 r->last = r->epoch + 1 == s.epochs || r->steps == s.max_steps;
                 pending_.push_back(r);
             }
-            p.console().line("resumed from " + from->path + " (step " + std::to_string(steps_) + ", epoch " +
-                             std::to_string(epochs_done_ + 1) + ")");
+            p.console().line("resumed from " + from->path + " (step " + std::to_string(stats_.steps()) + ", epoch " +
+                             std::to_string(stats_.epochs_done() + 1) + ")");
         } else if (!s.init_from.empty()) {
             load_weights(s.init_from, *model_, engine_->params());
             p.console().line("weights from " + s.init_from + " (fine-tuning: optimizer and counters start fresh)");
@@ -242,20 +243,22 @@ private:
     void after_step(const Msg &m) {
         const bool run_end = m.last_in_epoch && (m.epoch + 1 == p_->settings().epochs ||
                                                  m.step + 1 == p_->settings().max_steps);
-        if (hook_sig_ && steps_ == hook_step_) std::raise(hook_sig_);
+        const int64_t steps = stats_.steps();
+        if (hook_sig_ && steps == hook_step_) std::raise(hook_sig_);
         const int sig = stop_signal();
         if (ckpt_ && !p_->settings().run_dir.empty() &&
-            (sig || ckpt_->state_due(steps_, m.last_in_epoch, epochs_done_, run_end))) {
-            TrainProgress pr{steps_, epochs_done_, first_step_of_epoch_, samples_, loss_sum_, recon_sum_, kl_sum_};
+            (sig || ckpt_->state_due(steps, m.last_in_epoch, stats_.epochs_done(), run_end))) {
             prune_pending();
             std::vector<const EpochReport *> pending;
             for (const auto &r : pending_) pending.push_back(r.get());
-            last_ckpt_ = ckpt_->save_state(p_->settings().run_dir, steps_,
-                                           make_train_checkpoint(*model_, engine_->params(), engine_->optimizer(), pr, pending,
-                                                                 p_->settings().seed, fingerprint_));
+            last_ckpt_ = ckpt_->save_state(p_->settings().run_dir, steps,
+                                           make_train_checkpoint(*model_, engine_->params(), engine_->optimizer(),
+                                                                 stats_.progress(), pending, p_->settings().seed,
+                                                                 fingerprint_));
             engine_->set_failure_note("; the last good checkpoint is " + last_ckpt_);
         }
-        if (sig && !run_end) stop(std::make_exception_ptr(Interrupted{sig, steps_, ckpt_ ? last_ckpt_ : "", epochs_done_}));
+        if (sig && !run_end)
+            stop(std::make_exception_ptr(Interrupted{sig, steps, ckpt_ ? last_ckpt_ : "", stats_.epochs_done()}));
         if (run_end) set_stop_phase("the last evaluation and writing (training is done)", true);
     }
 
@@ -290,10 +293,10 @@ private:
             if (e) return stop(e);  // holds the gate: no further step is admitted
         const StepSums sums = engine_->update(rows_of(m));
         const int64_t total = m.total > 0 ? m.total : m.count;
-        loss_sum_ += sums.loss, recon_sum_ += sums.recon, kl_sum_ += sums.kl;
-        samples_ += total;
-        ++steps_;
-        time_step(total);
+        train_s_ += stats_.end_step(sums, total);
+        p_->record_step(step_t0_, total);
+        auto &times = p_->step_times();  // aepipe bench's clock: the same seconds
+        if (times.size() < times.capacity()) times.push_back(train_s_);  // never reallocates
         show_progress(m);
         if (m.last_in_epoch) end_epoch(m, out);
         after_step(m);
@@ -302,46 +305,13 @@ private:
         gate_->decrementer().try_put(flow::continue_msg());
     }
 
-    // Training throughput counts the steps alone: from a step's split to the end of its update,
-    // so waits for data, evaluation and sinks between steps are left out (what overlaps a step
-    // still slows it). The run's first step (primitive JIT, first touch of every buffer) is
-    // start-up: it counts only when its epoch has no other step. aepipe bench reads the same
-    // clock through step_times().
-    void time_step(int64_t samples) {
-        const double d = std::chrono::duration<double>(clk::now() - step_start_).count();
-        (started_ ? busy_s_ : startup_s_) += d;
-        (started_ ? busy_samples_ : startup_samples_) += samples;
-        started_ = true;
-        train_s_ += d;
-        p_->record_step(step_t0_, samples);
-        auto &times = p_->step_times();
-        if (times.size() < times.capacity()) times.push_back(train_s_);  // never reallocates
-    }
-    double samples_per_s() const {
-        return busy_samples_ ? double(busy_samples_) / busy_s_
-                             : startup_s_ > 0 ? double(startup_samples_) / startup_s_ : 0.0;
-    }
-
     void end_epoch(const Msg &m, Update::output_ports_type &out) {
-        double secs = std::chrono::duration<double>(clk::now() - epoch_start_).count();
-        auto r = std::make_shared<EpochReport>();
-        r->epoch = m.epoch;
-        r->steps = steps_;
-        r->samples = samples_;
-        r->train_loss = samples_ ? loss_sum_ / double(samples_) : 0.0;
-        r->train_recon = samples_ ? recon_sum_ / double(samples_) : 0.0;
-        r->train_kl = samples_ ? kl_sum_ / double(samples_) : 0.0;
-        r->seconds = secs;
-        r->samples_per_s = samples_per_s();
-        busy_s_ = startup_s_ = 0, busy_samples_ = startup_samples_ = 0;
+        std::shared_ptr<EpochReport> r = stats_.end_epoch(m.epoch, m.step);
         r->params = std::make_shared<const std::vector<float>>(engine_->param_vector());
         r->model = model_.get();
         r->last = m.epoch + 1 == p_->settings().epochs || m.step + 1 == p_->settings().max_steps;
         prune_pending();
         pending_.push_back(r);
-        ++epochs_done_;
-        loss_sum_ = recon_sum_ = kl_sum_ = 0, samples_ = 0;
-        first_step_of_epoch_ = m.step + 1;
         Msg o;
         o.epoch = m.epoch;
         o.step = m.step;
@@ -358,7 +328,7 @@ private:
         char buf[200];
         std::snprintf(buf, sizeof buf, "epoch %lld/%lld  step %lld  loss %.6f  %.0f samples/s",
                       (long long)m.epoch + 1, (long long)p_->settings().epochs, (long long)m.step + 1,
-                      samples_ ? loss_sum_ / double(samples_) : 0.0, samples_per_s());
+                      stats_.mean_loss(), stats_.samples_per_s());
         p_->console().progress(buf);
     }
 
@@ -376,8 +346,8 @@ private:
     std::unique_ptr<flow::limiter_node<Msg>> gate_;
     std::unique_ptr<Fn> split_;
     std::unique_ptr<Update> update_;
-    int64_t steps_ = 0, samples_ = 0, first_step_of_epoch_ = 0, arrived_ = 0, epochs_done_ = 0;
-    double loss_sum_ = 0, recon_sum_ = 0, kl_sum_ = 0;
+    EpochStats stats_;
+    int64_t arrived_ = 0;
     // Finished epochs whose reports are still in flight to the sinks (checkpoints keep them).
     std::vector<std::shared_ptr<const EpochReport>> pending_;
     CheckpointSink *ckpt_ = nullptr;                  // null: the graph writes no checkpoints
@@ -388,11 +358,8 @@ private:
     bool evaluated_ = false;  // an evaluate node follows: it releases each epoch
     bool stopped_ = false;    // a signal or a failed checkpoint ended training (stop())
     bool overlap_ = false;  // per-layer allreduce during the backward pass (one shard per rank)
-    clk::time_point epoch_start_ = clk::now(), last_progress_{}, step_start_{};
-    // This epoch's steps (time_step): seconds and samples, the start-up step apart.
-    double busy_s_ = 0, startup_s_ = 0, train_s_ = 0, step_t0_ = 0;
-    int64_t busy_samples_ = 0, startup_samples_ = 0;
-    bool started_ = false;
+    clk::time_point last_progress_{};
+    double train_s_ = 0, step_t0_ = 0;  // seconds of all steps so far; this step's start (profile clock)
 };
 
 Registrar<FlowNodeRegistry> reg({"train",
