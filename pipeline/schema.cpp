@@ -80,22 +80,28 @@ std::string resolve_path(const ConfigFile &cfg, const std::string &p) {
     return (fs::path(cfg.dir) / p).lexically_normal().string();
 }
 
+// Every key's value is resolved here, once: the one given, or its default parsed from the
+// spec's text; lookups are then a map search.
 Params::Params(const NodeSpec *spec, const ConfigFile *cfg, YAML::Node node, std::string context)
-    : spec_(spec), cfg_(cfg), node_(node), context_(std::move(context)) {}
+    : spec_(spec), cfg_(cfg), node_(node), context_(std::move(context)) {
+    for (const KeySpec &ks : spec_->keys) {
+        if (has(ks.name))
+            values_[ks.name] = static_cast<const YAML::Node &>(node_)[ks.name];
+        else if (!ks.def.empty())
+            values_[ks.name] = YAML::Load(ks.def);
+    }
+}
 
 bool Params::has(const std::string &key) const {
     return node_.IsMap() && node_[key].IsDefined() && !node_[key].IsNull();
 }
 
 YAML::Node Params::value(const std::string &key) const {
-    if (has(key)) return node_[key];
+    if (auto it = values_.find(key); it != values_.end()) return it->second;
     const KeySpec *ks = spec_->key(key);
     if (!ks) throw RuntimeError("internal: " + spec_->type + " has no key '" + key + "'");
-    if (ks->def.empty()) {
-        if (ks->required) fail(key, "'" + key + "' is required");
-        return YAML::Node(YAML::NodeType::Null);
-    }
-    return YAML::Load(ks->def);
+    if (ks->required) fail(key, "'" + key + "' is required");
+    return YAML::Node(YAML::NodeType::Null);
 }
 
 YAML::Node Params::raw(const std::string &key) const { return value(key); }

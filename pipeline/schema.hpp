@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
@@ -114,6 +115,7 @@ private:
     const NodeSpec *spec_ = nullptr;
     const ConfigFile *cfg_ = nullptr;
     YAML::Node node_;
+    std::map<std::string, YAML::Node> values_;  // every key given or defaulted, resolved once
     std::string context_;  // e.g. "graph.nodes[3] 'enc1' (dense)"
 };
 
