@@ -3,11 +3,12 @@
 test reconstruction MSE per pixel (pixels scaled to [0, 1], as the configs' normalize node).
 
     /usr/bin/python3 bench/pca_baseline.py [--data /usr/share/datasets/fashion-mnist] [--k 64]
-    /usr/bin/python3 bench/pca_baseline.py --oneclass 0 [1 ...] [--k 64]
+    /usr/bin/python3 bench/pca_baseline.py --oneclass 0 [1 ...] [--k 64] [--blur R]
 
 One-class mode (bench/oneclass.sh): for each class c, PCA fitted on class c's training images
 only; every test image is scored by its reconstruction error (MSE per pixel), class c normal and
-the other classes anomalies; prints the ROC AUC (ties count half, as scikit-learn's).
+the other classes anomalies; prints the ROC AUC (ties count half, as scikit-learn's). --blur R
+scores the residual box-blurred over (2R+1)^2 pixels, as `aepipe score --blur R`.
 
 Reads the IDX files (raw or .gz) itself; needs only numpy (python3-numpy).
 """
@@ -56,12 +57,27 @@ def roc_auc(scores, anomaly):
     return (ranks[anomaly].sum() - pos * (pos + 1) / 2) / (pos * neg)
 
 
-def pca_errors(train, test, k):
+def blurred_mse(residual, side, radius):
+    """aepipe's blurred_mse on [N, side*side] residuals: each pixel the mean of its
+    (2 radius + 1)^2 window clipped to the image, then the mean square."""
+    r = residual.reshape(-1, side, side)
+    sat = np.zeros((r.shape[0], side + 1, side + 1))
+    sat[:, 1:, 1:] = r.cumsum(axis=1).cumsum(axis=2)
+    lo = np.maximum(np.arange(side) - radius, 0)
+    hi = np.minimum(np.arange(side) + radius + 1, side)
+    sums = sat[:, hi][:, :, hi] - sat[:, lo][:, :, hi] - sat[:, hi][:, :, lo] + sat[:, lo][:, :, lo]
+    cells = np.outer(hi - lo, hi - lo)
+    return np.mean((sums / cells) ** 2, axis=(1, 2))
+
+
+def pca_errors(train, test, k, blur=0):
     mean = train.mean(axis=0)
     cov = (train - mean).T @ (train - mean) / train.shape[0]
     vals, vecs = np.linalg.eigh(cov)
     basis = vecs[:, np.argsort(vals)[::-1][:k]]
     recon = ((test - mean) @ basis) @ basis.T + mean
+    if blur:
+        return blurred_mse(recon - test, int(round(np.sqrt(test.shape[1]))), blur)
     return np.mean((recon - test) ** 2, axis=1)
 
 
@@ -71,7 +87,7 @@ def one_class(a):
     test = read_idx_images(os.path.join(a.data, "t10k-images-idx3-ubyte.gz"))
     test_labels = read_idx_labels(os.path.join(a.data, "t10k-labels-idx1-ubyte.gz"))
     for c in a.oneclass:
-        errors = pca_errors(train[train_labels == c], test, a.k[0])
+        errors = pca_errors(train[train_labels == c], test, a.k[0], a.blur)
         auc = roc_auc(errors, test_labels != c)
         print(f"PCA-{a.k[0]} class {c}: train {int((train_labels == c).sum())}, test {len(test)}: AUROC {auc:.4f}")
 
@@ -80,6 +96,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     ap.add_argument("--k", type=int, nargs="+", default=[64])
+    ap.add_argument("--blur", type=int, default=0, help="one-class mode: score the residual box-blurred over "
+                    "(2 R + 1)^2 pixels (aepipe score --blur R)")
     ap.add_argument("--oneclass", type=int, nargs="+", metavar="C",
                     help="one-class AUROC for each class C (PCA fitted on class C's training images)")
     a = ap.parse_args()

@@ -80,4 +80,28 @@ Detection detect(const std::vector<double> &scores, const std::vector<bool> &ano
     return d;
 }
 
+double blurred_mse(int64_t h, int64_t w, int64_t c, const float *a, const float *b, int64_t radius) {
+    // Summed-area table of the residual, per channel: each window's sum in four look-ups.
+    std::vector<double> sat(size_t((h + 1) * (w + 1) * c), 0.0);
+    auto at = [&](int64_t i, int64_t j, int64_t k) -> double & { return sat[size_t((i * (w + 1) + j) * c + k)]; };
+    for (int64_t i = 0; i < h; ++i)
+        for (int64_t j = 0; j < w; ++j)
+            for (int64_t k = 0; k < c; ++k) {
+                const int64_t p = (i * w + j) * c + k;
+                at(i + 1, j + 1, k) = double(a[p]) - double(b[p]) + at(i, j + 1, k) + at(i + 1, j, k) - at(i, j, k);
+            }
+    double sum = 0;
+    for (int64_t i = 0; i < h; ++i)
+        for (int64_t j = 0; j < w; ++j) {
+            const int64_t i0 = std::max<int64_t>(0, i - radius), i1 = std::min(h, i + radius + 1);
+            const int64_t j0 = std::max<int64_t>(0, j - radius), j1 = std::min(w, j + radius + 1);
+            const double cells = double((i1 - i0) * (j1 - j0));
+            for (int64_t k = 0; k < c; ++k) {
+                const double m = (at(i1, j1, k) - at(i0, j1, k) - at(i1, j0, k) + at(i0, j0, k)) / cells;
+                sum += m * m;
+            }
+        }
+    return sum / double(h * w * c);
+}
+
 }  // namespace aepipe

@@ -26,4 +26,11 @@ struct Detection {
 };
 Detection detect(const std::vector<double> &scores, const std::vector<bool> &anomaly, double threshold);
 
+// Mean square of the residual a - b of one h x w x c image (NHWC) after a box blur: each
+// residual becomes the mean over the (2 radius + 1)^2 window around it, clipped to the image.
+// Blurring keeps errors that cover a region (a wrong shape) and averages away pixel-level
+// ones (texture, edges off by a pixel), which any class reconstructs imperfectly.
+// radius 0 is the plain MSE per element.
+double blurred_mse(int64_t h, int64_t w, int64_t c, const float *a, const float *b, int64_t radius);
+
 }  // namespace aepipe

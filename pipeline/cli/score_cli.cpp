@@ -1,6 +1,6 @@
 // aepipe score: anomaly scores of a trained model's data, and how well they separate classes.
 //   aepipe score --checkpoint RUN/model.safetensors [DATA] [--out DIR] [--normal-classes 0,1]
-//                [--threshold-from TRAIN_DATA --percentile 99] [--k 8]
+//                [--threshold-from TRAIN_DATA --percentile 99] [--k 8] [--blur R]
 // The score of a sample is its reconstruction error: MSE per pixel (model inputs against the
 // reconstruction, as test_mse_per_px), or for a VAE the negative ELBO of the image (its loss
 // summed over the pixels plus the KL term, beta = 1: nats for BCE), a one-draw estimate decoded
@@ -37,6 +37,7 @@ struct ScoreOptions {
     std::vector<int64_t> normal;  // empty: no AUROC
     double percentile = 99;
     int64_t k = 8, batch = 256, zoom = 3;
+    int64_t blur = 0;  // box-blur radius of the residual before its mean square (0: plain MSE)
 };
 
 std::vector<int64_t> parse_classes(const std::string &text) {
@@ -71,7 +72,9 @@ ScoreOptions parse_score(const std::vector<std::string> &args) {
         "percentile", po::value<double>(&o.percentile), "the threshold: this percentile of those errors (default 99)")(
         "k", po::value<int64_t>(&o.k)->default_value(8), "images in worst.png and best.png")(
         "zoom", po::value<int64_t>(&o.zoom)->default_value(3), "pixel enlargement in the grids")(
-        "batch", po::value<int64_t>(&o.batch)->default_value(256), "rows per forward pass");
+        "batch", po::value<int64_t>(&o.batch)->default_value(256), "rows per forward pass")(
+        "blur", po::value<int64_t>(&o.blur)->default_value(0),
+        "score the residual box-blurred over (2 R + 1)^2 pixels: region errors count, pixel ones less");
     po::options_description hidden;
     hidden.add_options()("data", po::value<std::string>(&o.data));
     po::positional_options_description pos;
@@ -85,6 +88,7 @@ ScoreOptions parse_score(const std::vector<std::string> &args) {
         throw po::error("--percentile sets the threshold from --threshold-from DATA, which is missing");
     if (!(o.percentile >= 0 && o.percentile <= 100)) throw po::error("--percentile must be within 0..100");
     if (o.k < 1 || o.batch < 1 || o.zoom < 1) throw po::error("--k, --batch and --zoom must be at least 1");
+    if (o.blur < 0 || o.blur > 64) throw po::error("--blur must be within 0..64 (a radius in pixels)");
     return o;
 }
 
@@ -94,9 +98,10 @@ struct Scored {
     std::vector<uint8_t> recon;
 };
 
-Scored score_all(TrainedModel &t, const InferData &d, int64_t batch) {
+Scored score_all(TrainedModel &t, const InferData &d, int64_t batch, int64_t blur) {
     Model &m = *t.model;
     const int64_t dim = d.dim(), vae = m.sample_layer();
+    const Shape &sh = d.shape;
     Scored s{std::vector<double>(size_t(d.n)), std::vector<uint8_t>(size_t(d.n * dim))};
     Workspace ws(m, std::min(batch, d.n));
     std::vector<float> img(size_t(std::min(batch, d.n) * dim));
@@ -112,7 +117,7 @@ Scored score_all(TrainedModel &t, const InferData &d, int64_t batch) {
                 const float *ml = ws.act(size_t(vae)) + r * 2 * k;
                 e = m.loss().value(1, dim, y + r * dim, x + r * dim) + SampleLayer::kl_row(k, ml, ml + k);
             } else {
-                e = mse_per_element(dim, img.data() + r * dim, x + r * dim);
+                e = blurred_mse(sh.h, sh.w, sh.c, img.data() + r * dim, x + r * dim, blur);
             }
             s.error[size_t(b + r)] = e;
             for (int64_t i = 0; i < dim; ++i) s.recon[size_t((b + r) * dim + i)] = t.card.norm.to_byte(img[size_t(r * dim + i)]);
@@ -143,7 +148,7 @@ std::vector<bool> anomalies(const ScoreOptions &o, const InferData &d) {
 // has no labels or no --normal-classes was given).
 std::vector<double> reference_errors(const ScoreOptions &o, TrainedModel &t) {
     const InferData r = load_infer_data(o.threshold_from, "", t.card);
-    const std::vector<double> all = score_all(t, r, o.batch).error;
+    const std::vector<double> all = score_all(t, r, o.batch, o.blur).error;
     if (o.normal.empty() || r.labels.empty()) return all;
     const std::set<int64_t> normal(o.normal.begin(), o.normal.end());
     std::vector<double> kept;
@@ -155,8 +160,10 @@ std::vector<double> reference_errors(const ScoreOptions &o, TrainedModel &t) {
     return kept;
 }
 
-std::string unit_of(const Model &m) {
-    return m.sample_layer() >= 0 ? "negative ELBO, " + m.loss().unit() : "MSE per pixel";
+std::string unit_of(const Model &m, int64_t blur) {
+    if (m.sample_layer() >= 0) return "negative ELBO, " + m.loss().unit();
+    const std::string side = std::to_string(2 * blur + 1);
+    return blur ? "MSE per pixel of the residual box-blurred over " + side + "x" + side : "MSE per pixel";
 }
 
 // k samples with the highest (worst) or lowest (best) error: inputs above reconstructions.
@@ -240,11 +247,13 @@ std::string summary(const ScoreOptions &o, const InferData &d, const std::vector
 int cmd_score(const std::vector<std::string> &args) {
     const ScoreOptions o = parse_score(args);
     TrainedModel t = load_trained_model(o.checkpoint, o.config);
+    if (o.blur && t.model->sample_layer() >= 0)
+        throw po::error("--blur applies to reconstruction errors; a VAE is scored by its negative ELBO");
     const InferData d = load_infer_data(o.data, o.labels, t.card);
     const std::vector<bool> anomaly = o.normal.empty() ? std::vector<bool>{} : anomalies(o, d);
-    const Scored s = score_all(t, d, o.batch);
+    const Scored s = score_all(t, d, o.batch, o.blur);
     const std::vector<double> ref = o.threshold_from.empty() ? std::vector<double>{} : reference_errors(o, t);
-    const std::string unit = unit_of(*t.model), text = summary(o, d, s.error, anomaly, ref, unit);
+    const std::string unit = unit_of(*t.model, o.blur), text = summary(o, d, s.error, anomaly, ref, unit);
 
     fs::create_directories(o.out);
     write_file_atomic(o.out + "/scores.csv", scores_csv(d, s.error));

@@ -111,6 +111,9 @@ std::vector<std::vector<std::string>> csv_rows(const std::string &text) {
     return rows;
 }
 
+// What a bad input must leave behind: the files an earlier call wrote.
+void expect_intact(const std::string &path, const std::string &bytes) { EXPECT_EQ(read_bytes(path), bytes) << path; }
+
 TEST_F(EncodeScore, ScoresAreTheReconstructionErrorAndAurocFollows) {
     TempDir out;
     RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), data_.test_images, "--normal-classes", "0", "--out",
@@ -149,8 +152,40 @@ TEST_F(EncodeScore, ScoresAreTheReconstructionErrorAndAurocFollows) {
         EXPECT_TRUE(fs::exists(out / (std::string("s/") + f2))) << f2;
 }
 
-// What a bad input must leave behind: the files an earlier call wrote.
-void expect_intact(const std::string &path, const std::string &bytes) { EXPECT_EQ(read_bytes(path), bytes) << path; }
+
+// --blur 1: each score is the mean square of the 3x3 box-blurred residual of that image, which
+// differs from the plain MSE (a residual that varies pixel to pixel shrinks under the blur).
+TEST_F(EncodeScore, BlurScoresTheBlurredResidual) {
+    TempDir out;
+    RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), data_.test_images, "--blur", "1", "--out", out / "s"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("error: MSE per pixel of the residual box-blurred over 3x3"), std::string::npos) << r.out;
+    Forward f = forward_test_set(ckpt(), data_);
+    const int64_t dim = f.ds.dim(), side = data_.side;
+    std::vector<float> img(size_t(f.ds.n * dim));
+    f.t.model->loss().to_image(f.ds.n * dim, f.ws->output(), img.data());
+    const auto rows = csv_rows(read_bytes(out / "s/scores.csv"));
+    ASSERT_EQ(rows.size(), 65u);
+    int64_t below_plain = 0;
+    for (int64_t i = 0; i < 64; ++i) {
+        const float *y = img.data() + i * dim, *x = f.x.data() + i * dim;
+        const double want = blurred_mse(side, side, 1, y, x, 1);
+        EXPECT_NEAR(std::stod(rows[size_t(i + 1)][2]), want, 1e-6 + 1e-4 * want) << i;
+        below_plain += want < mse_per_element(dim, y, x);
+    }
+    EXPECT_GT(below_plain, 32) << "the blur should average away most images' pixel-level error";
+}
+
+TEST_F(EncodeScore, BlurOutOfRangeExit2) {
+    TempDir out;
+    write_bytes(out / "scores.csv", "earlier\n");
+    for (const char *bad : {"-1", "65"}) {
+        RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), "--blur", bad, "--out", out.path()});
+        EXPECT_EQ(r.exit_code, 2) << r.err;
+        EXPECT_NE(r.err.find("--blur must be within 0..64"), std::string::npos) << r.err;
+    }
+    expect_intact(out / "scores.csv", "earlier\n");
+}
 
 TEST_F(EncodeScore, NormalClassesTheDataLacksExit2) {
     TempDir out;
@@ -189,9 +224,9 @@ TEST_F(EncodeScore, AurocWithoutLabelsExit1) {
 
 // A VAE's score is its negative ELBO per image (BCE summed over the pixels plus KL, z drawn as
 // an evaluation pass draws it), and its code is mu.
-TEST(EncodeVae, ScoreIsTheNegativeElboAndTheCodeIsMu) {
-    TempDir tmp;
-    TinyData d = write_tiny_data(tmp.path(), 64, 16);
+// A tiny VAE (64-32-6 [mu | logvar] -> sample -> 32-64, BCE from logits) trained on d into tmp;
+// returns its checkpoint.
+std::string train_tiny_vae(const TempDir &tmp, const TinyData &d) {
     std::string cfg = tiny_config_yaml(d, 2);
     const size_t a = cfg.find("    - {type: dense, units: 16"), b = cfg.find("  loss: mse\n");
     cfg.replace(
@@ -200,8 +235,14 @@ TEST(EncodeVae, ScoreIsTheNegativeElboAndTheCodeIsMu) {
         "    - {type: dense, units: 64}\n  loss: {type: bce, from_logits: true, reduction: sum}\n");
     write_bytes(tmp / "vae.yaml", cfg);
     RunResult run = run_aepipe({"run", tmp / "vae.yaml", "--out", tmp / "runs", "--quiet"});
-    ASSERT_EQ(run.exit_code, 0) << run.err;
-    const std::string ck = tmp / ("runs/" + list_dir(tmp / "runs").at(0) + "/model.safetensors");
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    return tmp / ("runs/" + list_dir(tmp / "runs").at(0) + "/model.safetensors");
+}
+
+TEST(EncodeVae, ScoreIsTheNegativeElboAndTheCodeIsMu) {
+    TempDir tmp;
+    TinyData d = write_tiny_data(tmp.path(), 64, 16);
+    const std::string ck = train_tiny_vae(tmp, d);
     RunResult s = run_aepipe({"score", "--checkpoint", ck, "--out", tmp / "s"});
     ASSERT_EQ(s.exit_code, 0) << s.err;
     EXPECT_NE(s.out.find("error: negative ELBO, nats_per_img"), std::string::npos) << s.out;
@@ -221,6 +262,21 @@ TEST(EncodeVae, ScoreIsTheNegativeElboAndTheCodeIsMu) {
         EXPECT_NEAR(std::stod(rows[size_t(i + 1)][2]), want, 1e-4 * want) << i;
         for (int64_t j = 0; j < 3; ++j) EXPECT_NEAR(codes[size_t(i * 3 + j)], ml[i * 6 + j], 1e-5) << i;
     }
+}
+
+// A VAE's score is its negative ELBO, not a residual: --blur has nothing to blur.
+TEST(EncodeVae, BlurOnAVaeExit2) {
+    TempDir tmp;
+    TinyData d = write_tiny_data(tmp.path(), 64, 16);
+    const std::string ck = train_tiny_vae(tmp, d);
+    fs::create_directories(tmp / "s");
+    write_bytes(tmp / "s/scores.csv", "earlier\n");
+    RunResult r = run_aepipe({"score", "--checkpoint", ck, "--blur", "1", "--out", tmp / "s"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--blur applies to reconstruction errors; a VAE is scored by its negative ELBO"),
+              std::string::npos)
+        << r.err;
+    expect_intact(tmp / "s/scores.csv", "earlier\n");
 }
 
 // `code: true` travels in the checkpoint's model card: encode takes that layer, not the narrowest.

@@ -58,5 +58,28 @@ TEST(Anomaly, PrecisionAndRecallAtAThreshold) {
     EXPECT_DOUBLE_EQ(d.recall(), 0.5);
 }
 
+// Radius 0 is the plain MSE; a constant residual survives the blur whole (e^2); a checkerboard
+// of +-e mostly cancels: on a 4x4 image a corner's window (2x2) and an edge's (2x3) hold as
+// many +e as -e, and an inner pixel's 3x3 window holds five of its own sign and four of the other.
+TEST(Anomaly, BlurredMseRadiusZeroIsMse) {
+    const std::vector<float> a = {0.1f, 0.5f, 0.9f, 0.3f, 0.2f, 0.8f}, b = {0.f, 0.f, 1.f, 1.f, 0.5f, 0.5f};
+    double want = 0;
+    for (size_t i = 0; i < a.size(); ++i) want += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+    EXPECT_NEAR(blurred_mse(2, 3, 1, a.data(), b.data(), 0), want / 6, 1e-12);
+    EXPECT_NEAR(blurred_mse(1, 2, 3, a.data(), b.data(), 0), want / 6, 1e-12);  // channels kept apart
+}
+
+TEST(Anomaly, BlurredMseKeepsRegionsAndAveragesPixelNoise) {
+    const float e = 0.5f;
+    std::vector<float> flat(16, e), checker(16), zero(16, 0.f);
+    for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j) checker[size_t(i * 4 + j)] = (i + j) % 2 ? -e : e;
+    EXPECT_NEAR(blurred_mse(4, 4, 1, flat.data(), zero.data(), 1), double(e) * e, 1e-12);
+    EXPECT_NEAR(blurred_mse(4, 4, 1, checker.data(), zero.data(), 0), double(e) * e, 1e-12);
+    // 4 corners and 8 edges: mean 0; 4 inner pixels: mean +-e / 9.
+    const double want = 4 * (1.0 / 81) * e * e / 16;
+    EXPECT_NEAR(blurred_mse(4, 4, 1, checker.data(), zero.data(), 1), want, 1e-12);
+}
+
 }  // namespace
 }  // namespace aepipe::test

@@ -1,0 +1,89 @@
+// bench/oneclass.sh --select end to end on a tiny Fashion-MNIST-shaped folder (28x28 bars, three
+// labels): the split, the dense run, four conv candidates from one run (snapshot and final, each
+// scored plain and blurred), the choice by validation AUROC, then the test AUROC of the chosen
+// one beside dense and PCA-64; a second call on the same OUT reuses the finished runs.
+// A smoke test of the script's plumbing (the figures of such tiny data mean nothing).
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "support/fixtures.hpp"
+
+namespace aepipe::test {
+namespace {
+
+bool python_has_numpy() { return run_program({"/usr/bin/python3", "-c", "import numpy"}).exit_code == 0; }
+
+// The four files of the Fashion-MNIST layout, as the script's --data expects them.
+void write_fashion_layout(const std::string &dir) {
+    const Shapes train = make_shapes(150, 28, 1), test = make_shapes(40, 28, 2);
+    write_images(dir + "/train-images-idx3-ubyte.gz", train.n, 28, 28, train.pixels);
+    write_labels(dir + "/train-labels-idx1-ubyte.gz", train.labels);
+    write_images(dir + "/t10k-images-idx3-ubyte.gz", test.n, 28, 28, test.pixels);
+    write_labels(dir + "/t10k-labels-idx1-ubyte.gz", test.labels);
+}
+
+TEST(OneclassBench, SelectChoosesOnValidationAndReportsTest) {
+    if (!python_has_numpy()) GTEST_SKIP() << "no /usr/bin/python3 with numpy (bench/pca_baseline.py needs it)";
+    TempDir tmp("aepipe-oneclass");
+    write_fashion_layout(tmp.path());
+    RunResult r = run_program({"/bin/bash", "bench/oneclass.sh", "--select", "--classes", "0", "--val", "40",
+                               "--dense-epochs", "1", "--threads", "1", "--candidates",
+                               "configs/fashion_oneclass_conv_ae.yaml:1,2", "--blurs", "0 1", "--data", tmp.path()},
+                              AEPIPE_SOURCE_DIR, 300, {"AEPIPE=" AEPIPE_BINARY, "OUT=" + (tmp / "out")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // Both candidates got a validation AUROC, one was chosen, and the final table has every column.
+    for (const char *key : {"1:blur0", "1:blur1", "2:blur0", "2:blur1"})
+        EXPECT_TRUE(std::regex_search(
+            r.out, std::regex(std::string("\\| fashion_oneclass_conv_ae:") + key + " \\| [01]\\.[0-9]{4} \\|")))
+            << key << "\n" << r.out;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex("chosen by mean validation AUROC: fashion_oneclass_conv_ae:[12]:blur[01] ")))
+        << r.out;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex("\\| mean( \\| [01]\\.[0-9]{4}){8} \\|"))) << r.out;
+    // The split held out the last 40 training images: the fit set is the other 110.
+    EXPECT_NE(r.err.find("split: fit 110, validation 40"), std::string::npos) << r.err;
+    // Again on the same OUT: no run is trained twice (each run folder still holds one run).
+    const std::string runs = tmp / "out/select/fashion_oneclass_conv_ae-e2-class0";
+    ASSERT_EQ(list_dir(runs).size(), 1u);
+    RunResult again = run_program({"/bin/bash", "bench/oneclass.sh", "--select", "--classes", "0", "--val", "40",
+                                   "--dense-epochs", "1", "--threads", "1", "--candidates",
+                                   "configs/fashion_oneclass_conv_ae.yaml:1,2", "--blurs", "0", "--data", tmp.path()},
+                                  AEPIPE_SOURCE_DIR, 300, {"AEPIPE=" AEPIPE_BINARY, "OUT=" + (tmp / "out")});
+    ASSERT_EQ(again.exit_code, 0) << again.err;
+    EXPECT_EQ(list_dir(runs), list_dir(tmp / "out/select/fashion_oneclass_conv_ae-e2-class0"));
+    EXPECT_NE(again.out.find("| fashion_oneclass_conv_ae:2:blur0 |"), std::string::npos) << again.out;
+}
+
+// Each bad --candidates entry is a usage error (exit 2) naming it, before any data is read or run.
+RunResult oneclass_with_candidates(const std::string &candidates) {
+    return run_program({"/bin/bash", "bench/oneclass.sh", "--select", "--candidates", candidates, "--data",
+                        "/nonexistent"},
+                       AEPIPE_SOURCE_DIR, 60);
+}
+
+TEST(OneclassBench, CandidateWithoutEpochsIsAUsageError) {
+    RunResult r = oneclass_with_candidates("configs/fashion_oneclass_conv_ae.yaml");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("'configs/fashion_oneclass_conv_ae.yaml': expected CONFIG:E1,E2"), std::string::npos) << r.err;
+}
+
+TEST(OneclassBench, CandidateWithAMissingConfigIsAUsageError) {
+    RunResult r = oneclass_with_candidates("configs/no_such.yaml:10");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("'configs/no_such.yaml:10': expected CONFIG:E1,E2"), std::string::npos) << r.err;
+}
+
+TEST(OneclassBench, CandidateEpochsNotMultiplesOfTheFirstAreAUsageError) {
+    RunResult r = oneclass_with_candidates("configs/fashion_oneclass_conv_ae.yaml:10,15");
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("15 is not a multiple of 10"), std::string::npos) << r.err;
+}
+
+TEST(OneclassBench, UnknownOptionIsAUsageError) {
+    RunResult r = run_program({"/bin/bash", "bench/oneclass.sh", "--nonsense"}, AEPIPE_SOURCE_DIR, 60);
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("usage:"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace aepipe::test
