@@ -12,7 +12,7 @@ struct Tiny {
         "model: {layers: [{type: dense, units: 3}, {type: dense, units: 4}]}\n"
         "graph: {nodes: [], edges: []}\n",
         "tiny.yaml");
-    aepipe::Model model{cfg, cfg.root["model"], 4};
+    aepipe::Model model{aepipe::ModelSpec::parse(cfg, cfg.root["model"], 4)};
     std::vector<float> params = std::vector<float>(size_t(model.num_params()));
 };
 
