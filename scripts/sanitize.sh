@@ -22,7 +22,7 @@ export LSAN_OPTIONS="suppressions=${REPO_ROOT}/tests/fuzz/lsan.supp:print_suppre
 
 if [[ " ${STEPS} " == *" asan "* || " ${STEPS} " == *" fuzz "* ]]; then
   cmake -S . -B "${ASAN_DIR}" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 -DAEPIPE_FUZZ=ON
-  cmake --build "${ASAN_DIR}" -j"${JOBS}" --target aepipe aepipe_tests aepipe_fuzzers
+  cmake --build "${ASAN_DIR}" -j"${JOBS}" --target aepipe aepipe_tests aepipe_fuzzers aepipe_loop aepipe_alloc_count
 fi
 if [[ " ${STEPS} " == *" asan "* ]]; then
   echo "== ASan+UBSan: the whole test suite"
