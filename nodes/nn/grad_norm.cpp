@@ -1,5 +1,7 @@
 #include "nodes/nn/grad_norm.hpp"
 
+#include "nodes/nn/simd.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -13,6 +15,7 @@ static const SectionKeys kTrainKeys(train_section_spec(),
                                       "scale gradients so their global L2 norm is at most this (0: off)", {}, false,
                                       at_least(0)}});
 
+AEPIPE_SIMD_CLONES
 double sum_squares(const float *g, int64_t begin, int64_t end) {
     double s = 0;
 #pragma omp simd reduction(+ : s)

@@ -5,6 +5,8 @@
 //   adagrad: s += g^2;  w -= lr g / (sqrt(s) + eps)
 #include "nodes/nn/optimizer.hpp"
 
+#include "nodes/nn/simd.hpp"
+
 #include <cmath>
 
 #include "pipeline/graph.hpp"
@@ -42,6 +44,39 @@ namespace {
 
 inline float grad(const float *w, const float *g, int64_t i, float wd) { return wd != 0.f ? g[i] + wd * w[i] : g[i]; }
 
+}  // namespace
+
+struct RmsPropK {
+    float lr, wd, a, oma, eps;
+};
+struct AdamK {
+    float wd, b1, b2, omb1, omb2, step, inv_sqrt_c2, eps;
+};
+
+// The update loops, built per ISA (nodes/nn/simd.hpp); external linkage for the ifunc.
+AEPIPE_SIMD_CLONES
+void rmsprop_range(float *w, const float *g, float *sq, int64_t b, int64_t e, RmsPropK k) {
+#pragma omp simd
+    for (int64_t i = b; i < e; ++i) {
+        float gi = grad(w, g, i, k.wd);
+        sq[i] = k.a * sq[i] + k.oma * gi * gi;
+        w[i] -= k.lr * gi / (std::sqrt(sq[i]) + k.eps);
+    }
+}
+
+AEPIPE_SIMD_CLONES
+void adam_range(float *w, const float *g, float *m, float *v, int64_t b, int64_t e, AdamK k) {
+#pragma omp simd
+    for (int64_t i = b; i < e; ++i) {
+        float gi = grad(w, g, i, k.wd);
+        m[i] = k.b1 * m[i] + k.omb1 * gi;
+        v[i] = k.b2 * v[i] + k.omb2 * gi * gi;
+        w[i] -= k.step * m[i] / (std::sqrt(v[i]) * k.inv_sqrt_c2 + k.eps);
+    }
+}
+
+namespace {
+
 class Sgd : public Optimizer {
 public:
     Sgd(const Params &p)
@@ -76,13 +111,7 @@ protected:
     void update(float *w, const float *g, int64_t b, int64_t e) override {
         const float lr = float(lr_), wd = float(wd_), a = float(alpha_), eps = float(eps_);
         const float oma = float(1.0 - alpha_);  // in double, like the other betas
-        float *sq = s(0);
-#pragma omp simd
-        for (int64_t i = b; i < e; ++i) {
-            float gi = grad(w, g, i, wd);
-            sq[i] = a * sq[i] + oma * gi * gi;
-            w[i] -= lr * gi / (std::sqrt(sq[i]) + eps);
-        }
+        rmsprop_range(w, g, s(0), b, e, {lr, wd, a, oma, eps});
     }
 
 private:
@@ -102,14 +131,7 @@ protected:
         const float step = float(lr_ / c1), inv_sqrt_c2 = float(1.0 / std::sqrt(c2));
         // 1 - beta in double: 1.f - float(0.999) is 1.3e-5 off 0.001, which c2 does not share.
         const float omb1 = float(1.0 - b1_), omb2 = float(1.0 - b2_);
-        float *m = s(0), *v = s(1);
-#pragma omp simd
-        for (int64_t i = b; i < e; ++i) {
-            float gi = grad(w, g, i, wd);
-            m[i] = b1 * m[i] + omb1 * gi;
-            v[i] = b2 * v[i] + omb2 * gi * gi;
-            w[i] -= step * m[i] / (std::sqrt(v[i]) * inv_sqrt_c2 + eps);
-        }
+        adam_range(w, g, s(0), s(1), b, e, {wd, b1, b2, omb1, omb2, step, inv_sqrt_c2, eps});
     }
 
 private:
