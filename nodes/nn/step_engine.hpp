@@ -4,7 +4,7 @@
 //   rows (N, D) -> shard k: rows [N*k/S, N*(k+1)/S) -> fwd[0..L-1], loss, bwd[L-1..0] -> g_k
 //   update: g = sum_k g_k (+ allreduce over ranks) -> |g| finite? -> clip -> optimizer(w, g)
 //
-// Fused update: with one shard, one process and no clipping nothing needs the whole gradient
+// Fused update: with one single-threaded shard, one process and no clipping nothing needs the whole gradient
 // before the update, so each layer's weights are updated right after its backward step, while
 // its gradient and weights are still in cache (bwd[l] -> finite? -> optimizer on layer l).
 // Then a non-finite gradient stops training with the layers after it already updated; the

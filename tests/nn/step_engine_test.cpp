@@ -169,6 +169,20 @@ TEST(StepEngine, FusedANonFiniteGradientStopsAtItsLayer) {
               std::vector<float>(w1.begin() + layer1, w1.end()));
 }
 
+// Only a single-threaded shard fuses: an OpenMP team, several shards or clipping do not.
+TEST(StepEngine, FusesOnlyOneSingleThreadedShardWithoutClipping) {
+    auto fused = [](auto set) {
+        StepOptions o;
+        set(o);
+        return StepEngine(spec_of(kMlp), sgd(0.1), o).fused();
+    };
+    EXPECT_TRUE(fused([](StepOptions &) {}));
+    EXPECT_FALSE(fused([](StepOptions &o) { o.omp_per_shard = 2; }));
+    EXPECT_FALSE(fused([](StepOptions &o) { o.shards = 2; }));
+    EXPECT_FALSE(fused([](StepOptions &o) { o.clip_grad_norm = 1; }));
+    EXPECT_FALSE(fused([](StepOptions &o) { o.fuse_update = false; }));
+}
+
 // Updating layer by layer does the same arithmetic per weight as one pass over the slab.
 TEST(StepEngine, FusedUpdatesEqualTheWholeSlabUpdate) {
     for (const char *type : {"adam", "rmsprop", "sgd"}) {
