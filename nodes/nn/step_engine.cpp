@@ -108,24 +108,18 @@ void StepEngine::run_shard(int64_t k, const StepRows &b, StepTrace *trace) {
     }
 }
 
-// Fused: layer l's gradient is complete (and its weights no longer needed by this step).
+// Fused: layer l's gradient is complete (and its weights no longer needed by this step). A
+// fused step runs on one thread (see the constructor), so the layer is checked and updated in
+// plain loops, with no parallel region per layer.
 void StepEngine::update_layer(size_t l) {
     float *g = shards_[0]->grads.data();
     if (o_.grad_hook) o_.grad_hook(opt_->steps(), g, model_->num_params());
     const int64_t b = model_->offset(l), e = l + 1 < model_->num_layers() ? model_->offset(l + 1) : model_->num_params();
-    const int64_t chunks = (e - b + kChunk - 1) / kChunk;
-    for_chunks(chunks, [&](int64_t c) {
-        chunk_sq_[size_t(c)] = sum_squares(g, b + c * kChunk, std::min(e, b + (c + 1) * kChunk));
-    });
-    double sq = 0;
-    for (int64_t c = 0; c < chunks; ++c) sq += chunk_sq_[size_t(c)];
-    if (!std::isfinite(sq))
+    if (!std::isfinite(sum_squares(g, b, e)))
         throw RuntimeError(first_non_finite(model_->named_params(), g, e, b) +
                            "; training stopped during this update (the layers after it were updated)" + note_ +
                            "\nhint: lower the learning rate or set train.clip_grad_norm");
-    for_chunks(chunks, [&](int64_t c) {
-        opt_->update_range(params_.data(), g, b + c * kChunk, std::min(e, b + (c + 1) * kChunk));
-    });
+    opt_->update_range(params_.data(), g, b, e);
 }
 
 void StepEngine::check_loss(const StepSums &s, int64_t total) const {
