@@ -41,7 +41,10 @@ protected:
     static RunResult mpirun(const std::string &out, const std::vector<std::string> &extra,
                             const std::vector<std::string> &rank1 = {}, const std::vector<std::string> &env = {},
                             const std::string &threads = "1") {
-        std::vector<std::string> argv{AEPIPE_MPIEXEC, "--allow-run-as-root", "--oversubscribe", "--bind-to", "none"};
+        // Its own session directory: two mpiruns that start at once (ctest -j) in a fresh /tmp
+        // both mkdir /tmp/ompi.HOST.UID and one fails with "File exists" (seen in a clean root).
+        std::vector<std::string> argv{AEPIPE_MPIEXEC, "--allow-run-as-root", "--oversubscribe", "--bind-to", "none",
+                                      "--mca", "orte_tmpdir_base", tmp().path()};
         for (const auto &e : env) argv.insert(argv.end(), {"-x", e});
         std::vector<std::string> run{AEPIPE_BINARY, "run", config(), "--out", tmp() / out};
         if (!threads.empty()) run.insert(run.end(), {"--threads", threads});
