@@ -38,10 +38,10 @@ Shape FlowNode::sample_shape(const Pipeline &p) const {
     return Shape{d, 1, 1};
 }
 
-Receiver &FlowNode::in(const std::string &port) {
+InPort FlowNode::in(const std::string &port, const std::string &) {
     throw RuntimeError("internal: " + where() + " has no input port '" + port + "'");
 }
-Sender &FlowNode::out(const std::string &port) {
+OutPort FlowNode::out(const std::string &port) {
     throw RuntimeError("internal: " + where() + " has no output port '" + port + "'");
 }
 
@@ -227,19 +227,43 @@ FlowNode *Pipeline::upstream(const std::string &id, const std::string &port) con
     return nullptr;
 }
 
-bool Pipeline::reaches(const std::string &id, const std::string &type) const {
-    std::vector<std::string> todo{id};
+FlowNode *Pipeline::feeder(const FlowNode &n) const {
+    return n.spec().inputs.empty() ? nullptr : upstream(n.id(), n.spec().inputs.front().name);
+}
+
+std::vector<FlowNode *> Pipeline::downstream(const std::string &id) const {
+    std::vector<FlowNode *> order;
     std::set<std::string> seen{id};
-    while (!todo.empty()) {
-        std::string cur = todo.back();
-        todo.pop_back();
-        for (const auto &e : edges_) {
-            if (e.from != cur || !seen.insert(e.to).second) continue;
-            if (find(e.to)->spec().type == type) return true;
-            todo.push_back(e.to);
-        }
+    std::vector<std::string> frontier{id};
+    for (size_t at = 0; at < frontier.size(); ++at)
+        for (const auto &e : edges_)
+            if (e.from == frontier[at] && seen.insert(e.to).second) {
+                frontier.push_back(e.to);
+                order.push_back(find(e.to));
+            }
+    return order;
+}
+
+FlowNode *Pipeline::credit_source(const std::string &id, const std::string &credit, bool farthest) const {
+    std::vector<FlowNode *> nodes = downstream(id);
+    nodes.insert(nodes.begin(), find(id));
+    if (farthest) std::reverse(nodes.begin(), nodes.end());
+    for (FlowNode *n : nodes) {
+        const auto sent = n->credit_outputs();
+        if (std::find(sent.begin(), sent.end(), credit) != sent.end()) return n;
     }
-    return false;
+    return nullptr;
+}
+
+void Pipeline::add_credit_edge(const FlowNode &from, const std::string &from_port, const FlowNode &to,
+                               const std::string &to_port) {
+    credit_edges_.push_back({from.id(), from_port, to.id(), to_port, "credit", to.params().where()});
+}
+
+SlotPool &Pipeline::pool(const FlowNode &n, int slots) {
+    auto &p = pools_[n.id()];
+    if (!p) p = std::make_unique<SlotPool>(slots);
+    return *p;
 }
 
 static std::string port_list(const std::vector<PortSpec> &ports) {
@@ -504,6 +528,18 @@ void Pipeline::build_node(FlowNode &n) {
     }
 }
 
+// The builder checked the edge's kind against both ports' specs; the ports' C++ message types
+// must be that kind too, or a node's spec and code disagree (a bug, named here).
+void Pipeline::connect(const Edge &e) {
+    FlowNode &from = *find(e.from), &to = *find(e.to);
+    const OutPort out = from.out(e.from_port);
+    const InPort in = to.in(e.to_port, e.kind);
+    if (out.kind() != e.kind || !out.connect(in))
+        throw RuntimeError("internal: edge " + e.from + "." + e.from_port + " -> " + e.to + "." + e.to_port + " (" +
+                           e.kind + "): the ports carry " + std::string(out.kind()) + " and " +
+                           std::string(in.kind()));
+}
+
 void Pipeline::run() {
     preflight();
     // Threads, decided here for every caller: see shards().
@@ -515,8 +551,6 @@ void Pipeline::run() {
     idle_ = false;
     for (auto &n : nodes_) n->set_probe(add_probe(*n));
     graph_ = std::make_unique<flow::graph>();
-    step_done_ = std::make_unique<flow::broadcast_node<flow::continue_msg>>(*graph_);
-    epoch_done_ = std::make_unique<flow::broadcast_node<flow::continue_msg>>(*graph_);
     // A signal while building (large models, data loading) ends the process at once: there
     // is nothing to save yet. From the first step on, the training node stops cleanly.
     set_stop_phase("start-up (building the nodes and loading data; nothing was trained)", true);
@@ -530,7 +564,8 @@ void Pipeline::run() {
     }
     try {
         for (auto &n : nodes_) build_node(*n);
-        for (const auto &e : edges_) flow::make_edge(find(e.from)->out(e.from_port), find(e.to)->in(e.to_port));
+        for (const auto &e : edges_) connect(e);
+        for (const auto &e : credit_edges_) connect(e);
         set_stop_phase("training", false);
         for (auto &n : nodes_) n->activate();
     } catch (...) {

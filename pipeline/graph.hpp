@@ -21,6 +21,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -37,8 +38,43 @@
 namespace aepipe {
 
 namespace flow = tbb::flow;
-using Sender = flow::sender<Msg>;
-using Receiver = flow::receiver<Msg>;
+
+// A node's port as the graph builder sees it: a tbb receiver or sender of one message type,
+// which is its port kind's (pipeline/message.hpp). The builder checks the kinds match before
+// it makes the edge, so a node cannot be handed a message type it does not read.
+class InPort {
+public:
+    template <class M>
+    InPort(flow::receiver<M> &r) : kind_(PortKind<M>::name), ptr_(&r) {}
+    std::string_view kind() const { return kind_; }
+
+private:
+    friend class OutPort;
+    std::string_view kind_;
+    void *ptr_;
+};
+
+class OutPort {
+public:
+    template <class M>
+    OutPort(flow::sender<M> &s) : kind_(PortKind<M>::name), ptr_(&s), link_(&link<M>) {}
+    std::string_view kind() const { return kind_; }
+    // flow::make_edge to `to`; false (and no edge) when their message types differ.
+    bool connect(const InPort &to) const {
+        if (to.kind_ != kind_) return false;
+        link_(ptr_, to.ptr_);
+        return true;
+    }
+
+private:
+    template <class M>
+    static void link(void *s, void *r) {
+        flow::make_edge(*static_cast<flow::sender<M> *>(s), *static_cast<flow::receiver<M> *>(r));
+    }
+    std::string_view kind_;
+    void *ptr_;
+    void (*link_)(void *, void *);
+};
 
 // Settings of one run: the `train` section, resolved against the command line.
 struct RunSettings {
@@ -85,8 +121,14 @@ public:
     virtual void memory(const Pipeline &, std::vector<MemoryItem> &) const {}
     // Creates the tbb nodes (heavy one-time work: loading data, building primitives).
     virtual void build(Pipeline &p) = 0;
-    virtual Receiver &in(const std::string &port);
-    virtual Sender &out(const std::string &port);
+    // The tbb port behind a port of the spec, for an edge of `kind` (one of the port's kinds);
+    // and behind a credit port (credit_outputs(), Pipeline::add_credit_edge).
+    virtual InPort in(const std::string &port, const std::string &kind);
+    virtual OutPort out(const std::string &port);
+    // The credits this node sends (flow control: "step_done" after each training step,
+    // "epoch_done" once an epoch is finished with). A node that admits work asks for them in
+    // resolve() with Pipeline::add_credit_edge; `aepipe graph` draws those edges.
+    virtual std::vector<std::string> credit_outputs() const { return {}; }
     virtual void activate() {}  // sources start emitting
     virtual void finish() {}    // the graph has drained
 
@@ -140,16 +182,24 @@ public:
     FlowNode *find(const std::string &id) const;
     // The node feeding `port` of node `id` (nullptr if none).
     FlowNode *upstream(const std::string &id, const std::string &port) const;
-    // Whether a node of `type` is downstream of node `id`.
-    bool reaches(const std::string &id, const std::string &type) const;
+    // The node feeding n's first input port: the data path runs through first inputs.
+    FlowNode *feeder(const FlowNode &n) const;
+    // The nodes downstream of node `id` along data edges, nearest first (breadth first).
+    std::vector<FlowNode *> downstream(const std::string &id) const;
+    // Of `id` and the nodes downstream of it, the nearest (or the farthest) that sends
+    // `credit` (FlowNode::credit_outputs); nullptr if none.
+    FlowNode *credit_source(const std::string &id, const std::string &credit, bool farthest = false) const;
 
-    // Limiters hang their decrement here. step_done: fired by the training node after every
-    // step. epoch_done: fired when an epoch is finished with: by the evaluate node once it has
-    // sent the epoch's test metrics on, or by the training node at the end of the epoch when no
-    // evaluate node follows it. The reader of the training set waits on it to stay at most two
-    // epochs ahead, so training never runs more than two epochs ahead of evaluation.
-    flow::broadcast_node<flow::continue_msg> &step_done() { return *step_done_; }
-    flow::broadcast_node<flow::continue_msg> &epoch_done() { return *epoch_done_; }
+    // A credit edge (kind "credit"): flow control from the node that finishes work to the
+    // node that admits it, e.g. train.step_done -> batches.step_credit. Called from resolve();
+    // run() wires it like a data edge; `aepipe graph` draws it.
+    void add_credit_edge(const FlowNode &from, const std::string &from_port, const FlowNode &to,
+                         const std::string &to_port);
+    const std::vector<Edge> &credit_edges() const { return credit_edges_; }
+
+    // The buffer pool of node n (made with `slots` slots on first use). The pipeline owns it,
+    // so it outlives every message holding one of its buffers, queued anywhere in the graph.
+    SlotPool &pool(const FlowNode &n, int slots);
 
     // Ends the run with error `e` raised on a thread that is not the graph's (a Worker job):
     // cancels the graph; run() throws the first such error once the graph has stopped.
@@ -167,8 +217,8 @@ public:
 
     // Runs the body of probe `probe` on message m: any exception comes out as a
     // RuntimeError naming the node and the step; with profiling on, the call is recorded.
-    template <class F>
-    auto guard(int probe, const Msg &m, F &&f) -> decltype(f()) {
+    template <class M, class F>
+    auto guard(int probe, const M &m, F &&f) -> decltype(f()) {
         double t0 = settings_.profile ? profiler_.now() : 0;
         try {
             if constexpr (std::is_void_v<decltype(f())>) {
@@ -180,17 +230,18 @@ public:
                 return r;
             }
         } catch (const std::exception &e) {
-            rethrow_named(*probes_[size_t(probe)].node, m.step, e);
+            rethrow_named(*probes_[size_t(probe)].node, step_of(m), e);
         }
     }
-    template <class F>
-    auto guard(const FlowNode &n, const Msg &m, F &&f) -> decltype(f()) {
+    template <class M, class F>
+    auto guard(const FlowNode &n, const M &m, F &&f) -> decltype(f()) {
         return guard(n.probe(), m, std::forward<F>(f));
     }
     double now() const { return profiler_.now(); }
     // With profiling on: probe `probe` ran on message m from t0 (now()) to now.
-    void record(int probe, const Msg &m, double t0) {
-        profiler_.record({probe, 0, t0, profiler_.now(), m.t_ready, m.step, m.count > 0 ? m.count : 1});
+    template <class M>
+    void record(int probe, const M &m, double t0) {
+        profiler_.record({probe, 0, t0, profiler_.now(), ready_of(m), step_of(m), rows_of(m)});
     }
     // With profiling on, a training step from t0 (now()) to now: the profile's training throughput.
     void record_step(double t0, int64_t samples) {
@@ -241,16 +292,17 @@ private:
     void parse_edges(Diags &diags);
     void check_cycles(Diags &diags);
     void check_shape(Diags &diags);
+    void connect(const Edge &e);
     void build_node(FlowNode &n);  // what a graph must hold to do anything (README: valid graph)
 
     const ConfigFile &cfg_;
     RunSettings settings_;
     Params train_;
     Console console_;
+    std::map<std::string, std::unique_ptr<SlotPool>> pools_;  // before graph_ and nodes_: dies after them
     std::unique_ptr<flow::graph> graph_;
-    std::unique_ptr<flow::broadcast_node<flow::continue_msg>> step_done_, epoch_done_;
     std::vector<std::unique_ptr<FlowNode>> nodes_;
-    std::vector<Edge> edges_;
+    std::vector<Edge> edges_, credit_edges_;
     std::vector<Probe> probes_;
     Profiler profiler_;
     std::vector<double> step_times_;

@@ -4,7 +4,8 @@
 //   stream ends after that many steps (the last one closes a shortened epoch). A resumed run
 //   skips the steps before its checkpoint's (RunSettings::start_step).
 // The batches of an epoch wait in a queue; a limiter lets `train.in_flight` of them go on
-// to normalisation and compute, and gets a credit back after each training step.
+// to normalisation and compute, and gets a credit back after each training step (a credit
+// edge `T.step_done -> batch.step_credit` from the nearest node downstream sending them).
 // Across processes (mpirun -np R) `size` is the global batch: rank r takes rows
 // [c*r/R, c*(r+1)/R) of each batch of c rows (an even share; a partial last batch may give a
 // rank fewer rows, or none), so R ranks see exactly the samples one process would.
@@ -17,7 +18,7 @@ namespace aepipe {
 namespace {
 
 class Batch : public FlowNode {
-    using Split = flow::multifunction_node<Msg, std::tuple<Msg>>;
+    using Split = flow::multifunction_node<DatasetMsg, std::tuple<BatchMsg>>;
 
 public:
     void resolve(Pipeline &p, Diags &d) override {
@@ -32,9 +33,10 @@ public:
                         std::to_string(size_ % ranks) + ")",
                     "make the batch a multiple of " + std::to_string(ranks) + ", e.g. " +
                         std::to_string(std::max<int64_t>(ranks, size_ / ranks * ranks)) + ", or run another number of ranks");
+        if (const FlowNode *t = p.credit_source(id_, "step_done")) p.add_credit_edge(*t, "step_done", *this, "step_credit");
     }
     void build(Pipeline &p) override {
-        split_ = std::make_unique<Split>(p.graph(), flow::serial, [this, &p](const Msg &m, Split::output_ports_type &out) {
+        split_ = std::make_unique<Split>(p.graph(), flow::serial, [this, &p](const DatasetMsg &m, Split::output_ports_type &out) {
             p.guard(*this, m, [&] {
                 int64_t n = m.data->n;
                 int64_t full = n / size_, per_epoch = params_.b("drop_last") || n % size_ == 0 ? full : full + 1;
@@ -43,7 +45,8 @@ public:
                                        std::to_string(size_) + " (drop_last is on)");
                 const int64_t max_steps = p.settings().max_steps;
                 for (int64_t b = 0; b < per_epoch; ++b) {
-                    Msg o = m;
+                    BatchMsg o;
+                    static_cast<DatasetMsg &>(o) = m;
                     o.step = m.epoch * per_epoch + b;
                     if (max_steps && o.step >= max_steps) break;
                     if (o.step < p.settings().start_step) continue;  // resuming: done before the checkpoint
@@ -57,20 +60,22 @@ public:
                 }
             });
         });
-        queue_ = std::make_unique<flow::queue_node<Msg>>(p.graph());
-        gate_ = std::make_unique<flow::limiter_node<Msg>>(p.graph(), size_t(p.settings().in_flight));
+        queue_ = std::make_unique<flow::queue_node<BatchMsg>>(p.graph());
+        gate_ = std::make_unique<flow::limiter_node<BatchMsg>>(p.graph(), size_t(p.settings().in_flight));
         flow::make_edge(flow::output_port<0>(*split_), *queue_);
         flow::make_edge(*queue_, *gate_);
-        flow::make_edge(p.step_done(), gate_->decrementer());
     }
-    Receiver &in(const std::string &) override { return *split_; }
-    Sender &out(const std::string &) override { return *gate_; }
+    InPort in(const std::string &port, const std::string &) override {
+        if (port == "step_credit") return gate_->decrementer();
+        return *split_;
+    }
+    OutPort out(const std::string &) override { return *gate_; }
 
 private:
     int64_t size_ = 1;
     std::unique_ptr<Split> split_;
-    std::unique_ptr<flow::queue_node<Msg>> queue_;
-    std::unique_ptr<flow::limiter_node<Msg>> gate_;
+    std::unique_ptr<flow::queue_node<BatchMsg>> queue_;
+    std::unique_ptr<flow::limiter_node<BatchMsg>> gate_;
 };
 
 Registrar<FlowNodeRegistry> reg({"batch",

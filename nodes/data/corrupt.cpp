@@ -103,24 +103,26 @@ void CorruptNode::resolve(Pipeline &p, Diags &d) {
 }
 
 void CorruptNode::build(Pipeline &p) {
-    pool_ = std::make_unique<SlotPool>(int(p.settings().in_flight));
-    node_ = std::make_unique<flow::function_node<Msg, Msg>>(p.graph(), flow::unlimited, [this, &p](Msg m) {
+    pool_ = &p.pool(*this, int(p.settings().in_flight));
+    node_ = std::make_unique<flow::function_node<TensorMsg, TensorMsg>>(p.graph(), flow::unlimited, [this, &p](TensorMsg m) {
         return p.guard(*this, m, [&] {
             const Dataset &ds = *m.data;
             const int64_t dim = ds.dim();
-            m.target = m.x, m.target_slot = m.slot, m.target_pool = m.pool;
-            m.pool = pool_.get();
-            m.slot = pool_->acquire(size_t(m.count * dim));
-            m.x = pool_->data(m.slot);
+            m.target = std::move(m.x);  // the clean batch: the loss target
+            m.x = pool_->acquire(size_t(m.count * dim));
+            float *x = m.x.data();
             for (int64_t k = 0; k < m.count; ++k) {
                 const int64_t i = m.sample(k);
-                corruption_.apply(ds.image(i), ds.h, ds.w, ds.c, corruption_.key(m.epoch, i), *norm_, m.x + k * dim);
+                corruption_.apply(ds.image(i), ds.h, ds.w, ds.c, corruption_.key(m.epoch, i), *norm_, x + k * dim);
             }
             m.t_ready = p.now();
             return m;
         });
     });
-    order_ = std::make_unique<flow::sequencer_node<Msg>>(p.graph(), [](const Msg &m) { return size_t(m.step); });
+    // Sequence numbers start at 0: a resumed run's first step is start_step.
+    const int64_t first = p.settings().start_step;
+    order_ = std::make_unique<flow::sequencer_node<TensorMsg>>(p.graph(),
+                                                               [first](const TensorMsg &m) { return size_t(m.step - first); });
     flow::make_edge(*node_, *order_);
 }
 

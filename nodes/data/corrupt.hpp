@@ -4,7 +4,6 @@
 
 #include "nodes/data/normalize.hpp"
 #include "pipeline/graph.hpp"
-#include "pipeline/slot_pool.hpp"
 
 namespace aepipe {
 
@@ -34,16 +33,16 @@ class CorruptNode : public FlowNode {
 public:
     void resolve(Pipeline &p, Diags &d) override;
     void build(Pipeline &p) override;
-    Receiver &in(const std::string &) override { return *node_; }
-    Sender &out(const std::string &) override { return *order_; }
+    InPort in(const std::string &, const std::string &) override { return *node_; }
+    OutPort out(const std::string &) override { return *order_; }
     const Corruption &corruption() const { return corruption_; }
 
 private:
     Corruption corruption_;
     const Normalizer *norm_ = nullptr;
-    std::unique_ptr<SlotPool> pool_;
-    std::unique_ptr<flow::function_node<Msg, Msg>> node_;
-    std::unique_ptr<flow::sequencer_node<Msg>> order_;
+    SlotPool *pool_ = nullptr;  // Pipeline::pool
+    std::unique_ptr<flow::function_node<TensorMsg, TensorMsg>> node_;
+    std::unique_ptr<flow::sequencer_node<TensorMsg>> order_;
 };
 
 // Whether the graph has a corrupt node (then evaluation measures restoration).

@@ -2,9 +2,11 @@
 //   images: IDX u8 (N, H, W[, C]), raw or .gz; labels (optional): IDX u8 (N);
 //   classes (optional, needs labels): keep only the samples with these labels (one-class models).
 // The header is checked when the config is validated; the data is loaded when the run
-// starts. When it feeds the training node, a limiter keeps it at most two epochs ahead
-// (credits come back at each epoch's end); a reader that feeds only evaluation emits its
-// few small messages freely (a limiter there could lose credits that arrive before its puts).
+// starts. When it feeds the training node (the node sending step_done credits), a limiter
+// keeps it at most two epochs ahead of the last node downstream sending epoch_done credits
+// (evaluate, or the training node itself): a credit edge `X.epoch_done -> reader.epoch_credit`.
+// A reader that feeds only evaluation emits its few small messages freely (a limiter there
+// could lose credits that arrive before its puts).
 
 #include <algorithm>
 #include <cerrno>
@@ -23,7 +25,11 @@ class IdxReader : public FlowNode {
 public:
     void resolve(Pipeline &p, Diags &d) override {
         epochs_ = p.settings().epochs;
-        paced_ = p.reaches(id_, "train");
+        if (const FlowNode *t = p.credit_source(id_, "step_done"))
+            if (const FlowNode *done = p.credit_source(t->id(), "epoch_done", true)) {
+                paced_ = true;
+                p.add_credit_edge(*done, "epoch_done", *this, "epoch_credit");
+            }
         if (params_.has("classes")) check_classes(d);  // before the data: `validate` needs none for this
         if (!regular_file_problem(params_.path("images")).empty()) return;  // reported by preflight()
         IdxHeader h = read_idx_header(params_.path("images"));
@@ -66,24 +72,27 @@ public:
         if (paced_) next_ = p.settings().start_epoch;  // resuming: the epochs done are not read again
         p.console().line("data: " + id_ + ": " + std::to_string(data_.n) + " images of " + std::to_string(data_.h) +
                          "x" + std::to_string(data_.w) + "x" + std::to_string(data_.c) + " from " + images);
-        source_ = std::make_unique<flow::input_node<Msg>>(p.graph(), [this](tbb::flow_control &fc) {
+        source_ = std::make_unique<flow::input_node<DatasetMsg>>(p.graph(), [this](tbb::flow_control &fc) {
             if (next_ >= epochs_) {
                 fc.stop();
-                return Msg{};
+                return DatasetMsg{};
             }
-            Msg m;
+            DatasetMsg m;
             m.epoch = next_++;
             m.data = &data_;
             return m;
         });
         if (!paced_) return;
-        ahead_ = std::make_unique<flow::limiter_node<Msg>>(p.graph(), 2);
+        ahead_ = std::make_unique<flow::limiter_node<DatasetMsg>>(p.graph(), 2);
         flow::make_edge(*source_, *ahead_);
-        flow::make_edge(p.epoch_done(), ahead_->decrementer());
     }
-    Sender &out(const std::string &) override {
+    OutPort out(const std::string &) override {
         if (ahead_) return *ahead_;
         return *source_;
+    }
+    InPort in(const std::string &port, const std::string &kind) override {
+        if (port == "epoch_credit" && ahead_) return ahead_->decrementer();
+        return FlowNode::in(port, kind);
     }
     void activate() override { source_->activate(); }
 
@@ -124,8 +133,8 @@ private:
     Shape shape_;
     bool paced_ = false;
     Dataset data_;
-    std::unique_ptr<flow::input_node<Msg>> source_;
-    std::unique_ptr<flow::limiter_node<Msg>> ahead_;
+    std::unique_ptr<flow::input_node<DatasetMsg>> source_;
+    std::unique_ptr<flow::limiter_node<DatasetMsg>> ahead_;
 };
 
 Registrar<FlowNodeRegistry> reg({"idx_reader",

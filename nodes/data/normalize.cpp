@@ -30,21 +30,24 @@ void NormalizeNode::resolve(Pipeline &, Diags &d) {
 }
 
 void NormalizeNode::build(Pipeline &p) {
-    pool_ = std::make_unique<SlotPool>(int(p.settings().in_flight));
-    node_ = std::make_unique<flow::function_node<Msg, Msg>>(p.graph(), flow::unlimited, [this, &p](Msg m) {
-        return p.guard(*this, m, [&] {
-            const int64_t dim = m.data->dim();
-            m.pool = pool_.get();
-            m.slot = pool_->acquire(size_t(m.count * dim));
-            m.x = pool_->data(m.slot);
-            for (int64_t k = 0; k < m.count; ++k) norm_.apply(m.data->image(m.sample(k)), dim, m.x + k * dim);
-            m.t_ready = p.now();
-            return m;
+    pool_ = &p.pool(*this, int(p.settings().in_flight));
+    node_ = std::make_unique<flow::function_node<BatchMsg, TensorMsg>>(
+        p.graph(), flow::unlimited, [this, &p](const BatchMsg &b) {
+            return p.guard(*this, b, [&] {
+                TensorMsg m;
+                static_cast<BatchMsg &>(m) = b;
+                const int64_t dim = m.data->dim();
+                m.x = pool_->acquire(size_t(m.count * dim));
+                float *x = m.x.data();
+                for (int64_t k = 0; k < m.count; ++k) norm_.apply(m.data->image(m.sample(k)), dim, x + k * dim);
+                m.t_ready = p.now();
+                return m;
+            });
         });
-    });
     // Sequence numbers start at 0: a resumed run's first step is start_step.
     const int64_t first = p.settings().start_step;
-    order_ = std::make_unique<flow::sequencer_node<Msg>>(p.graph(), [first](const Msg &m) { return size_t(m.step - first); });
+    order_ = std::make_unique<flow::sequencer_node<TensorMsg>>(p.graph(),
+                                                               [first](const TensorMsg &m) { return size_t(m.step - first); });
     flow::make_edge(*node_, *order_);
 }
 

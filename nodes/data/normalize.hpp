@@ -3,7 +3,6 @@
 #include <cstdint>
 
 #include "pipeline/graph.hpp"
-#include "pipeline/slot_pool.hpp"
 
 namespace aepipe {
 
@@ -21,15 +20,15 @@ class NormalizeNode : public FlowNode {
 public:
     void resolve(Pipeline &p, Diags &d) override;
     void build(Pipeline &p) override;
-    Receiver &in(const std::string &) override { return *node_; }
-    Sender &out(const std::string &) override { return *order_; }
+    InPort in(const std::string &, const std::string &) override { return *node_; }
+    OutPort out(const std::string &) override { return *order_; }
     const Normalizer &normalizer() const { return norm_; }
 
 private:
     Normalizer norm_;
-    std::unique_ptr<SlotPool> pool_;
-    std::unique_ptr<flow::function_node<Msg, Msg>> node_;
-    std::unique_ptr<flow::sequencer_node<Msg>> order_;
+    SlotPool *pool_ = nullptr;  // Pipeline::pool
+    std::unique_ptr<flow::function_node<BatchMsg, TensorMsg>> node_;
+    std::unique_ptr<flow::sequencer_node<TensorMsg>> order_;
 };
 
 }  // namespace aepipe

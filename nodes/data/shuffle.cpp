@@ -31,19 +31,20 @@ public:
     void build(Pipeline &p) override {
         seed_ = params_.has("seed") ? uint64_t(params_.i("seed")) : p.settings().seed;
         // Serial: one order per epoch, in epoch order. Allocates once per epoch.
-        node_ = std::make_unique<flow::function_node<Msg, Msg>>(p.graph(), flow::serial, [this, &p](Msg m) {
+        node_ = std::make_unique<Fn>(p.graph(), flow::serial, [this, &p](DatasetMsg m) {
             return p.guard(*this, m, [&] {
                 m.order = std::make_shared<const std::vector<int32_t>>(epoch_order(m.data->n, seed_, m.epoch));
                 return m;
             });
         });
     }
-    Receiver &in(const std::string &) override { return *node_; }
-    Sender &out(const std::string &) override { return *node_; }
+    InPort in(const std::string &, const std::string &) override { return *node_; }
+    OutPort out(const std::string &) override { return *node_; }
 
 private:
+    using Fn = flow::function_node<DatasetMsg, DatasetMsg>;
     uint64_t seed_ = 0;
-    std::unique_ptr<flow::function_node<Msg, Msg>> node_;
+    std::unique_ptr<Fn> node_;
 };
 
 Registrar<FlowNodeRegistry> reg({"shuffle",

@@ -18,8 +18,11 @@
 // Across processes each rank evaluates its share of the test set ([n*r/R, n*(r+1)/R)) and the
 // sums are added by an allreduce, also on the Worker thread, so this node never blocks a
 // flow-graph thread on other ranks.
-// YAML keys: normalize (id of the normalize node to apply; default: the only one),
-// corrupt (id of the corrupt node; default: the only one, if any), batch.
+// The normalizer and the corruption are the training data's: those of the normalize and
+// corrupt nodes up the edges from the training node (eval.model <- train.in <- [corrupt <-]
+// normalize), unless the keys name others.
+// YAML keys: normalize (id of the normalize node to apply; default: the training data's),
+// corrupt (id of the corrupt node; default: the training data's, if any), batch.
 #include <omp.h>
 
 #include <chrono>
@@ -39,25 +42,21 @@ namespace aepipe {
 namespace {
 
 class Evaluate : public FlowNode {
-    using Join = flow::join_node<std::tuple<Msg, Msg>, flow::key_matching<int64_t>>;
-    using Fn = flow::async_node<std::tuple<Msg, Msg>, Msg>;
+    using Join = flow::join_node<std::tuple<EpochMsg, DatasetMsg>, flow::key_matching<int64_t>>;
+    using Fn = flow::async_node<std::tuple<EpochMsg, DatasetMsg>, EvalMsg>;
 
 public:
     void resolve(Pipeline &p, Diags &d) override {
-        std::string want = params_.s("normalize");
-        std::vector<std::string> ids;
-        for (const auto &n : p.nodes())
-            if (auto *nn = dynamic_cast<NormalizeNode *>(n.get())) {
-                ids.push_back(n->id());
-                if (want.empty() || want == n->id()) norm_ = nn;
-            }
-        if (!want.empty() && !norm_)
-            d.error(params_.pos("normalize"), params_.context() + ": no normalize node named '" + want + "'",
-                    ids.empty() ? "the graph has no normalize node" : "normalize nodes: " + ids.front());
-        else if (want.empty() && ids.size() != 1)
-            d.error(params_.where(), params_.context() + ": the graph has " + std::to_string(ids.size()) +
-                                         " normalize nodes; name one with 'normalize:'");
-        resolve_corrupt(p, d);
+        for (FlowNode *n = p.upstream(id_, "model"); n; n = p.feeder(*n)) {
+            if (auto *nn = dynamic_cast<NormalizeNode *>(n); nn && !norm_) norm_ = nn;
+            if (auto *c = dynamic_cast<CorruptNode *>(n); c && !corrupt_) corrupt_ = &c->corruption();
+        }
+        if (!params_.s("normalize").empty()) norm_ = named<NormalizeNode>(p, d, "normalize");
+        if (!params_.s("corrupt").empty())
+            if (auto *c = named<CorruptNode>(p, d, "corrupt")) corrupt_ = &c->corruption();
+        if (!norm_ && d.empty())
+            d.error(params_.where(), params_.context() + ": the training data has no normalize node",
+                    "evaluate applies the training data's normalize node to the test set; name one with 'normalize:'");
         if (params_.i("batch") < 1) d.error(params_.pos("batch"), params_.context() + ": 'batch' must be at least 1");
         int64_t train_dim = sample_dim(p), test_dim = 0;
         if (FlowNode *up = p.upstream(id_, "data")) test_dim = up->sample_dim(p);
@@ -88,47 +87,47 @@ public:
         seed_ = p.settings().seed;
         const int64_t batch = params_.i("batch");
         ws_ = std::make_unique<Workspace>(*model_, batch);
-        join_ = std::make_unique<Join>(p.graph(), [](const Msg &m) { return m.epoch; },
-                                       [](const Msg &m) { return m.epoch; });
+        join_ = std::make_unique<Join>(p.graph(), [](const EpochMsg &m) { return m.epoch; },
+                                       [](const DatasetMsg &m) { return m.epoch; });
         fail_epoch_ = p.settings().test_hooks.fail_eval_epoch;  // test hook (pipeline/test_hooks.hpp)
         worker_ = std::make_unique<Worker>();
         node_ = std::make_unique<Fn>(p.graph(), flow::serial,
-                                     [this, &p, batch](const std::tuple<Msg, Msg> &in, Fn::gateway_type &gw) {
+                                     [this, &p, batch](const std::tuple<EpochMsg, DatasetMsg> &in, Fn::gateway_type &gw) {
                                          gw.reserve_wait();  // the graph waits for the job's result
                                          worker_->post([this, &p, batch, in, &gw] { run_job(p, in, batch, gw); });
                                      });
         flow::make_edge(*join_, *node_);
-        released_ = std::make_unique<flow::function_node<Msg, flow::continue_msg>>(
-            p.graph(), flow::serial, [](const Msg &) { return flow::continue_msg(); });
+        released_ = std::make_unique<flow::function_node<EvalMsg, Credit>>(p.graph(), flow::serial,
+                                                                            [](const EvalMsg &) { return Credit(); });
         flow::make_edge(*node_, *released_);
-        flow::make_edge(*released_, p.epoch_done());
     }
 
-    Receiver &in(const std::string &port) override {
-        return port == "model" ? flow::input_port<0>(*join_) : flow::input_port<1>(*join_);
+    InPort in(const std::string &port, const std::string &) override {
+        if (port == "model") return flow::input_port<0>(*join_);
+        return flow::input_port<1>(*join_);
     }
-    Sender &out(const std::string &) override { return flow::output_port<0>(*node_); }
+    OutPort out(const std::string &port) override {
+        if (port == "epoch_done") return *released_;
+        return flow::output_port<0>(*node_);
+    }
+    std::vector<std::string> credit_outputs() const override { return {"epoch_done"}; }
 
 private:
-    void resolve_corrupt(Pipeline &p, Diags &d) {
-        std::string want = params_.s("corrupt");
+    // The node of type T named by key `key` (nullptr, and an error naming the key, if none).
+    template <class T>
+    T *named(Pipeline &p, Diags &d, const std::string &key) {
+        const std::string want = params_.s(key);
+        if (auto *n = dynamic_cast<T *>(p.find(want))) return n;
         std::vector<std::string> ids;
         for (const auto &n : p.nodes())
-            if (auto *c = dynamic_cast<CorruptNode *>(n.get())) {
-                ids.push_back(n->id());
-                if (want.empty() || want == n->id()) corrupt_ = &c->corruption();
-            }
-        if (!want.empty() && !corrupt_) {
-            std::string near = nearest(want, ids), all;
-            for (const auto &i : ids) all += (all.empty() ? "" : ", ") + i;
-            d.error(params_.pos("corrupt"), params_.context() + ": no corrupt node named '" + want + "'",
-                    ids.empty()      ? "the graph has no corrupt node"
-                    : near.empty() ? "corrupt nodes: " + all
-                                   : "did you mean '" + near + "'?");
-        } else if (want.empty() && ids.size() > 1) {
-            d.error(params_.where(), params_.context() + ": the graph has " + std::to_string(ids.size()) +
-                                         " corrupt nodes; name one with 'corrupt:'");
-        }
+            if (dynamic_cast<T *>(n.get())) ids.push_back(n->id());
+        std::string near = nearest(want, ids), all;
+        for (const auto &i : ids) all += (all.empty() ? "" : ", ") + i;
+        d.error(params_.pos(key), params_.context() + ": no " + key + " node named '" + want + "'",
+                ids.empty()    ? "the graph has no " + key + " node"
+                : near.empty() ? key + " nodes: " + all
+                               : "did you mean '" + near + "'?");
+        return nullptr;
     }
 
     // The corrupted test set, made once (the same every epoch), and its PSNR.
@@ -151,11 +150,11 @@ private:
         double v[5] = {0, 0, 0, 0, 0};  // loss * rows, squared pixel errors, squared errors in [0, 1]
         // (denoising), reconstruction and KL parts of the loss * rows (a VAE)
         double seconds = 0;
-        Msg out;
+        EvalMsg out;
     };
 
     // Sums of this rank's share of the test set.
-    Sums evaluate(const Msg &ep, const Msg &test, int64_t batch) {
+    Sums evaluate(const EpochMsg &ep, const DatasetMsg &test, int64_t batch) {
         auto t0 = std::chrono::steady_clock::now();
         if (ep.epoch == fail_epoch_) throw std::runtime_error("test hook fail_eval: evaluation failed");
         omp_set_num_threads(threads_);  // the Worker thread's OpenMP team for oneDNN
@@ -186,14 +185,14 @@ private:
         Sums s;
         s.v[0] = loss, s.v[1] = sse, s.v[2] = sse_restored, s.v[3] = recon, s.v[4] = kl;
         s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        s.out = ep;
+        static_cast<EpochMsg &>(s.out) = ep;
         s.out.data = test.data;
         return s;
     }
 
     // On the Worker thread: evaluates, sums over the ranks, sends the result into the graph.
     // An error cancels the run (Pipeline::fail); the graph's wait is released either way.
-    void run_job(Pipeline &p, const std::tuple<Msg, Msg> &in, int64_t batch, Fn::gateway_type &gw) {
+    void run_job(Pipeline &p, const std::tuple<EpochMsg, DatasetMsg> &in, int64_t batch, Fn::gateway_type &gw) {
         try {
             p.guard(*this, std::get<0>(in), [&] {
                 Sums s = evaluate(std::get<0>(in), std::get<1>(in), batch);
@@ -241,7 +240,7 @@ private:
     double psnr_corrupt_db_ = 0;
     std::unique_ptr<Join> join_;
     std::unique_ptr<Fn> node_;
-    std::unique_ptr<flow::function_node<Msg, flow::continue_msg>> released_;  // -> epoch_done
+    std::unique_ptr<flow::function_node<EvalMsg, Credit>> released_;  // the epoch_done credit
     std::unique_ptr<Worker> worker_;  // declared last: joined first, before the nodes die
 };
 

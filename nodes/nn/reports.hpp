@@ -43,12 +43,12 @@ struct EvalReport : Payload {
 
 // The reports of an `epoch` or `eval` message. The graph builder checks port kinds, so a
 // message without its report is a bug in the sending node: a logic_error, never a crash.
-inline const EpochReport &epoch_report(const Msg &m) {
+inline const EpochReport &epoch_report(const EpochMsg &m) {
     const auto *r = dynamic_cast<const EpochReport *>(m.report.get());
     if (!r) throw std::logic_error("internal: an epoch message without its EpochReport");
     return *r;
 }
-inline const EvalReport &eval_report(const Msg &m) {
+inline const EvalReport &eval_report(const EvalMsg &m) {
     const auto *r = dynamic_cast<const EvalReport *>(m.eval.get());
     if (!r) throw std::logic_error("internal: an eval message without its EvalReport");
     return *r;

@@ -148,19 +148,27 @@ bool CheckpointSink::reads_back(const std::string &path) const {
     return true;
 }
 
+void CheckpointSink::resolve(Pipeline &p, Diags &) {
+    for (FlowNode *n = p.upstream(id_, "in"); n && !train_; n = p.feeder(*n))
+        if (auto *client = dynamic_cast<CheckpointClient *>(n)) {
+            client->use_checkpoints(*this);
+            train_ = n;
+        }
+}
+
 void CheckpointSink::build(Pipeline &p) {
     // What reconstruct and generate need besides the tensors, from the train node this one follows.
-    const FlowNode *train = p.upstream(id_, "in");
-    while (train && train->spec().type != "train" && !train->spec().inputs.empty())
-        train = p.upstream(train->id(), train->spec().inputs.front().name);
-    if (train && train->spec().type == "train") card_ = card_metadata(card_of(p, *train));
-    node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
+    if (train_) card_ = card_metadata(card_of(p, *train_));
+    node_ = std::make_unique<flow::function_node<EpochMsg>>(p.graph(), flow::serial, [this, &p](const EpochMsg &m) {
         p.guard(*this, m, [&] { write(p, m); });
         return flow::continue_msg();
     });
+    from_eval_ = std::make_unique<flow::function_node<EvalMsg, EpochMsg>>(
+        p.graph(), flow::serial, [](const EvalMsg &m) { return static_cast<const EpochMsg &>(m); });
+    flow::make_edge(*from_eval_, *node_);
 }
 
-void CheckpointSink::write(Pipeline &p, const Msg &m) {
+void CheckpointSink::write(Pipeline &p, const EpochMsg &m) {
     const auto &r = epoch_report(m);
     const int64_t e = r.epoch + 1;
     const bool periodic = periodic_epoch(params_.i("snapshot_every_epochs"), r);

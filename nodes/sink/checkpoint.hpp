@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 
+#include "nodes/nn/checkpoint_policy.hpp"
 #include "nodes/nn/model.hpp"
 #include "formats/safetensors.hpp"
 #include "formats/ckpt_file.hpp"
@@ -21,21 +22,25 @@ std::vector<int64_t> saved_shape(const NamedParam &p);
 
 // The checkpoint node. Besides its own safetensors files it owns the policy and the folder
 // of the training checkpoints (RUN/checkpoints/step-NNNNNNNN.ckpt), which the training node
-// writes itself right after the update of a due step (the only moment its state is whole).
-class CheckpointSink : public FlowNode {
+// writes itself right after the update of a due step (the only moment its state is whole):
+// resolve() hands the policy to the training node up its input edges (CheckpointClient).
+// Files that do not read back are neither counted toward `keep` nor deleted.
+class CheckpointSink : public FlowNode, public CheckpointPolicy {
 public:
-    // Whether a training checkpoint is due once `steps` steps are done.
-    bool state_due(int64_t steps, bool epoch_end, int64_t epochs_done, bool last) const;
-    // Writes it atomically, then deletes the oldest intact ones beyond `keep` (files that do
-    // not read back are neither counted nor deleted); returns its path.
-    std::string save_state(const std::string &run_dir, int64_t steps, const CkptFile &f) const;
+    bool state_due(int64_t steps, bool epoch_end, int64_t epochs_done, bool last) const override;
+    std::string save_state(const std::string &run_dir, int64_t steps, const CkptFile &f) const override;
 
+    void resolve(Pipeline &p, Diags &d) override;
     void build(Pipeline &p) override;
-    Receiver &in(const std::string &) override { return *node_; }
+    InPort in(const std::string &, const std::string &kind) override {
+        if (kind == "eval") return *from_eval_;
+        return *node_;
+    }
 
 private:
     using Stamp = std::pair<uintmax_t, int64_t>;  // size, modification time
-    void write(Pipeline &p, const Msg &m);
+    void write(Pipeline &p, const EpochMsg &m);
+    const FlowNode *train_ = nullptr;  // the training node it follows
     std::map<std::string, std::string> card_;  // the model card (model_card.hpp), made in build()
     void prune(const std::string &run_dir) const;
     bool reads_back(const std::string &path) const;
@@ -43,7 +48,8 @@ private:
     // damaged ones already reported.
     mutable std::map<std::string, Stamp> verified_;
     mutable std::set<std::string> warned_;
-    std::unique_ptr<flow::function_node<Msg>> node_;
+    std::unique_ptr<flow::function_node<EpochMsg>> node_;
+    std::unique_ptr<flow::function_node<EvalMsg, EpochMsg>> from_eval_;  // an eval edge: its epoch part
 };
 
 // RUN/checkpoints/step-NNNNNNNN.ckpt of `run_dir`, oldest first.

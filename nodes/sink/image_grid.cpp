@@ -56,15 +56,15 @@ public:
     void build(Pipeline &p) override {
         threads_ = p.omp_per_shard();  // runs beside the training shards
         ws_ = std::make_unique<Workspace>(*model_, params_.i("count"));
-        node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
+        node_ = std::make_unique<flow::function_node<EvalMsg>>(p.graph(), flow::serial, [this, &p](const EvalMsg &m) {
             p.guard(*this, m, [&] { draw(p, m); });
             return flow::continue_msg();
         });
     }
-    Receiver &in(const std::string &) override { return *node_; }
+    InPort in(const std::string &, const std::string &) override { return *node_; }
 
 private:
-    void draw(Pipeline &p, const Msg &m) {
+    void draw(Pipeline &p, const EvalMsg &m) {
         const auto &r = epoch_report(m);
         const EvalReport &ev = eval_report(m);
         const int64_t e = r.epoch + 1;
@@ -114,7 +114,7 @@ private:
     int threads_ = 1;
     std::unique_ptr<Model> model_;
     std::unique_ptr<Workspace> ws_;
-    std::unique_ptr<flow::function_node<Msg>> node_;
+    std::unique_ptr<flow::function_node<EvalMsg>> node_;
 };
 
 Registrar<FlowNodeRegistry> reg({"image_grid",

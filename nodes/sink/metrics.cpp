@@ -75,15 +75,15 @@ public:
         }
         if (resume) warn_missing(p);
         p.console().expect_epoch_lines();
-        node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
+        node_ = std::make_unique<flow::function_node<EvalMsg>>(p.graph(), flow::serial, [this, &p](const EvalMsg &m) {
             p.guard(*this, m, [&] { record(p, m); });
             return flow::continue_msg();
         });
     }
-    Receiver &in(const std::string &) override { return *node_; }
+    InPort in(const std::string &, const std::string &) override { return *node_; }
 
 private:
-    void record(Pipeline &p, const Msg &m) {
+    void record(Pipeline &p, const EvalMsg &m) {
         const EpochReport &r = epoch_report(m);
         const EvalReport &e = eval_report(m);
         char line[512];
@@ -183,7 +183,7 @@ private:
     std::string csv_, jsonl_, vae_unit_;
     bool psnr_ = false;  // denoising: the PSNR columns
     int64_t csv_rows_ = 0, jsonl_rows_ = 0;
-    std::unique_ptr<flow::function_node<Msg>> node_;
+    std::unique_ptr<flow::function_node<EvalMsg>> node_;
 };
 
 Registrar<FlowNodeRegistry> reg({"metrics",

@@ -27,11 +27,6 @@ std::string one_line_yaml(const YAML::Node &n) {
     return e.c_str();
 }
 
-// The node feeding `n`'s first input (the data path runs through first inputs).
-const FlowNode *first_upstream(const Pipeline &p, const FlowNode &n) {
-    return n.spec().inputs.empty() ? nullptr : p.upstream(n.id(), n.spec().inputs.front().name);
-}
-
 std::string test_set_of(const Pipeline &p, const FlowNode &train) {
     for (const auto &n : p.nodes())
         if (n->spec().type == "evaluate" && p.upstream(n->id(), "model") == &train)
@@ -135,7 +130,7 @@ ModelCard card_of(const Pipeline &p, const FlowNode &train) {
     c.test_images = test_set_of(p, train);
     bool have_norm = false;
     const FlowNode *reader = nullptr;
-    for (const FlowNode *n = first_upstream(p, train); n; n = first_upstream(p, *n)) {
+    for (const FlowNode *n = p.feeder(train); n; n = p.feeder(*n)) {
         if (auto *nn = dynamic_cast<const NormalizeNode *>(n); nn && !have_norm) {
             c.norm = nn->normalizer();
             have_norm = true;

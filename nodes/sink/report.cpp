@@ -51,12 +51,12 @@ public:
             refresh();  // a page to open while the first epoch runs
         }
         // serial: one history, one writer of the files.
-        node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
+        node_ = std::make_unique<flow::function_node<EvalMsg>>(p.graph(), flow::serial, [this, &p](const EvalMsg &m) {
             p.guard(*this, m, [&] { record(m); });
             return flow::continue_msg();
         });
     }
-    Receiver &in(const std::string &) override { return *node_; }
+    InPort in(const std::string &, const std::string &) override { return *node_; }
     void finish() override {
         if (dir_.empty()) return;
         write_latent();
@@ -77,7 +77,7 @@ private:
             console_->line("warning: " + where() + ": no latent.svg: " + e.what());
         }
     }
-    void record(const Msg &m) {
+    void record(const EvalMsg &m) {
         const EpochReport &r = epoch_report(m);
         const EvalReport &e = eval_report(m);
         // A resumed run evaluates epochs again whose rows may already be here.
@@ -95,7 +95,7 @@ private:
     ReportOptions opts_;
     Console *console_ = nullptr;
     std::vector<EpochFigures> rows_;
-    std::unique_ptr<flow::function_node<Msg>> node_;
+    std::unique_ptr<flow::function_node<EvalMsg>> node_;
 };
 
 Registrar<FlowNodeRegistry> reg({"report",

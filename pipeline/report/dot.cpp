@@ -178,7 +178,8 @@ std::string model_summary(const YAML::Node &root) {
 std::string pipeline_dot(const Pipeline &p) {
     std::string o = "digraph aepipe {\n";
     o += "  label=" + dot_quote(model_summary(p.config().root) +
-                                "\nblue: data nodes, orange: compute nodes, green: sinks; edges: what they carry") +
+                                "\nblue: data nodes, orange: compute nodes, green: sinks; edges: what they carry; "
+                                "dashed: credits (flow control)") +
          ";\n  labelloc=t;\n  rankdir=LR;\n  fontname=\"Helvetica\";\n";
     o += "  node [fontname=\"Helvetica\", fontsize=11];\n  edge [fontname=\"Helvetica\", fontsize=10];\n";
     for (const auto &n : p.nodes())
@@ -192,6 +193,10 @@ std::string pipeline_dot(const Pipeline &p) {
         if (!from.empty() || !to.empty()) label += "\n" + (from.empty() ? "" : from + " ") + "->" + (to.empty() ? "" : " " + to);
         o += "  " + dot_quote(e.from) + " -> " + dot_quote(e.to) + " [label=" + dot_quote(label) + "];\n";
     }
+    // Credits run against the data: drawn dashed and grey, and left out of the layout's ranks.
+    for (const auto &e : p.credit_edges())
+        o += "  " + dot_quote(e.from) + " -> " + dot_quote(e.to) + " [label=" + dot_quote(e.from_port) +
+             ", style=dashed, color=gray50, fontcolor=gray40, constraint=false];\n";
     return o + "}\n";
 }
 

@@ -100,9 +100,9 @@ TEST_F(MemoryCli, TheTinyRunFitsAndMaxMemoryIsChecked) {
 class Hungry : public FlowNode {
 public:
     void build(Pipeline &) override { throw std::bad_alloc(); }
-    Receiver &in(const std::string &) override { return sink_; }
+    InPort in(const std::string &, const std::string &) override { return sink_; }
     flow::graph g_;
-    flow::queue_node<Msg> sink_{g_};
+    flow::queue_node<DatasetMsg> sink_{g_};
 };
 Registrar<FlowNodeRegistry> reg_hungry({"test_hungry", Category::Sink, "test only: build() throws std::bad_alloc", {},
                                         {{"in", {"dataset"}, "anything"}}, {}},

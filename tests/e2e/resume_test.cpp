@@ -123,6 +123,23 @@ TEST_F(Resume, KilledAtARandomStepThenResumedEqualsAnUninterruptedRun) {
     expect_same_run(ref, dir);
 }
 
+// A denoising graph (a corrupt node after normalize) resumes too: its batches restart at the
+// checkpoint's step and the corrupt node's reordering starts there as well (it once waited
+// for step 0, and the resumed run trained nothing).
+TEST_F(Resume, ADenoisingRunKilledMidEpochResumesToTheSameResult) {
+    std::string yaml = read_bytes(config);
+    const std::string edge = "    - scale -> model\n";
+    yaml.replace(yaml.find(edge), edge.size(), "    - scale -> noisy\n    - noisy -> model\n");
+    yaml.insert(yaml.find("  edges:\n"), "    - {id: noisy, type: corrupt, noise_std: 0.3}\n");  // nodes[10]
+    write_bytes(config, yaml);
+    std::string ref = reference();
+    ASSERT_EQ(run("b", {"--test-hook", "raise_at_step=11:9"}).exit_code, 128 + 9);  // epoch 2, step 3 of 8
+    std::string dir = only_run("b");
+    RunResult resumed = run("b", {"--resume", dir});
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    expect_same_run(ref, dir);
+}
+
 TEST_F(Resume, KilledRightAfterAnEpochEndResumesAcrossTheBoundary) {
     std::string ref = reference();
     // Step 8 ends epoch 1; the kill comes before its checkpoint, so the run resumes from step 5.

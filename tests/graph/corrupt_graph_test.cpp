@@ -10,62 +10,14 @@
 #include "formats/idx.hpp"
 #include "nodes/data/shuffle.hpp"
 #include "pipeline/graph.hpp"
-#include "pipeline/slot_pool.hpp"
 #include "support/fixtures.hpp"
+#include "support/probe.hpp"
 
 namespace aepipe::test {
 namespace {
 
-struct Batch {
-    int64_t epoch = 0, step = 0;
-    std::vector<int32_t> samples;
-    std::vector<float> x, target;
-};
-
-std::mutex g_mu;
-std::vector<Batch> g_batches;
-
-// Stands in for the training node: records x and target, returns the buffers and the credits.
-class TargetProbe : public FlowNode {
-public:
-    void build(Pipeline &p) override {
-        node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
-            p.guard(*this, m, [&] { on(p, m); });
-            return flow::continue_msg();
-        });
-    }
-    Receiver &in(const std::string &) override { return *node_; }
-
-private:
-    void on(Pipeline &p, const Msg &m) {
-        const int64_t dim = m.data->dim();
-        Batch b{m.epoch, m.step, {}, std::vector<float>(m.x, m.x + m.count * dim), {}};
-        if (m.target) b.target.assign(m.target, m.target + m.count * dim);
-        for (int64_t k = 0; k < m.count; ++k) b.samples.push_back(int32_t(m.sample(k)));
-        {
-            std::lock_guard<std::mutex> lock(g_mu);
-            g_batches.push_back(std::move(b));
-        }
-        release_buffers(m);
-        if (m.last_in_epoch) p.epoch_done().try_put(flow::continue_msg());
-        p.step_done().try_put(flow::continue_msg());
-    }
-    std::unique_ptr<flow::function_node<Msg>> node_;
-};
-
-Registrar<FlowNodeRegistry> reg({"test_target_probe",
-                                 Category::Sink,
-                                 "test only: records tensor batches with their targets and drives the data side",
-                                 {},
-                                 {{"in", {"tensor"}, "batches"}},
-                                 {}},
-                                [](const Params &) { return std::make_unique<TargetProbe>(); });
-
 TEST(CorruptGraph, InputsAreCorruptedTargetsCleanInStepOrder) {
-    {
-        std::lock_guard<std::mutex> lock(g_mu);
-        g_batches.clear();
-    }
+    clear_probes();
     TempDir tmp("aepipe-corrupt-graph");
     const int64_t n = 40, side = 8, dim = side * side, epochs = 3, batch = 6;
     std::vector<uint8_t> px = ramp_pixels(n, side, side);
@@ -79,7 +31,7 @@ TEST(CorruptGraph, InputsAreCorruptedTargetsCleanInStepOrder) {
         "    - {id: batches, type: batch}\n"
         "    - {id: scale, type: normalize, mean: 0.5, std: 0.5}\n"
         "    - {id: noisy, type: corrupt, noise_std: 0.2, salt_pepper: 0.1, masks: 1, mask_min: 2, mask_max: 4}\n"
-        "    - {id: probe, type: test_target_probe}\n"
+        "    - {id: probe, type: test_probe, drive: true}\n"
         "  edges: [data -> shuffle, shuffle -> batches, batches -> scale, scale -> noisy, noisy -> probe]\n";
     ConfigFile cfg = parse_config(yaml, "inline.yaml");
     RunSettings s;
@@ -92,11 +44,12 @@ TEST(CorruptGraph, InputsAreCorruptedTargetsCleanInStepOrder) {
     c.noise_std = 0.2, c.salt_pepper = 0.1, c.masks = 1, c.mask_min = 2, c.mask_max = 4, c.seed = 5;  // train.seed
     const Normalizer norm{1.f / 255.f, 0.f, 0.5f, 0.5f};
     const int64_t per_epoch = (n + batch - 1) / batch;
-    ASSERT_EQ(int64_t(g_batches.size()), epochs * per_epoch);
+    const std::vector<Seen> batches = probe_seen("probe");
+    ASSERT_EQ(int64_t(batches.size()), epochs * per_epoch);
     std::vector<float> want(static_cast<size_t>(dim)), clean(static_cast<size_t>(dim));
     int64_t changed = 0;
-    for (size_t b = 0; b < g_batches.size(); ++b) {
-        const Batch &got = g_batches[b];
+    for (size_t b = 0; b < batches.size(); ++b) {
+        const Seen &got = batches[b];
         EXPECT_EQ(got.step, int64_t(b)) << "step order survives the parallel corruption";
         ASSERT_EQ(got.target.size(), got.x.size()) << "a target travels with every batch";
         const std::vector<int32_t> order = epoch_order(n, 5, got.epoch);
@@ -113,6 +66,14 @@ TEST(CorruptGraph, InputsAreCorruptedTargetsCleanInStepOrder) {
         }
     }
     EXPECT_GT(changed, epochs * n * dim / 4) << "the inputs really are corrupted";
+    // Every buffer went back to its pool when the last message holding it was dropped, and
+    // the pools stayed small: in_flight (3) slots, and a slot or two more for the moment a
+    // step's credit admits the next batch before the step's message is dropped.
+    for (const char *id : {"scale", "noisy"}) {
+        SlotPool &pool = p.pool(*p.find(id), 0);
+        EXPECT_EQ(pool.free_slots(), pool.slots()) << id;
+        EXPECT_LE(pool.slots(), 3u + 2u) << id;
+    }
 }
 
 }  // namespace

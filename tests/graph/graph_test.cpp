@@ -1,9 +1,6 @@
 // Graph tests: build a Pipeline from an inline config over generated data, run it, and look
-// at what flows on the edges through two test-only node types registered here:
-//   test_probe  records every message it gets; with `drive: true` it also plays the training
-//               node's part in flow control (a step_done per batch, an epoch_done per epoch)
-//               so that data nodes can run without a model.
-//   test_throw  the same driver, but its body throws at step `at_step`.
+// at what flows on the edges through the probe nodes of tests/support/probe.hpp (test_probe,
+// test_throw).
 #include <gtest/gtest.h>
 
 #include <map>
@@ -15,90 +12,12 @@
 #include "nodes/data/shuffle.hpp"
 #include "nodes/nn/reports.hpp"
 #include "pipeline/graph.hpp"
-#include "pipeline/slot_pool.hpp"
+#include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
+#include "support/probe.hpp"
 
 namespace aepipe::test {
 namespace {
-
-// What a probe saw of one message.
-struct Seen {
-    int64_t epoch = 0, step = 0, begin = 0, count = 0;
-    bool last_in_epoch = false;
-    std::vector<int32_t> samples;  // batch / tensor: dataset indices of the rows
-    std::vector<float> x;          // tensor: the rows' values
-    std::shared_ptr<const EpochReport> report;
-    std::shared_ptr<const EvalReport> eval;
-};
-
-// Probe records by node id; tests clear it before each run.
-std::mutex g_mu;
-std::map<std::string, std::vector<Seen>> g_seen;
-
-std::vector<Seen> seen(const std::string &id) {
-    std::lock_guard<std::mutex> lock(g_mu);
-    return g_seen[id];
-}
-
-const std::vector<std::string> kAnyKind = {"batch", "tensor", "dataset", "epoch", "eval"};
-
-class Probe : public FlowNode {
-public:
-    void build(Pipeline &p) override {
-        node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
-            p.guard(*this, m, [&] { on(p, m); });
-            return flow::continue_msg();
-        });
-    }
-    Receiver &in(const std::string &) override { return *node_; }
-
-protected:
-    virtual void body(const Msg &) {}
-
-private:
-    void on(Pipeline &p, const Msg &m) {
-        Seen s{m.epoch, m.step, m.begin, m.count, m.last_in_epoch, {}, {},
-                std::dynamic_pointer_cast<const EpochReport>(m.report),
-                std::dynamic_pointer_cast<const EvalReport>(m.eval)};
-        if (m.data && m.count > 0)
-            for (int64_t k = 0; k < m.count; ++k) s.samples.push_back(int32_t(m.sample(k)));
-        if (m.x) s.x.assign(m.x, m.x + m.count * m.data->dim());
-        {
-            std::lock_guard<std::mutex> lock(g_mu);
-            g_seen[id_].push_back(std::move(s));
-        }
-        body(m);
-        if (!params_.b("drive")) return;
-        // Stand in for the training node: free the tensor's buffer and hand back the credits.
-        release_buffers(m);
-        if (m.last_in_epoch) p.epoch_done().try_put(flow::continue_msg());
-        p.step_done().try_put(flow::continue_msg());
-    }
-    std::unique_ptr<flow::function_node<Msg>> node_;
-};
-
-class Thrower : public Probe {
-    void body(const Msg &m) override {
-        if (m.step == params_.i("at_step")) throw RuntimeError("deliberate failure in test_throw");
-    }
-};
-
-Registrar<FlowNodeRegistry> reg_probe({"test_probe",
-                                       Category::Sink,
-                                       "test only: records the messages it receives",
-                                       {{"drive", Kind::Bool, "false", "send step_done / epoch_done like train"}},
-                                       {{"in", kAnyKind, "anything"}},
-                                       {}},
-                                      [](const Params &) { return std::make_unique<Probe>(); });
-
-Registrar<FlowNodeRegistry> reg_throw({"test_throw",
-                                       Category::Sink,
-                                       "test only: a driving probe that throws at step `at_step`",
-                                       {{"drive", Kind::Bool, "true", "send step_done / epoch_done like train"},
-                                        {"at_step", Kind::Int, "3", "the step that throws"}},
-                                       {{"in", {"batch", "tensor"}, "batches"}},
-                                       {}},
-                                      [](const Params &) { return std::make_unique<Thrower>(); });
 
 // Header of every inline config: a model (required even when no node uses it) and training
 // settings. Node lists follow.
@@ -114,10 +33,7 @@ std::string head(int64_t epochs, int64_t batch, const std::string &extra_train =
 
 class GraphTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        std::lock_guard<std::mutex> lock(g_mu);
-        g_seen.clear();
-    }
+    void SetUp() override { clear_probes(); }
     // Runs the pipeline of `yaml`; the ConfigFile must outlive the Pipeline.
     void run(const std::string &yaml) {
         cfg_ = std::make_unique<ConfigFile>(parse_config(yaml, "inline.yaml"));
@@ -160,7 +76,7 @@ TEST_P(ShuffleBatch, EverySampleOncePerEpochInTheShuffledOrder) {
 
     const int64_t per_epoch = c.drop_last ? c.n / c.size : (c.n + c.size - 1) / c.size;
     const int64_t used = c.drop_last ? per_epoch * c.size : c.n;
-    std::vector<Seen> got = seen("probe");
+    std::vector<Seen> got = probe_seen("probe");
     ASSERT_EQ(int64_t(got.size()), c.epochs * per_epoch);
     for (int64_t e = 0; e < c.epochs; ++e) {
         const std::vector<int32_t> order = epoch_order(c.n, 11, e);  // train.seed
@@ -207,7 +123,7 @@ TEST_F(GraphTest, NormalizedBatchesCarryTheSampledPixelsInStepOrder) {
         "    - {id: probe, type: test_probe, drive: true}\n"
         "  edges: [data -> shuffle, shuffle -> batches, batches -> scale, scale -> probe]\n");
 
-    std::vector<Seen> got = seen("probe");
+    std::vector<Seen> got = probe_seen("probe");
     ASSERT_EQ(got.size(), size_t(3 * n / 4));
     Normalizer norm{1.f, 0.f, 100.f, 50.f};
     for (size_t i = 0; i < got.size(); ++i) {
@@ -235,7 +151,7 @@ TEST_F(GraphTest, TrainingGraphSeesEachSampleOncePerEpochAndReportsEveryEpoch) {
     run(yaml);
 
     const int64_t per_epoch = 96 / 16;
-    std::vector<Seen> batches = seen("tap"), epochs = seen("epochs"), evals = seen("evals");
+    std::vector<Seen> batches = probe_seen("tap"), epochs = probe_seen("epochs"), evals = probe_seen("evals");
     ASSERT_EQ(int64_t(batches.size()), 3 * per_epoch);
     for (int64_t e = 0; e < 3; ++e) {
         std::multiset<int32_t> idx;
@@ -269,22 +185,9 @@ TEST_F(GraphTest, TrainingGraphSeesEachSampleOncePerEpochAndReportsEveryEpoch) {
 
 // ---- errors from node bodies --------------------------------------------------------------
 
-std::string runtime_error_of(const std::function<void()> &f) {
-    try {
-        f();
-    } catch (const RuntimeError &e) {
-        return e.what();
-    } catch (const std::exception &e) {
-        ADD_FAILURE() << "expected a RuntimeError, got: " << e.what();
-        return "";
-    }
-    ADD_FAILURE() << "expected a RuntimeError, nothing was thrown";
-    return "";
-}
-
 TEST_F(GraphTest, ANodeThatThrowsStopsTheRunWithItsIdTypeAndStep) {
     write_images(tmp_ / "x.idx", 40, 8, 8, ramp_pixels(40, 8, 8));
-    std::string msg = runtime_error_of([&] {
+    std::string msg = error_of<RuntimeError>([&] {
         run(head(2, 4) + "  nodes:\n" + reader("data", tmp_ / "x.idx") +
             "    - {id: batches, type: batch}\n"
             "    - {id: boom, type: test_throw, at_step: 3}\n"
@@ -294,7 +197,7 @@ TEST_F(GraphTest, ANodeThatThrowsStopsTheRunWithItsIdTypeAndStep) {
     // (messages name steps 1-based: the body threw on the 4th step, m.step == 3)
     EXPECT_EQ(msg, "node 'boom' (test_throw, inline.yaml:13:7) at step 4: deliberate failure in test_throw");
     // Nothing after the failing step was processed: steps 0-2 were, step 3 threw.
-    std::vector<Seen> got = seen("boom");
+    std::vector<Seen> got = probe_seen("boom");
     ASSERT_GE(got.size(), 4u);
     EXPECT_EQ(got[3].step, 3);
     EXPECT_LE(got.size(), 4u + 4u) << "at most in_flight batches past the failure";
@@ -304,11 +207,68 @@ TEST_F(GraphTest, AThrowBesideTrainingStopsTheWholeRun) {
     TinyData d = write_tiny_data(tmp_.path(), 96, 32);
     std::string yaml = tiny_config_yaml(d, 50) + "    - batches -> boom\n";
     yaml.insert(yaml.find("  edges:\n"), "    - {id: boom, type: test_throw, at_step: 9, drive: false}\n");
-    std::string msg = runtime_error_of([&] { run(yaml); });
+    std::string msg = error_of<RuntimeError>([&] { run(yaml); });
     EXPECT_EQ(msg, "node 'boom' (test_throw, inline.yaml:26:7) at step 10: deliberate failure in test_throw");
     // 50 epochs would be 300 steps; the run stopped soon after step 9.
-    std::vector<Seen> got = seen("boom");
+    std::vector<Seen> got = probe_seen("boom");
     EXPECT_LT(got.size(), 30u);
+}
+
+// ---- credit edges: the builder wires them, from the node that finishes the work ------------
+
+std::vector<std::string> credit_edges_of(const Pipeline &p) {
+    std::vector<std::string> v;
+    for (const auto &e : p.credit_edges()) v.push_back(e.from + "." + e.from_port + " -> " + e.to + "." + e.to_port);
+    return v;
+}
+
+TEST_F(GraphTest, StepCreditsComeFromTrainingAndEpochCreditsFromTheLastNodeToFinishAnEpoch) {
+    TinyData d = write_tiny_data(tmp_.path(), 32, 16);
+    cfg_ = std::make_unique<ConfigFile>(parse_config(tiny_config_yaml(d, 2), "inline.yaml"));
+    Pipeline with_eval(*cfg_, RunSettings{});
+    // The test set's reader feeds only evaluation: it is not paced (no credit edge to it).
+    EXPECT_EQ(credit_edges_of(with_eval), (std::vector<std::string>{"eval.epoch_done -> train_set.epoch_credit",
+                                                                     "model.step_done -> batches.step_credit"}));
+
+    // Without an evaluate node the training node itself says when an epoch is done.
+    std::string yaml = "model:\n  layers: [{type: dense, units: 4, activation: relu}, {type: dense, units: 64}]\n"
+                       "train: {epochs: 2, batch: 8}\ngraph:\n  nodes:\n" +
+                       reader("train_set", d.train_images) +
+                       "    - {id: batches, type: batch}\n    - {id: scale, type: normalize}\n"
+                       "    - {id: model, type: train}\n    - {id: ckpt, type: checkpoint}\n"
+                       "  edges: [train_set -> batches, batches -> scale, scale -> model, model.epoch -> ckpt]\n";
+    ConfigFile cfg = parse_config(yaml, "noeval.yaml");
+    Pipeline no_eval(cfg, RunSettings{});
+    EXPECT_EQ(credit_edges_of(no_eval), (std::vector<std::string>{"model.epoch_done -> train_set.epoch_credit",
+                                                                   "model.step_done -> batches.step_credit"}));
+}
+
+// A node whose spec and code disagree on a port's message type is a bug in that node: the
+// builder names the edge instead of connecting mismatched tbb ports.
+class Liar : public FlowNode {
+public:
+    void build(Pipeline &p) override {
+        node_ = std::make_unique<flow::function_node<BatchMsg>>(p.graph(), flow::serial,
+                                                                [](const BatchMsg &) { return flow::continue_msg(); });
+    }
+    InPort in(const std::string &, const std::string &) override { return *node_; }  // its spec says tensor
+
+private:
+    std::unique_ptr<flow::function_node<BatchMsg>> node_;
+};
+Registrar<FlowNodeRegistry> reg_liar({"test_liar", Category::Sink, "test only: takes batches, says tensor", {},
+                                      {{"in", {"tensor"}, "tensors (but reads batches)"}}, {}},
+                                     [](const Params &) { return std::make_unique<Liar>(); });
+
+TEST_F(GraphTest, APortWhoseMessageTypeIsNotItsKindIsNamedNotConnected) {
+    write_images(tmp_ / "x.idx", 8, 8, 8, ramp_pixels(8, 8, 8));
+    const std::string msg = error_of<RuntimeError>([&] {
+        run(head(1, 4) + "  nodes:\n" + reader("data", tmp_ / "x.idx") +
+            "    - {id: batches, type: batch}\n    - {id: scale, type: normalize}\n"
+            "    - {id: liar, type: test_liar}\n"
+            "  edges: [data -> batches, batches -> scale, scale -> liar]\n");
+    });
+    EXPECT_EQ(msg, "internal: edge scale.out -> liar.in (tensor): the ports carry tensor and batch");
 }
 
 }  // namespace

@@ -22,21 +22,21 @@ std::atomic<int64_t> g_count{0};
 class CountTo : public FlowNode {
 public:
     void build(Pipeline &p) override {
-        node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::unlimited, [](const Msg &) {
+        node_ = std::make_unique<flow::function_node<DatasetMsg>>(p.graph(), flow::unlimited, [](const DatasetMsg &) {
             ++g_count;
             return flow::continue_msg();
         });
     }
     void activate() override {
         for (int64_t i = 0; i < params_.i("n"); ++i) {
-            Msg m;
+            DatasetMsg m;
             m.step = i;
             node_->try_put(m);
         }
     }
 
 private:
-    std::unique_ptr<flow::function_node<Msg>> node_;
+    std::unique_ptr<flow::function_node<DatasetMsg>> node_;
 };
 
 Registrar<FlowNodeRegistry> reg({"count_to",

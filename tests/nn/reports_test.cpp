@@ -15,7 +15,7 @@ TEST(Reports, AccessorsReturnWhatTheSenderAttached) {
     ep->epoch = 3;
     auto ev = std::make_shared<EvalReport>();
     ev->test_samples = 17;
-    Msg m;
+    EvalMsg m;
     m.report = ep, m.eval = ev;
     EXPECT_EQ(&epoch_report(m), ep.get());
     EXPECT_EQ(epoch_report(m).epoch, 3);
@@ -23,7 +23,7 @@ TEST(Reports, AccessorsReturnWhatTheSenderAttached) {
 }
 
 TEST(Reports, AMissingOrMistypedReportIsALogicErrorNotACrash) {
-    Msg m;
+    EvalMsg m;
     EXPECT_THROW(epoch_report(m), std::logic_error);
     EXPECT_THROW(eval_report(m), std::logic_error);
     m.report = std::make_shared<EvalReport>();  // the wrong payload on the epoch slot

@@ -38,6 +38,10 @@ TEST(GraphDot, LabelsEveryNodeAndEdge) {
     for (const auto &e : p.edges())
         EXPECT_TRUE(contains(dot, "\"" + e.from + "\" -> \"" + e.to + "\" [label=\"" + e.kind))
             << e.from << " -> " << e.to << "\n" << dot;
+    // The credit edges, wired by the builder, are drawn too: dashed, named by the credit.
+    ASSERT_EQ(p.credit_edges().size(), 2u);
+    EXPECT_TRUE(contains(dot, "\"model\" -> \"batches\" [label=\"step_done\", style=dashed")) << dot;
+    EXPECT_TRUE(contains(dot, "\"eval\" -> \"train_set\" [label=\"epoch_done\", style=dashed")) << dot;
     // Key parameters the config sets (paths by file name); several ports named; categories styled apart.
     EXPECT_TRUE(contains(dot, "\\ncount: 8\"")) << dot;
     EXPECT_TRUE(contains(dot, "\\nimages: train-images.idx.gz\\n")) << dot;
