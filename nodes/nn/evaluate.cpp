@@ -146,9 +146,17 @@ private:
         psnr_corrupt_db_ = psnr_db(sse / double(ds.n * dim));
     }
 
+    // What a rank adds up over its share of the test set (the allreduce sums them as one array
+    // of doubles), the time it took and the message to send on.
+    struct Totals {
+        double loss = 0;           // the model's loss * rows
+        double sse = 0;            // squared pixel errors (image space)
+        double sse_restored = 0;   // denoising: squared errors in raw pixel space [0, 1]
+        double recon = 0, kl = 0;  // a VAE: reconstruction and KL parts of the loss * rows
+    };
+    static_assert(sizeof(Totals) == 5 * sizeof(double), "Totals is summed as an array of doubles");
     struct Sums {
-        double v[5] = {0, 0, 0, 0, 0};  // loss * rows, squared pixel errors, squared errors in [0, 1]
-        // (denoising), reconstruction and KL parts of the loss * rows (a VAE)
+        Totals t;
         double seconds = 0;
         EvalMsg out;
     };
@@ -183,7 +191,7 @@ private:
             if (corrupt_) sse_restored += unit_sse(n * dim, img_.data(), x_.data(), norm);
         }
         Sums s;
-        s.v[0] = loss, s.v[1] = sse, s.v[2] = sse_restored, s.v[3] = recon, s.v[4] = kl;
+        s.t = {loss, sse, sse_restored, recon, kl};
         s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         static_cast<EpochMsg &>(s.out) = ep;
         s.out.data = test.data;
@@ -197,7 +205,7 @@ private:
             p.guard(*this, std::get<0>(in), [&] {
                 Sums s = evaluate(std::get<0>(in), std::get<1>(in), batch);
                 const auto t0 = std::chrono::steady_clock::now();
-                dist::allreduce_sum(s.v, 5, dist::Channel::Eval);
+                dist::allreduce_sum(reinterpret_cast<double *>(&s.t), sizeof(Totals) / sizeof(double), dist::Channel::Eval);
                 s.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
                 publish(s, gw);
             });
@@ -212,14 +220,14 @@ private:
         const Dataset &ds = *s.out.data;
         auto r = std::make_shared<EvalReport>();
         r->test_samples = ds.n;
-        r->test_loss = s.v[0] / double(ds.n);
-        r->test_mse_per_px = s.v[1] / double(ds.n * ds.dim());
-        r->test_recon = s.v[3] / double(ds.n);
-        r->test_kl = s.v[4] / double(ds.n);
+        r->test_loss = s.t.loss / double(ds.n);
+        r->test_mse_per_px = s.t.sse / double(ds.n * ds.dim());
+        r->test_recon = s.t.recon / double(ds.n);
+        r->test_kl = s.t.kl / double(ds.n);
         if (corrupt_) {
             r->restoration = true;
             r->psnr_corrupt_db = psnr_corrupt_db_;
-            r->psnr_restored_db = psnr_db(s.v[2] / double(ds.n * ds.dim()));
+            r->psnr_restored_db = psnr_db(s.t.sse_restored / double(ds.n * ds.dim()));
         }
         r->seconds = s.seconds;
         r->norm = &norm_->normalizer();
