@@ -156,63 +156,72 @@ void Pipeline::parse_nodes(Diags &diags) {
     Params gp = check_params(kGraphSpec, cfg_, cfg_.root["graph"], "graph", diags, {});
     if (!diags.empty()) return;
     YAML::Node list = gp.raw("nodes");
-    static const std::regex id_re("[A-Za-z_][A-Za-z0-9_]*");
     std::map<std::string, SourcePos> seen;
-    for (size_t i = 0; i < list.size(); ++i) {
-        const YAML::Node item = list[i];
-        std::string ctx = "graph.nodes[" + std::to_string(i) + "]";
-        if (!item.IsMap()) {
-            diags.error(pos_of(cfg_, item), ctx + ": expected a map with id and type, got " + describe(item));
-            continue;
-        }
-        YAML::Node idn = item["id"], typen = item["type"];
-        if (!idn.IsDefined() || !idn.IsScalar()) {
-            diags.error(pos_of(cfg_, item), ctx + ": missing 'id'", "every node needs an id used by edges");
-            continue;
-        }
-        std::string id = idn.Scalar();
-        if (!short_text(id) || !std::regex_match(id, id_re)) {
-            diags.error(pos_of(cfg_, idn), ctx + ": id '" + clip_text(id) + "' must be a name (letters, digits, _)");
-            continue;
-        }
-        if (auto [it, fresh] = seen.emplace(id, pos_of(cfg_, idn)); !fresh) {
-            diags.error(pos_of(cfg_, idn), ctx + ": duplicate node id '" + id + "'",
-                        "the first node with this id is at " + it->second.str());
-            continue;
-        }
-        ctx += " '" + id + "'";
-        if (!typen.IsDefined() || !typen.IsScalar()) {
-            diags.error(pos_of(cfg_, item), ctx + ": missing 'type'", "aepipe list-nodes shows the types");
-            continue;
-        }
-        const auto *e = FlowNodeRegistry::get().find(typen.Scalar());
-        if (!e) {
-            auto names = FlowNodeRegistry::get().names();
-            std::string near = nearest(typen.Scalar(), names), all;
-            for (const auto &n : names) all += (all.empty() ? "" : ", ") + n;
-            std::string hint = near.empty() ? "" : "did you mean '" + near + "'? ";
-            if (const NodeSpec *other = find_spec(typen.Scalar()))
-                hint = "'" + other->type + "' is a " + category_name(other->category) +
-                       ", which belongs in the model or train section; ";
-            diags.error(pos_of(cfg_, typen), ctx + ": unknown node type '" + clip_text(typen.Scalar()) + "'",
-                        hint + "graph node types: " + all);
-            continue;
-        }
-        ctx += " (" + e->spec.type + ")";
-        Diags local;
-        Params p = check_params(e->spec, cfg_, item, ctx, local);
-        if (!local.empty()) {
-            diags.merge(local);
-            continue;
-        }
-        try {
-            auto node = e->make(p);
-            node->bind(id, p);
-            nodes_.push_back(std::move(node));
-        } catch (const ConfigError &err) {
-            diags.add(err);
-        }
+    for (size_t i = 0; i < list.size(); ++i)
+        if (auto node = parse_node(i, list[i], seen, diags)) nodes_.push_back(std::move(node));
+}
+
+// graph.nodes[i]: its id (a fresh name), its type (registered) and its keys (the type's spec).
+std::unique_ptr<FlowNode> Pipeline::parse_node(size_t i, const YAML::Node &item, std::map<std::string, SourcePos> &seen,
+                                               Diags &diags) {
+    static const std::regex id_re("[A-Za-z_][A-Za-z0-9_]*");
+    std::string ctx = "graph.nodes[" + std::to_string(i) + "]";
+    if (!item.IsMap()) {
+        diags.error(pos_of(cfg_, item), ctx + ": expected a map with id and type, got " + describe(item));
+        return nullptr;
     }
+    YAML::Node idn = item["id"], typen = item["type"];
+    if (!idn.IsDefined() || !idn.IsScalar()) {
+        diags.error(pos_of(cfg_, item), ctx + ": missing 'id'", "every node needs an id used by edges");
+        return nullptr;
+    }
+    std::string id = idn.Scalar();
+    if (!short_text(id) || !std::regex_match(id, id_re)) {
+        diags.error(pos_of(cfg_, idn), ctx + ": id '" + clip_text(id) + "' must be a name (letters, digits, _)");
+        return nullptr;
+    }
+    if (auto [it, fresh] = seen.emplace(id, pos_of(cfg_, idn)); !fresh) {
+        diags.error(pos_of(cfg_, idn), ctx + ": duplicate node id '" + id + "'",
+                    "the first node with this id is at " + it->second.str());
+        return nullptr;
+    }
+    ctx += " '" + id + "'";
+    if (!typen.IsDefined() || !typen.IsScalar()) {
+        diags.error(pos_of(cfg_, item), ctx + ": missing 'type'", "aepipe list-nodes shows the types");
+        return nullptr;
+    }
+    const auto *e = FlowNodeRegistry::get().find(typen.Scalar());
+    if (!e) {
+        unknown_type(ctx, typen, diags);
+        return nullptr;
+    }
+    ctx += " (" + e->spec.type + ")";
+    Diags local;
+    Params p = check_params(e->spec, cfg_, item, ctx, local);
+    if (!local.empty()) {
+        diags.merge(local);
+        return nullptr;
+    }
+    try {
+        auto node = e->make(p);
+        node->bind(id, p);
+        return node;
+    } catch (const ConfigError &err) {
+        diags.add(err);
+        return nullptr;
+    }
+}
+
+void Pipeline::unknown_type(const std::string &ctx, const YAML::Node &typen, Diags &diags) const {
+    auto names = FlowNodeRegistry::get().names();
+    std::string near = nearest(typen.Scalar(), names), all;
+    for (const auto &n : names) all += (all.empty() ? "" : ", ") + n;
+    std::string hint = near.empty() ? "" : "did you mean '" + near + "'? ";
+    if (const NodeSpec *other = find_spec(typen.Scalar()))
+        hint = "'" + other->type + "' is a " + category_name(other->category) +
+               ", which belongs in the model or train section; ";
+    diags.error(pos_of(cfg_, typen), ctx + ": unknown node type '" + clip_text(typen.Scalar()) + "'",
+                hint + "graph node types: " + all);
 }
 
 FlowNode *Pipeline::find(const std::string &id) const {
@@ -274,80 +283,18 @@ static std::string port_list(const std::vector<PortSpec> &ports) {
 
 void Pipeline::parse_edges(Diags &diags) {
     const YAML::Node list = cfg_.root["graph"]["edges"];
-    static const std::regex edge_re(R"(\s*([A-Za-z_]\w*)(?:\.(\w+))?\s*->\s*([A-Za-z_]\w*)(?:\.(\w+))?\s*)");
-    std::vector<std::string> ids;
-    for (const auto &n : nodes_) ids.push_back(n->id());
     std::map<std::pair<std::string, std::string>, SourcePos> fed;
-
     for (size_t i = 0; i < list.size(); ++i) {
-        const YAML::Node item = list[i];
-        SourcePos pos = pos_of(cfg_, item);
-        std::string ctx = "graph.edges[" + std::to_string(i) + "]";
-        std::smatch m;
-        std::string text = item.IsScalar() ? item.Scalar() : "";
-        if (!item.IsScalar() || !short_text(text) || !std::regex_match(text, m, edge_re)) {
-            diags.error(pos, ctx + ": expected 'from[.port] -> to[.port]', got " + describe(item),
-                        "for example: model.epoch -> eval.model");
-            continue;
-        }
-        Edge e{m[1], m[2], m[3], m[4], "", pos};
-        FlowNode *src = find(e.from), *dst = find(e.to);
-        bool ok = true;
-        for (auto [name, node] : {std::pair{e.from, src}, std::pair{e.to, dst}}) {
-            if (node) continue;
-            std::string near = nearest(name, ids);
-            diags.error(pos, ctx + ": edge refers to unknown node '" + name + "'",
-                        near.empty() ? "nodes: " + [&] {
-                            std::string s;
-                            for (const auto &x : ids) s += (s.empty() ? "" : ", ") + x;
-                            return s;
-                        }()
-                                     : "did you mean '" + near + "'?");
-            ok = false;
-        }
-        if (!ok) continue;
-        auto pick = [&](const std::string &node, const std::vector<PortSpec> &ports, std::string &port,
-                        const char *dir) -> const PortSpec * {
-            if (port.empty()) {
-                if (ports.size() == 1) {
-                    port = ports[0].name;
-                    return &ports[0];
-                }
-                diags.error(pos, ctx + ": node '" + node + "' has " + std::to_string(ports.size()) + " " + dir +
-                                     " ports; name one: " + port_list(ports));
-                return nullptr;
-            }
-            std::vector<std::string> names;
-            for (const auto &p : ports) {
-                if (p.name == port) return &p;
-                names.push_back(p.name);
-            }
-            std::string near = nearest(port, names);
-            diags.error(pos, ctx + ": node '" + node + "' has no " + dir + " port '" + port + "'",
-                        (near.empty() ? "" : "did you mean '" + near + "'? ") + dir + " ports: " + port_list(ports));
-            return nullptr;
-        };
-        const PortSpec *op = pick(e.from, src->spec().outputs, e.from_port, "output");
-        const PortSpec *ip = pick(e.to, dst->spec().inputs, e.to_port, "input");
-        if (!op || !ip) continue;
-        std::string kind;
-        for (const auto &k : op->kinds)
-            for (const auto &k2 : ip->kinds)
-                if (k == k2 && kind.empty()) kind = k;
-        if (kind.empty()) {
-            diags.error(pos, ctx + ": '" + e.from + "." + e.from_port + "' carries " + op->kinds.front() + " but '" +
-                                 e.to + "." + e.to_port + "' takes " + ip->kinds.front());
-            continue;
-        }
-        e.kind = kind;
-        auto [it, fresh] = fed.emplace(std::pair{e.to, e.to_port}, pos);
+        std::optional<Edge> e = parse_edge(i, list[i], diags);
+        if (!e) continue;
+        auto [it, fresh] = fed.emplace(std::pair{e->to, e->to_port}, e->pos);
         if (!fresh) {
-            diags.error(pos, ctx + ": input '" + e.to + "." + e.to_port + "' is already fed by the edge at " +
-                                 it->second.str(),
+            diags.error(e->pos, "graph.edges[" + std::to_string(i) + "]: input '" + e->to + "." + e->to_port +
+                                    "' is already fed by the edge at " + it->second.str(),
                         "an input port takes exactly one edge");
             continue;
         }
-        edges_.push_back(e);
+        edges_.push_back(*e);
     }
     if (!diags.empty()) return;  // an edge mistake would also show as an unconnected input
     for (const auto &n : nodes_)
@@ -358,6 +305,69 @@ void Pipeline::parse_edges(Diags &diags) {
                                 "' is not connected",
                             "add an edge such as 'SOURCE -> " + n->id() + "." + p.name + "' (" + p.kinds.front() +
                                 ")");
+}
+
+// graph.edges[i]: 'from[.port] -> to[.port]' between known nodes and ports of a common kind.
+std::optional<Pipeline::Edge> Pipeline::parse_edge(size_t i, const YAML::Node &item, Diags &diags) const {
+    static const std::regex edge_re(R"(\s*([A-Za-z_]\w*)(?:\.(\w+))?\s*->\s*([A-Za-z_]\w*)(?:\.(\w+))?\s*)");
+    const SourcePos pos = pos_of(cfg_, item);
+    const std::string ctx = "graph.edges[" + std::to_string(i) + "]";
+    std::smatch m;
+    std::string text = item.IsScalar() ? item.Scalar() : "";
+    if (!item.IsScalar() || !short_text(text) || !std::regex_match(text, m, edge_re)) {
+        diags.error(pos, ctx + ": expected 'from[.port] -> to[.port]', got " + describe(item),
+                    "for example: model.epoch -> eval.model");
+        return std::nullopt;
+    }
+    Edge e{m[1], m[2], m[3], m[4], "", pos};
+    FlowNode *src = find(e.from), *dst = find(e.to);
+    for (auto [name, node] : {std::pair{e.from, src}, std::pair{e.to, dst}})
+        if (!node) diags.error(pos, ctx + ": edge refers to unknown node '" + name + "'", node_hint(name));
+    if (!src || !dst) return std::nullopt;
+    const PortSpec *op = pick_port(ctx, pos, e.from, src->spec().outputs, e.from_port, "output", diags);
+    const PortSpec *ip = pick_port(ctx, pos, e.to, dst->spec().inputs, e.to_port, "input", diags);
+    if (!op || !ip) return std::nullopt;
+    for (const auto &k : op->kinds)
+        if (e.kind.empty() && std::find(ip->kinds.begin(), ip->kinds.end(), k) != ip->kinds.end()) e.kind = k;
+    if (e.kind.empty()) {
+        diags.error(pos, ctx + ": '" + e.from + "." + e.from_port + "' carries " + op->kinds.front() + " but '" +
+                             e.to + "." + e.to_port + "' takes " + ip->kinds.front());
+        return std::nullopt;
+    }
+    return e;
+}
+
+// "did you mean ...?", or the list of the graph's nodes.
+std::string Pipeline::node_hint(const std::string &name) const {
+    std::vector<std::string> ids;
+    for (const auto &n : nodes_) ids.push_back(n->id());
+    std::string near = nearest(name, ids), all;
+    for (const auto &x : ids) all += (all.empty() ? "" : ", ") + x;
+    return near.empty() ? "nodes: " + all : "did you mean '" + near + "'?";
+}
+
+// The port named `port` among `ports` (a lone port when `port` is empty: then `port` is set).
+const PortSpec *Pipeline::pick_port(const std::string &ctx, const SourcePos &pos, const std::string &node,
+                                    const std::vector<PortSpec> &ports, std::string &port, const char *dir,
+                                    Diags &diags) const {
+    if (port.empty()) {
+        if (ports.size() == 1) {
+            port = ports[0].name;
+            return &ports[0];
+        }
+        diags.error(pos, ctx + ": node '" + node + "' has " + std::to_string(ports.size()) + " " + dir +
+                             " ports; name one: " + port_list(ports));
+        return nullptr;
+    }
+    std::vector<std::string> names;
+    for (const auto &p : ports) {
+        if (p.name == port) return &p;
+        names.push_back(p.name);
+    }
+    std::string near = nearest(port, names);
+    diags.error(pos, ctx + ": node '" + node + "' has no " + dir + " port '" + port + "'",
+                (near.empty() ? "" : "did you mean '" + near + "'? ") + dir + " ports: " + port_list(ports));
+    return nullptr;
 }
 
 void Pipeline::check_cycles(Diags &diags) {

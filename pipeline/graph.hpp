@@ -289,7 +289,15 @@ private:
     [[noreturn]] void throw_named(const FlowNode &n, int64_t step, const std::exception &e);
     void check_precision(Diags &diags);
     void parse_nodes(Diags &diags);
+    std::unique_ptr<FlowNode> parse_node(size_t i, const YAML::Node &item, std::map<std::string, SourcePos> &seen,
+                                         Diags &diags);
+    void unknown_type(const std::string &ctx, const YAML::Node &typen, Diags &diags) const;
     void parse_edges(Diags &diags);
+    std::optional<Edge> parse_edge(size_t i, const YAML::Node &item, Diags &diags) const;
+    std::string node_hint(const std::string &name) const;
+    const PortSpec *pick_port(const std::string &ctx, const SourcePos &pos, const std::string &node,
+                              const std::vector<PortSpec> &ports, std::string &port, const char *dir,
+                              Diags &diags) const;
     void check_cycles(Diags &diags);
     void check_shape(Diags &diags);
     void connect(const Edge &e);
