@@ -512,6 +512,11 @@ int Pipeline::shards() const {
 
 int Pipeline::omp_per_shard() const { return std::max(1, compute_threads() / shards()); }
 
+int Pipeline::side_threads() const {
+    const int free = int(std::thread::hardware_concurrency()) / dist::ranks_on_this_host() - compute_threads();
+    return std::clamp(free, 1, omp_per_shard());
+}
+
 void Pipeline::preflight() {
     for (auto &n : nodes_) n->preflight(*this);
     check_memory(memory_estimate(), available_memory(), double(train_.i("max_memory")), train_.pos("max_memory"));

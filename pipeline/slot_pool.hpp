@@ -17,6 +17,8 @@
 #include <mutex>
 #include <vector>
 
+#include "pipeline/aligned.hpp"
+
 namespace aepipe {
 
 class SlotPool;
@@ -39,7 +41,7 @@ public:
 private:
     friend class SlotPool;
     struct Slot {
-        std::vector<float> buf;
+        Floats buf;  // 64-byte aligned
         std::atomic<int> refs{0};
     };
     PooledBuffer(SlotPool *pool, Slot *slot) : pool_(pool), slot_(slot) { retain(); }

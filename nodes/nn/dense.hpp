@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "pipeline/aligned.hpp"
 #include "nodes/nn/activation.hpp"
 #include "nodes/nn/bf16.hpp"
 
@@ -38,7 +39,7 @@ private:
     float std_;
     bool bias_;
     ActBackward act_bwd_;
-    std::vector<float> ones_;  // the all-ones row of the bias-gradient GEMM
+    Floats ones_;  // the all-ones row of the bias-gradient GEMM
     bool bf16_;
     Bf16Copy x16_, w16_, dz16_;  // bf16 only: x (n, in), W (in, out) as one row, dz (n, out)
     std::map<int64_t, Execs> execs_;

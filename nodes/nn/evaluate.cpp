@@ -83,7 +83,7 @@ public:
     }
 
     void build(Pipeline &p) override {
-        threads_ = p.omp_per_shard();  // runs beside the training shards
+        threads_ = p.side_threads();  // runs beside the training shards
         seed_ = p.settings().seed;
         const int64_t batch = params_.i("batch");
         ws_ = std::make_unique<Workspace>(*model_, batch);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/aligned.hpp"
 #include "nodes/nn/layer.hpp"
 #include "nodes/nn/loss.hpp"
 #include "nodes/nn/model_spec.hpp"
@@ -92,8 +93,8 @@ private:
     Model &model_;
     int64_t max_n_;
     const float *input_ = nullptr;
-    std::vector<std::vector<float>> acts_, grads_;
-    std::vector<char> scratch_;
+    std::vector<Floats> acts_, grads_;  // 64-byte aligned (pipeline/aligned.hpp)
+    AlignedVector<char> scratch_;
 };
 
 }  // namespace aepipe

@@ -14,11 +14,11 @@
 namespace aepipe {
 
 void Optimizer::init(int64_t n) {
-    bufs_.assign(names_.size(), std::vector<float>(size_t(n), 0.f));
+    bufs_.assign(names_.size(), Floats(size_t(n), 0.f));
 }
 
-std::vector<std::pair<std::string, std::vector<float> *>> Optimizer::state() {
-    std::vector<std::pair<std::string, std::vector<float> *>> v;
+std::vector<std::pair<std::string, Floats *>> Optimizer::state() {
+    std::vector<std::pair<std::string, Floats *>> v;
     for (size_t k = 0; k < names_.size(); ++k) v.emplace_back(names_[k], &bufs_[k]);
     return v;
 }

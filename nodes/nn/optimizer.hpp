@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/aligned.hpp"
 #include "pipeline/registry.hpp"
 
 namespace aepipe {
@@ -23,7 +24,7 @@ public:
     int64_t steps() const { return t_; }
     void set_steps(int64_t t) { t_ = t; }  // restoring a checkpoint (with state())
     // Named state buffers (for checkpoints): e.g. "exp_avg", "exp_avg_sq".
-    std::vector<std::pair<std::string, std::vector<float> *>> state();
+    std::vector<std::pair<std::string, Floats *>> state();
     double lr() const { return lr_; }
     size_t state_count() const { return names_.size(); }  // state buffers of the size of the parameters
 
@@ -38,7 +39,7 @@ protected:
 
 private:
     std::vector<std::string> names_;
-    std::vector<std::vector<float>> bufs_;
+    std::vector<Floats> bufs_;  // 64-byte aligned
 };
 
 using OptimizerRegistry = Registry<Optimizer>;

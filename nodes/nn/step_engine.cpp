@@ -35,7 +35,7 @@ double wall_s() { return std::chrono::duration<double>(std::chrono::steady_clock
 struct StepEngine::Shard {
     std::unique_ptr<Model> model;
     std::unique_ptr<Workspace> ws;
-    std::vector<float> grads;  // num_params gradients + kSums sums
+    Floats grads;  // num_params gradients + kSums sums
     int64_t rows = 0;
     StepSums sums;             // over the shard's rows
 };

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/aligned.hpp"
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/optimizer.hpp"
 
@@ -82,7 +83,7 @@ public:
 
     const Model &model() const { return *model_; }
     float *params() { return params_.data(); }
-    const std::vector<float> &param_vector() const { return params_; }
+    std::vector<float> param_vector() const { return {params_.begin(), params_.end()}; }  // a copy
     Optimizer &optimizer() { return *opt_; }
     int64_t shards() const { return int64_t(shards_.size()); }
     int64_t updates() const { return updates_; }  // steps done by this engine (not restored ones)
@@ -124,7 +125,7 @@ private:
     StepOptions o_;
     std::unique_ptr<Model> model_;  // layout; the shards run their own copies
     std::unique_ptr<Optimizer> opt_;
-    std::vector<float> params_;
+    Floats params_;  // 64-byte aligned
     std::vector<std::unique_ptr<Shard>> shards_;
     std::vector<double> chunk_sq_;  // per-chunk sums of squared gradients
     std::string note_;

@@ -54,7 +54,7 @@ public:
         }
     }
     void build(Pipeline &p) override {
-        threads_ = p.omp_per_shard();  // runs beside the training shards
+        threads_ = p.side_threads();  // runs beside the training shards
         ws_ = std::make_unique<Workspace>(*model_, params_.i("count"));
         node_ = std::make_unique<flow::function_node<EvalMsg>>(p.graph(), flow::serial, [this, &p](const EvalMsg &m) {
             p.guard(*this, m, [&] { draw(p, m); });
