@@ -32,6 +32,7 @@ struct Corruption {
 
 class CorruptNode : public FlowNode {
 public:
+    explicit CorruptNode(const Params &p);
     void resolve(Pipeline &p, Diags &d) override;
     void build(Pipeline &p) override;
     Receiver &in(const std::string &) override { return *node_; }
@@ -40,6 +41,7 @@ public:
 
 private:
     Corruption corruption_;
+    std::optional<int64_t> seed_;  // unset: train.seed
     const Normalizer *norm_ = nullptr;
     std::unique_ptr<SlotPool> pool_;
     std::unique_ptr<flow::function_node<Msg, Msg>> node_;

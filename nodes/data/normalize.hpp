@@ -19,6 +19,7 @@ struct Normalizer {
 
 class NormalizeNode : public FlowNode {
 public:
+    explicit NormalizeNode(const Params &p);
     void resolve(Pipeline &p, Diags &d) override;
     void build(Pipeline &p) override;
     Receiver &in(const std::string &) override { return *node_; }

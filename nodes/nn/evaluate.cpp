@@ -38,13 +38,30 @@
 namespace aepipe {
 namespace {
 
+struct EvaluateParams {
+    std::string normalize, corrupt;  // node ids; "": the only one
+    int64_t batch = 1;
+    static const Keys<EvaluateParams> &keys();
+};
+const Keys<EvaluateParams> &EvaluateParams::keys() {
+    using P = EvaluateParams;
+    static const Keys<P> k{
+        key(&P::normalize,
+            {"normalize", Kind::String, "", "id of the normalize node to apply (default: the only one)"}),
+        key(&P::corrupt, {"corrupt", Kind::String, "",
+                          "id of the corrupt node whose corruption the test inputs get (default: the only one, if any)"}),
+        key(&P::batch, {"batch", Kind::Int, "1000", "evaluation batch size", {}, false, size_range()})};
+    return k;
+}
+
 class Evaluate : public FlowNode {
     using Join = flow::join_node<std::tuple<Msg, Msg>, flow::key_matching<int64_t>>;
     using Fn = flow::async_node<std::tuple<Msg, Msg>, Msg>;
 
 public:
+    explicit Evaluate(const Params &p) : prm_(parse<EvaluateParams>(p)) {}
     void resolve(Pipeline &p, Diags &d) override {
-        std::string want = params_.s("normalize");
+        const std::string &want = prm_.normalize;
         std::vector<std::string> ids;
         for (const auto &n : p.nodes())
             if (auto *nn = dynamic_cast<NormalizeNode *>(n.get())) {
@@ -58,7 +75,7 @@ public:
             d.error(params_.where(), params_.context() + ": the graph has " + std::to_string(ids.size()) +
                                          " normalize nodes; name one with 'normalize:'");
         resolve_corrupt(p, d);
-        if (params_.i("batch") < 1) d.error(params_.pos("batch"), params_.context() + ": 'batch' must be at least 1");
+        if (prm_.batch < 1) d.error(params_.pos("batch"), params_.context() + ": 'batch' must be at least 1");
         int64_t train_dim = sample_dim(p), test_dim = 0;
         if (FlowNode *up = p.upstream(id_, "data")) test_dim = up->sample_dim(p);
         if (train_dim && test_dim && train_dim != test_dim)
@@ -78,7 +95,7 @@ public:
         double acts = 0;
         for (size_t l = 0; l < model_->num_layers(); ++l) acts += double(model_->layer(l).out_dim());
         const double w = double(model_->num_params()) * sizeof(float);
-        const double ws = 2 * double(params_.i("batch")) * acts * sizeof(float);
+        const double ws = 2 * double(prm_.batch) * acts * sizeof(float);
         out.push_back({params_.context(), params_.where(), w + ws,
                        "a copy of the parameters " + human_bytes(w) + ", workspace for 'batch' rows " + human_bytes(ws)});
     }
@@ -86,7 +103,7 @@ public:
     void build(Pipeline &p) override {
         threads_ = p.omp_per_shard();  // runs beside the training shards
         seed_ = p.settings().seed;
-        const int64_t batch = params_.i("batch");
+        const int64_t batch = prm_.batch;
         ws_ = std::make_unique<Workspace>(*model_, batch);
         join_ = std::make_unique<Join>(p.graph(), [](const Msg &m) { return m.epoch; },
                                        [](const Msg &m) { return m.epoch; });
@@ -111,7 +128,7 @@ public:
 
 private:
     void resolve_corrupt(Pipeline &p, Diags &d) {
-        std::string want = params_.s("corrupt");
+        const std::string &want = prm_.corrupt;
         std::vector<std::string> ids;
         for (const auto &n : p.nodes())
             if (auto *c = dynamic_cast<CorruptNode *>(n.get())) {
@@ -237,6 +254,7 @@ private:
     std::unique_ptr<Model> model_;
     std::unique_ptr<Workspace> ws_;
     std::vector<float> x_, img_;  // a batch: clean inputs, model output as image
+    EvaluateParams prm_;
     std::vector<float> test_in_;  // denoising: the whole corrupted test set (made once)
     double psnr_corrupt_db_ = 0;
     std::unique_ptr<Join> join_;
@@ -248,16 +266,12 @@ private:
 Registrar<FlowNodeRegistry> reg({"evaluate",
                                  Category::Compute,
                                  "test-set loss and MSE per pixel of each epoch's parameters (and PSNR when denoising)",
-                                 {{"normalize", Kind::String, "", "id of the normalize node to apply (default: the only one)"},
-                                  {"corrupt", Kind::String, "",
-                                   "id of the corrupt node whose corruption the test inputs get (default: the only "
-                                   "one, if any)"},
-                                  {"batch", Kind::Int, "1000", "evaluation batch size", {}, false, size_range()}},
+                                 EvaluateParams::keys().specs(),
                                  {{"model", {"epoch"}, "the training node's epoch output"},
                                   {"data", {"dataset"}, "the test set (an idx_reader)"}},
                                  {{"out", {"eval"}, "the epoch with its test metrics"}},
                                  "it paces the training set's reader (training stays at most two epochs ahead of it)"},
-                                [](const Params &) { return std::make_unique<Evaluate>(); });
+                                [](const Params &p) { return std::make_unique<Evaluate>(p); });
 
 }  // namespace
 }  // namespace aepipe

@@ -22,8 +22,16 @@ std::vector<int64_t> saved_shape(const NamedParam &p);
 // The checkpoint node. Besides its own safetensors files it owns the policy and the folder
 // of the training checkpoints (RUN/checkpoints/step-NNNNNNNN.ckpt), which the training node
 // writes itself right after the update of a due step (the only moment its state is whole).
+// The checkpoint node's keys (their specs in checkpoint.cpp).
+struct CheckpointParams {
+    int64_t snapshot_every_epochs = 0, every_epochs = 0, every_steps = 0, keep = 1;
+    std::string file;
+    static const Keys<CheckpointParams> &keys();
+};
+
 class CheckpointSink : public FlowNode {
 public:
+    explicit CheckpointSink(const Params &p) : prm_(parse<CheckpointParams>(p)) {}
     // Whether a training checkpoint is due once `steps` steps are done.
     bool state_due(int64_t steps, bool epoch_end, int64_t epochs_done, bool last) const;
     // Writes it atomically, then deletes the oldest intact ones beyond `keep` (files that do
@@ -35,6 +43,7 @@ public:
 
 private:
     using Stamp = std::pair<uintmax_t, int64_t>;  // size, modification time
+    CheckpointParams prm_;
     void write(Pipeline &p, const Msg &m);
     std::map<std::string, std::string> card_;  // the model card (model_card.hpp), made in build()
     void prune(const std::string &run_dir) const;

@@ -42,8 +42,28 @@ std::vector<Seen> seen(const std::string &id) {
 
 const std::vector<std::string> kAnyKind = {"batch", "tensor", "dataset", "epoch", "eval"};
 
+struct ProbeParams {
+    bool drive = false;
+    static const Keys<ProbeParams> &keys() {
+        static const Keys<ProbeParams> k{
+            key(&ProbeParams::drive, {"drive", Kind::Bool, "false", "send step_done / epoch_done like train"})};
+        return k;
+    }
+};
+struct ThrowParams {
+    bool drive = true;
+    int64_t at_step = 0;
+    static const Keys<ThrowParams> &keys() {
+        static const Keys<ThrowParams> k{
+            key(&ThrowParams::drive, {"drive", Kind::Bool, "true", "send step_done / epoch_done like train"}),
+            key(&ThrowParams::at_step, {"at_step", Kind::Int, "3", "the step that throws"})};
+        return k;
+    }
+};
+
 class Probe : public FlowNode {
 public:
+    explicit Probe(bool drive) : drive_(drive) {}
     void build(Pipeline &p) override {
         node_ = std::make_unique<flow::function_node<Msg>>(p.graph(), flow::serial, [this, &p](const Msg &m) {
             p.guard(*this, m, [&] { on(p, m); });
@@ -68,37 +88,42 @@ private:
             g_seen[id_].push_back(std::move(s));
         }
         body(m);
-        if (!params_.b("drive")) return;
+        if (!drive_) return;
         // Stand in for the training node: free the tensor's buffer and hand back the credits.
         release_buffers(m);
         if (m.last_in_epoch) p.epoch_done().try_put(flow::continue_msg());
         p.step_done().try_put(flow::continue_msg());
     }
+    bool drive_;
     std::unique_ptr<flow::function_node<Msg>> node_;
 };
 
 class Thrower : public Probe {
+public:
+    explicit Thrower(const ThrowParams &p) : Probe(p.drive), at_step_(p.at_step) {}
+
+private:
+    int64_t at_step_;
     void body(const Msg &m) override {
-        if (m.step == params_.i("at_step")) throw RuntimeError("deliberate failure in test_throw");
+        if (m.step == at_step_) throw RuntimeError("deliberate failure in test_throw");
     }
 };
 
 Registrar<FlowNodeRegistry> reg_probe({"test_probe",
                                        Category::Sink,
                                        "test only: records the messages it receives",
-                                       {{"drive", Kind::Bool, "false", "send step_done / epoch_done like train"}},
+                                       ProbeParams::keys().specs(),
                                        {{"in", kAnyKind, "anything"}},
                                        {}},
-                                      [](const Params &) { return std::make_unique<Probe>(); });
+                                      [](const Params &p) { return std::make_unique<Probe>(parse<ProbeParams>(p).drive); });
 
 Registrar<FlowNodeRegistry> reg_throw({"test_throw",
                                        Category::Sink,
                                        "test only: a driving probe that throws at step `at_step`",
-                                       {{"drive", Kind::Bool, "true", "send step_done / epoch_done like train"},
-                                        {"at_step", Kind::Int, "3", "the step that throws"}},
+                                       ThrowParams::keys().specs(),
                                        {{"in", {"batch", "tensor"}, "batches"}},
                                        {}},
-                                      [](const Params &) { return std::make_unique<Thrower>(); });
+                                      [](const Params &p) { return std::make_unique<Thrower>(parse<ThrowParams>(p)); });
 
 // Header of every inline config: a model (required even when no node uses it) and training
 // settings. Node lists follow.
