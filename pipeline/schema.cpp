@@ -125,7 +125,7 @@ void Params::read(const std::string &key, int64_t &out) const {
     if (YAML::Node v = value(key); !v.IsNull()) out = v.as<int64_t>();
 }
 void Params::read(const std::string &key, int &out) const {
-    // The key's range keeps an int field's values inside int (a test walks the specs).
+    // key() refuses an int field whose key's range reaches beyond int.
     if (YAML::Node v = value(key); !v.IsNull()) out = int(v.as<int64_t>());
 }
 void Params::read(const std::string &key, double &out) const {

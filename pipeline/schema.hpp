@@ -91,14 +91,33 @@ struct NodeSpec {
     const PortSpec *output(const std::string &name) const;
 };
 
+namespace detail {
+struct ParamsAccess;
+}
+
 // Validated parameters of one node: the YAML map, each key's value (given or defaulted)
 // resolved once, and where each came from. Nodes do not look values up here by name: they
-// declare a params struct whose fields are bound to their keys (Keys, below) and parse it once.
+// declare a params struct whose fields are bound to their keys (Keys, below) and parse it
+// once; only that binding reads values (the readers are private).
 class Params {
 public:
     Params() = default;
     Params(const NodeSpec *spec, const ConfigFile *cfg, YAML::Node node, std::string context);
 
+    bool has(const std::string &key) const;        // given explicitly in the config
+    // The value as written, for showing a config (aepipe graph); a node reads its struct.
+    YAML::Node given(const std::string &key) const;
+    SourcePos pos(const std::string &key) const;   // the value's position, or the map's
+    SourcePos where() const;                       // position of the node's map
+    const std::string &context() const { return context_; }
+    const NodeSpec &spec() const { return *spec_; }
+    const ConfigFile &config() const { return *cfg_; }
+
+    // Throws ConfigError at the key's position.
+    [[noreturn]] void fail(const std::string &key, const std::string &msg, const std::string &hint = "") const;
+
+private:
+    friend struct detail::ParamsAccess;
     // Fills `out` from the key's value (given or default), converted to the field's type; a
     // key with neither leaves `out` as it was. A value of the wrong kind or out of range (a
     // Params not checked by check_params) throws the ConfigError check_params reports.
@@ -117,20 +136,6 @@ public:
         read(key, v);
         out = std::move(v);
     }
-
-    bool has(const std::string &key) const;        // given explicitly in the config
-    // The value as written, for showing a config (aepipe graph); a node reads its struct.
-    YAML::Node given(const std::string &key) const;
-    SourcePos pos(const std::string &key) const;   // the value's position, or the map's
-    SourcePos where() const;                       // position of the node's map
-    const std::string &context() const { return context_; }
-    const NodeSpec &spec() const { return *spec_; }
-    const ConfigFile &config() const { return *cfg_; }
-
-    // Throws ConfigError at the key's position.
-    [[noreturn]] void fail(const std::string &key, const std::string &msg, const std::string &hint = "") const;
-
-private:
     YAML::Node value(const std::string &key) const;  // checked against the key's kind and range
     const NodeSpec *spec_ = nullptr;
     const ConfigFile *cfg_ = nullptr;
@@ -166,6 +171,13 @@ struct Key {
 };
 
 namespace detail {
+// The binding's way in to the readers of Params.
+struct ParamsAccess {
+    template <class T>
+    static void read(const Params &p, const std::string &key, T &out) {
+        p.read(key, out);
+    }
+};
 template <class T>
 struct FieldOf {
     using type = T;
@@ -187,14 +199,19 @@ bool field_holds(Kind k) {
 }
 }  // namespace detail
 
-// Declares a key and binds it to `field`; a field type that cannot hold the key's kind is a
-// programming error, thrown when the keys are made (at startup, by the registrars).
+// Declares a key and binds it to `field`; a field type that cannot hold the key's kind, or
+// an int field whose key's range reaches beyond int, is a programming error, thrown when the
+// keys are made (at startup, by the registrars).
 template <class P, class T>
 Key<P> key(T P::*field, KeySpec spec) {
     if (!detail::field_holds<T>(spec.kind))
         throw std::logic_error("key '" + spec.name + "' (" + kind_name(spec.kind) + ") bound to a field of another type");
+    if constexpr (std::is_same_v<typename detail::FieldOf<T>::type, int>)
+        if (!spec.range.set || spec.range.lo < std::numeric_limits<int>::min() ||
+            spec.range.hi > std::numeric_limits<int>::max())
+            throw std::logic_error("key '" + spec.name + "' bound to an int field needs a range within int");
     std::string name = spec.name;
-    return {std::move(spec), [field, name](P &p, const Params &ps) { ps.read(name, p.*field); }};
+    return {std::move(spec), [field, name](P &p, const Params &ps) { detail::ParamsAccess::read(ps, name, p.*field); }};
 }
 
 template <class P>

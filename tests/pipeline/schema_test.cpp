@@ -146,11 +146,17 @@ TEST(TypedParams, WrongChoiceKeepsTheDidYouMeanHint) {
 
 struct Mismatched {
     int64_t n = 0;
+    int small = 0;
 };
 
 TEST(TypedParams, AFieldThatCannotHoldItsKindIsRefusedWhenDeclared) {
     EXPECT_THROW(key(&Mismatched::n, {"n", Kind::String, "", "a string bound to an int"}), std::logic_error);
     EXPECT_NO_THROW(key(&Mismatched::n, {"n", Kind::Int, "", "an int"}));
+    // An int field takes only a key whose range stays inside int.
+    EXPECT_THROW(key(&Mismatched::small, {"small", Kind::Int, "", "no range"}), std::logic_error);
+    EXPECT_THROW(key(&Mismatched::small, {"small", Kind::Int, "", "too wide", {}, false, size_range(1, 1e10)}),
+                 std::logic_error);
+    EXPECT_NO_THROW(key(&Mismatched::small, {"small", Kind::Int, "", "fits", {}, false, at_least(0, 4096)}));
 }
 
 }  // namespace
