@@ -59,7 +59,7 @@ int main(int argc, char **argv) try {
     StepEngine engine(spec, std::move(opt),
                       {.shards = p.shards(),
                        .omp_per_shard = p.omp_per_shard(),
-                       .clip_grad_norm = p.train_params().f("clip_grad_norm"),
+                       .clip_grad_norm = parse<StepKeys>(p.train_params()).clip_grad_norm,
                        .seed = p.settings().seed,
                        .precision = p.settings().precision,
                        .fuse_update = vm.count("no-fuse") == 0});

@@ -61,42 +61,58 @@ static const NodeSpec kTopSpec{"config",
                                    {"graph", Kind::Map, "", "the flow graph (nodes, edges)", {}, true},
                                }};
 
-// The run's settings, read by the graph itself. Nodes add their own keys to the section
-// (SectionKeys), so it is made on first use: registrars in other files may run first.
-NodeSpec &train_section_spec() {
-    static NodeSpec spec{
-        "train",
-        Category::Section,
-        "training settings shared by the graph's nodes",
-        {
-            {"epochs", Kind::Int, "10", "passes over the training set", {}, false, at_least(1)},
-            {"batch", Kind::Int, "50", "samples per step (default of the batch node's size)", {}, false, size_range()},
-            {"seed", Kind::Int, "42", "seed of initialisation, shuffling and sampling", {}, false, seed_range()},
-            {"threads", Kind::Int, "0", "compute threads (0 = all cores)", {}, false, at_least(0, 4096)},
-            {"in_flight", Kind::Int, "4", "batches prepared ahead of the compute nodes", {}, false, at_least(1, 1024)},
-            {"max_steps", Kind::Int, "0", "stop after this many steps (0: run all epochs)", {}, false, at_least(0, 1e15)},
-            {"shards", Kind::Int, "0",
-             "row shards per batch run in parallel (0: auto, one per 64 rows, at most one per thread)", {}, false,
-             at_least(0, 4096)},
-            {"max_memory", Kind::Int, "0",
-             "refuse a run whose estimated memory exceeds this many bytes (0: only the available memory, "
-             "MemAvailable)",
-             {}, false, at_least(0, 9e18)},
+// The run's settings, read by the graph itself (the section's other keys are the nodes').
+struct TrainSection {
+    int64_t epochs = 0, batch = 0, seed = 0, in_flight = 0, max_steps = 0, shards = 0, max_memory = 0;
+    int threads = 0;
+    std::string precision;
+    static const Keys<TrainSection> &keys();
+};
+const Keys<TrainSection> &TrainSection::keys() {
+    using P = TrainSection;
+    static const Keys<P> k{
+        key(&P::epochs, {"epochs", Kind::Int, "10", "passes over the training set", {}, false, at_least(1)}),
+        key(&P::batch, {"batch", Kind::Int, "50", "samples per step (default of the batch node's size)", {}, false,
+                        size_range()}),
+        key(&P::seed, {"seed", Kind::Int, "42", "seed of initialisation, shuffling and sampling", {}, false, seed_range()}),
+        key(&P::threads, {"threads", Kind::Int, "0", "compute threads (0 = all cores)", {}, false, at_least(0, 4096)}),
+        key(&P::in_flight, {"in_flight", Kind::Int, "4", "batches prepared ahead of the compute nodes", {}, false,
+                            at_least(1, 1024)}),
+        key(&P::max_steps, {"max_steps", Kind::Int, "0", "stop after this many steps (0: run all epochs)", {}, false,
+                            at_least(0, 1e15)}),
+        key(&P::shards, {"shards", Kind::Int, "0",
+                         "row shards per batch run in parallel (0: auto, one per 64 rows, at most one per thread)", {},
+                         false, at_least(0, 4096)}),
+        key(&P::max_memory, {"max_memory", Kind::Int, "0",
+                             "refuse a run whose estimated memory exceeds this many bytes (0: only the available "
+                             "memory, MemAvailable)",
+                             {}, false, at_least(0, 9e18)}),
+        key(&P::precision,
             {"precision", Kind::Enum, "f32",
              "arithmetic of the training step's matmuls and convolutions: f32, or bf16 (operands rounded to "
              "bfloat16, f32 accumulation, weights and optimizer state; needs a CPU with AVX512-BF16 or AMX)",
-             {"f32", "bf16"}},
-        }};
+             {"f32", "bf16"}})};
+    return k;
+}
+
+// Nodes add their own keys to the section (SectionKeys), so it is made on first use:
+// registrars in other files may run first.
+NodeSpec &train_section_spec() {
+    static NodeSpec spec{"train", Category::Section, "training settings shared by the graph's nodes",
+                         TrainSection::keys().specs()};
     return spec;
 }
 
-static const NodeSpec kGraphSpec{"graph",
-                                 Category::Section,
-                                 "the flow graph",
-                                 {
-                                     {"nodes", Kind::List, "", "nodes: maps with id, type and parameters", {}, true},
-                                     {"edges", Kind::List, "", "edges: 'from[.port] -> to[.port]'", {}, true},
-                                 }};
+struct GraphSection {
+    YAML::Node nodes, edges;
+    static const Keys<GraphSection> &keys() {
+        static const Keys<GraphSection> k{
+            key(&GraphSection::nodes, {"nodes", Kind::List, "", "nodes: maps with id, type and parameters", {}, true}),
+            key(&GraphSection::edges, {"edges", Kind::List, "", "edges: 'from[.port] -> to[.port]'", {}, true})};
+        return k;
+    }
+};
+static const NodeSpec kGraphSpec{"graph", Category::Section, "the flow graph", GraphSection::keys().specs()};
 
 static const SectionRegistrar kTopSection(kTopSpec), kTrainSection(train_section_spec()), kGraphSection(kGraphSpec);
 
@@ -113,12 +129,16 @@ Pipeline::Pipeline(const ConfigFile &cfg, RunSettings settings)
                     "it names the run folder inside --out");
     diags.throw_if_any();  // the ranges are checked: the values below are valid
 
-    settings_.epochs = train_.i("epochs");
-    settings_.batch = train_.i("batch");
-    settings_.in_flight = train_.i("in_flight");
-    settings_.threads = int(train_.i("threads"));
-    settings_.seed = uint64_t(train_.i("seed"));
-    settings_.max_steps = train_.i("max_steps");
+    const auto t = parse<TrainSection>(train_);
+    settings_.epochs = t.epochs;
+    settings_.batch = t.batch;
+    settings_.in_flight = t.in_flight;
+    settings_.threads = t.threads;
+    settings_.seed = uint64_t(t.seed);
+    settings_.max_steps = t.max_steps;
+    settings_.shards = t.shards;
+    settings_.max_memory = t.max_memory;
+    settings_.precision = t.precision == "bf16" ? Precision::BF16 : Precision::F32;
     check_precision(diags);
 
     parse_nodes(diags);
@@ -133,7 +153,6 @@ Pipeline::Pipeline(const ConfigFile &cfg, RunSettings settings)
 
 // bf16 without the CPU's instructions would run oneDNN's emulated kernels, slower than f32.
 void Pipeline::check_precision(Diags &diags) {
-    settings_.precision = train_.s("precision") == "bf16" ? Precision::BF16 : Precision::F32;
     if (settings_.precision != Precision::BF16 || settings_.cpu_bf16.value_or(cpu_has_bf16())) return;
     diags.error(train_.pos("precision"),
                 "train: 'precision: bf16' needs the CPU feature avx512_bf16 (AVX512-BF16) or amx_bf16, which this "
@@ -155,7 +174,7 @@ void Pipeline::end_watchdog() {
 void Pipeline::parse_nodes(Diags &diags) {
     Params gp = check_params(kGraphSpec, cfg_, cfg_.root["graph"], "graph", diags, {});
     if (!diags.empty()) return;
-    YAML::Node list = gp.raw("nodes");
+    YAML::Node list = parse<GraphSection>(gp).nodes;
     std::map<std::string, SourcePos> seen;
     for (size_t i = 0; i < list.size(); ++i)
         if (auto node = parse_node(i, list[i], seen, diags)) nodes_.push_back(std::move(node));
@@ -505,7 +524,7 @@ int Pipeline::compute_threads() const {
 }
 
 int Pipeline::shards() const {
-    int64_t s = train_.i("shards");
+    int64_t s = settings_.shards;
     if (s <= 0) s = std::clamp<int64_t>(settings_.batch / 64, 1, compute_threads());
     return int(s);
 }
@@ -519,7 +538,7 @@ int Pipeline::side_threads() const {
 
 void Pipeline::preflight() {
     for (auto &n : nodes_) n->preflight(*this);
-    check_memory(memory_estimate(), available_memory(), double(train_.i("max_memory")), train_.pos("max_memory"));
+    check_memory(memory_estimate(), available_memory(), double(settings_.max_memory), train_.pos("max_memory"));
 }
 
 std::vector<MemoryItem> Pipeline::memory_estimate() const {

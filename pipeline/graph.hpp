@@ -80,6 +80,8 @@ private:
 struct RunSettings {
     int64_t epochs = 10, batch = 50, in_flight = 4;
     int64_t max_steps = 0;  // stop after this many steps (0: run all epochs)
+    int64_t shards = 0;     // train.shards (0: auto; Pipeline::shards())
+    int64_t max_memory = 0; // train.max_memory in bytes (0: only the available memory)
     bool profile = false;   // record every node execution (Profiler)
     uint64_t seed = 42;
     int threads = 0;

@@ -96,27 +96,56 @@ bool Params::has(const std::string &key) const {
     return node_.IsMap() && node_[key].IsDefined() && !node_[key].IsNull();
 }
 
-YAML::Node Params::value(const std::string &key) const {
-    if (auto it = values_.find(key); it != values_.end()) return it->second;
-    const KeySpec *ks = spec_->key(key);
-    if (!ks) throw RuntimeError("internal: " + spec_->type + " has no key '" + key + "'");
-    if (ks->required) fail(key, "'" + key + "' is required");
-    return YAML::Node(YAML::NodeType::Null);
+YAML::Node Params::given(const std::string &key) const {
+    return has(key) ? static_cast<const YAML::Node &>(node_)[key] : YAML::Node();
 }
 
-YAML::Node Params::raw(const std::string &key) const { return value(key); }
-int64_t Params::i(const std::string &key) const { return value(key).as<int64_t>(); }
-double Params::f(const std::string &key) const { return value(key).as<double>(); }
-bool Params::b(const std::string &key) const { return value(key).as<bool>(); }
-std::string Params::s(const std::string &key) const {
+namespace {
+struct Problem {
+    std::string msg, hint;  // msg empty: none
+};
+Problem value_problem(const KeySpec &ks, const YAML::Node &v, const std::string &context);
+}  // namespace
+
+YAML::Node Params::value(const std::string &key) const {
+    const KeySpec *ks = spec_->key(key);
+    if (!ks) throw RuntimeError("internal: " + spec_->type + " has no key '" + key + "'");
+    auto it = values_.find(key);
+    if (it == values_.end()) {
+        if (ks->required) fail(key, "'" + key + "' is required");
+        return YAML::Node(YAML::NodeType::Null);
+    }
+    if (it->second.IsNull()) return it->second;
+    if (Problem pr = value_problem(*ks, it->second, context_); !pr.msg.empty())
+        throw ConfigError(pos_of(*cfg_, it->second), pr.msg, pr.hint);
+    return it->second;
+}
+
+void Params::read(const std::string &key, int64_t &out) const {
+    if (YAML::Node v = value(key); !v.IsNull()) out = v.as<int64_t>();
+}
+void Params::read(const std::string &key, int &out) const {
+    // key() refuses an int field whose key's range reaches beyond int.
+    if (YAML::Node v = value(key); !v.IsNull()) out = int(v.as<int64_t>());
+}
+void Params::read(const std::string &key, double &out) const {
+    if (YAML::Node v = value(key); !v.IsNull()) out = v.as<double>();
+}
+void Params::read(const std::string &key, bool &out) const {
+    if (YAML::Node v = value(key); !v.IsNull()) out = v.as<bool>();
+}
+void Params::read(const std::string &key, std::string &out) const {
     YAML::Node v = value(key);
-    return v.IsNull() ? "" : v.as<std::string>();
+    if (v.IsNull()) return;
+    // A path's default (if any) is used as written; a given one is relative to the config.
+    out = spec_->key(key)->kind == Kind::Path && has(key) ? resolve_path(*cfg_, v.Scalar()) : v.Scalar();
 }
-std::string Params::path(const std::string &key) const {
-    if (!has(key)) return "";
-    return resolve_path(*cfg_, node_[key].as<std::string>());
+void Params::read(const std::string &key, std::vector<int64_t> &out) const {
+    if (YAML::Node v = value(key); !v.IsNull()) out = v.as<std::vector<int64_t>>();
 }
-std::vector<int64_t> Params::ints(const std::string &key) const { return value(key).as<std::vector<int64_t>>(); }
+void Params::read(const std::string &key, YAML::Node &out) const {
+    if (YAML::Node v = value(key); !v.IsNull()) out = v;
+}
 
 SourcePos Params::where() const { return pos_of(*cfg_, node_); }
 SourcePos Params::pos(const std::string &key) const {
@@ -186,6 +215,17 @@ std::string range_mismatch(const KeySpec &ks, const YAML::Node &v) {
     return "";
 }
 
+// What is wrong with a given value of key `ks` (its kind, choices, range), as check_params
+// and Params::value both report it.
+Problem value_problem(const KeySpec &ks, const YAML::Node &v, const std::string &context) {
+    std::string want = kind_mismatch(ks, v);
+    if (want.empty()) want = range_mismatch(ks, v);
+    if (want.empty()) return {};
+    std::string near = ks.kind == Kind::Enum && v.IsScalar() ? nearest(v.Scalar(), ks.choices) : "";
+    return {context + ": '" + ks.name + "' must be " + want + ", got " + describe(v),
+            near.empty() ? "" : "did you mean '" + near + "'?"};
+}
+
 }  // namespace
 
 Params check_params(const NodeSpec &spec, const ConfigFile &cfg, const YAML::Node &map, const std::string &context,
@@ -230,14 +270,8 @@ Params check_params(const NodeSpec &spec, const ConfigFile &cfg, const YAML::Nod
                 continue;
             }
             if (it->second.IsNull()) continue;
-            std::string want = kind_mismatch(*ks, it->second);
-            if (want.empty()) want = range_mismatch(*ks, it->second);
-            if (want.empty()) continue;
-            std::string near =
-                ks->kind == Kind::Enum && it->second.IsScalar() ? nearest(it->second.Scalar(), ks->choices) : "";
-            diags.error(pos_of(cfg, it->second),
-                        context + ": '" + key + "' must be " + want + ", got " + describe(it->second),
-                        near.empty() ? "" : "did you mean '" + near + "'?");
+            if (Problem pr = value_problem(*ks, it->second, context); !pr.msg.empty())
+                diags.error(pos_of(cfg, it->second), pr.msg, pr.hint);
         }
     }
     for (const auto &k : spec.keys) {

@@ -5,10 +5,14 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -87,20 +91,22 @@ struct NodeSpec {
     const PortSpec *output(const std::string &name) const;
 };
 
-// Validated parameters of one node: typed getters that fall back to the spec's default.
+namespace detail {
+struct ParamsAccess;
+}
+
+// Validated parameters of one node: the YAML map, each key's value (given or defaulted)
+// resolved once, and where each came from. Nodes do not look values up here by name: they
+// declare a params struct whose fields are bound to their keys (Keys, below) and parse it
+// once; only that binding reads values (the readers are private).
 class Params {
 public:
     Params() = default;
     Params(const NodeSpec *spec, const ConfigFile *cfg, YAML::Node node, std::string context);
 
-    int64_t i(const std::string &key) const;
-    double f(const std::string &key) const;
-    bool b(const std::string &key) const;
-    std::string s(const std::string &key) const;
-    std::string path(const std::string &key) const;  // resolved against the config's folder; "" if unset
-    std::vector<int64_t> ints(const std::string &key) const;
-    YAML::Node raw(const std::string &key) const;  // the node given, or the parsed default
     bool has(const std::string &key) const;        // given explicitly in the config
+    // The value as written, for showing a config (aepipe graph); a node reads its struct.
+    YAML::Node given(const std::string &key) const;
     SourcePos pos(const std::string &key) const;   // the value's position, or the map's
     SourcePos where() const;                       // position of the node's map
     const std::string &context() const { return context_; }
@@ -111,13 +117,129 @@ public:
     [[noreturn]] void fail(const std::string &key, const std::string &msg, const std::string &hint = "") const;
 
 private:
-    YAML::Node value(const std::string &key) const;
+    friend struct detail::ParamsAccess;
+    // Fills `out` from the key's value (given or default), converted to the field's type; a
+    // key with neither leaves `out` as it was. A value of the wrong kind or out of range (a
+    // Params not checked by check_params) throws the ConfigError check_params reports.
+    void read(const std::string &key, int64_t &out) const;
+    void read(const std::string &key, int &out) const;
+    void read(const std::string &key, double &out) const;
+    void read(const std::string &key, bool &out) const;
+    void read(const std::string &key, std::string &out) const;  // a Path resolved against the config's folder
+    void read(const std::string &key, std::vector<int64_t> &out) const;
+    void read(const std::string &key, YAML::Node &out) const;  // Map, List: the node given, or the parsed default
+    template <class T>
+    void read(const std::string &key, std::optional<T> &out) const {  // set only if given explicitly
+        out.reset();
+        if (!has(key)) return;
+        T v{};
+        read(key, v);
+        out = std::move(v);
+    }
+    YAML::Node value(const std::string &key) const;  // checked against the key's kind and range
     const NodeSpec *spec_ = nullptr;
     const ConfigFile *cfg_ = nullptr;
     YAML::Node node_;
     std::map<std::string, YAML::Node> values_;  // every key given or defaulted, resolved once
     std::string context_;  // e.g. "graph.nodes[3] 'enc1' (dense)"
 };
+
+// Typed parameters. A node declares a plain struct of its settings and binds each field to
+// its key where the key is declared, so a key's name is written once:
+//
+//   struct GridParams {
+//       int64_t count = 16;
+//       std::string file;
+//       static const Keys<GridParams> &keys();
+//   };
+//   const Keys<GridParams> &GridParams::keys() {
+//       static const Keys<GridParams> k{
+//           key(&GridParams::count, {"count", Kind::Int, "16", "images in the grid", {}, false, size_range()}),
+//           key(&GridParams::file, {"file", Kind::String, "grid.png", "output file"})};
+//       return k;
+//   }
+//
+// keys().specs() goes into the NodeSpec (validation, list-nodes); parse<GridParams>(params)
+// fills the struct once, at construction. A field's type must suit its key's kind (checked
+// when the keys are made): Int -> int64_t or int, Float -> double, Bool -> bool, String, Path
+// and Enum -> std::string, IntList -> std::vector<int64_t>, Map and List -> YAML::Node; any of
+// them as std::optional<T> is set only when the key is given.
+template <class P>
+struct Key {
+    KeySpec spec;
+    std::function<void(P &, const Params &)> fill;
+};
+
+namespace detail {
+// The binding's way in to the readers of Params.
+struct ParamsAccess {
+    template <class T>
+    static void read(const Params &p, const std::string &key, T &out) {
+        p.read(key, out);
+    }
+};
+template <class T>
+struct FieldOf {
+    using type = T;
+};
+template <class T>
+struct FieldOf<std::optional<T>> {
+    using type = T;
+};
+template <class T>
+bool field_holds(Kind k) {
+    using F = typename FieldOf<T>::type;
+    if constexpr (std::is_same_v<F, int64_t> || std::is_same_v<F, int>) return k == Kind::Int;
+    else if constexpr (std::is_same_v<F, double>) return k == Kind::Float;
+    else if constexpr (std::is_same_v<F, bool>) return k == Kind::Bool;
+    else if constexpr (std::is_same_v<F, std::string>) return k == Kind::String || k == Kind::Path || k == Kind::Enum;
+    else if constexpr (std::is_same_v<F, std::vector<int64_t>>) return k == Kind::IntList;
+    else if constexpr (std::is_same_v<F, YAML::Node>) return k == Kind::Map || k == Kind::List;
+    else return false;
+}
+}  // namespace detail
+
+// Declares a key and binds it to `field`; a field type that cannot hold the key's kind, or
+// an int field whose key's range reaches beyond int, is a programming error, thrown when the
+// keys are made (at startup, by the registrars).
+template <class P, class T>
+Key<P> key(T P::*field, KeySpec spec) {
+    if (!detail::field_holds<T>(spec.kind))
+        throw std::logic_error("key '" + spec.name + "' (" + kind_name(spec.kind) + ") bound to a field of another type");
+    if constexpr (std::is_same_v<typename detail::FieldOf<T>::type, int>)
+        if (!spec.range.set || spec.range.lo < std::numeric_limits<int>::min() ||
+            spec.range.hi > std::numeric_limits<int>::max())
+            throw std::logic_error("key '" + spec.name + "' bound to an int field needs a range within int");
+    std::string name = spec.name;
+    return {std::move(spec), [field, name](P &p, const Params &ps) { detail::ParamsAccess::read(ps, name, p.*field); }};
+}
+
+template <class P>
+class Keys {
+public:
+    Keys(std::initializer_list<Key<P>> keys) : keys_(keys) {}
+    // The keys' specs, in order, for a NodeSpec or a section (SectionKeys).
+    std::vector<KeySpec> specs() const {
+        std::vector<KeySpec> v;
+        for (const auto &k : keys_) v.push_back(k.spec);
+        return v;
+    }
+    // Fills a P from validated params: each bound field gets its key's value or default.
+    P parse(const Params &p) const {
+        P out{};
+        for (const auto &k : keys_) k.fill(out, p);
+        return out;
+    }
+
+private:
+    std::vector<Key<P>> keys_;
+};
+
+// The params struct P (with a static keys()) filled from `p`.
+template <class P>
+P parse(const Params &p) {
+    return P::keys().parse(p);
+}
 
 // Checks `map` against `spec`: unknown keys (with a did-you-mean), kinds, choices, required
 // keys. Every problem goes to `diags`; keys in `skip` (e.g. id, type) are not checked.

@@ -17,16 +17,29 @@
 namespace aepipe {
 namespace {
 
+struct BatchParams {
+    std::optional<int64_t> size;  // unset: train.batch
+    bool drop_last = false;
+    static const Keys<BatchParams> &keys();
+};
+const Keys<BatchParams> &BatchParams::keys() {
+    static const Keys<BatchParams> k{
+        key(&BatchParams::size, {"size", Kind::Int, "", "samples per batch (default: train.batch)", {}, false, size_range()}),
+        key(&BatchParams::drop_last, {"drop_last", Kind::Bool, "false", "drop the last partial batch of an epoch"})};
+    return k;
+}
+
 class Batch : public FlowNode {
     using Split = flow::multifunction_node<DatasetMsg, std::tuple<BatchMsg>>;
 
 public:
+    explicit Batch(const Params &p) : prm_(parse<BatchParams>(p)) {}
     void resolve(Pipeline &p, Diags &d) override {
-        size_ = params_.has("size") ? params_.i("size") : p.settings().batch;
+        size_ = prm_.size.value_or(p.settings().batch);
         if (size_ < 1) d.error(params_.pos("size"), params_.context() + ": 'size' must be at least 1");
         const int64_t ranks = dist::size();
         if (size_ >= 1 && size_ % ranks != 0)
-            d.error(params_.has("size") ? params_.pos("size") : p.train_params().pos("batch"),
+            d.error(prm_.size ? params_.pos("size") : p.train_params().pos("batch"),
                     params_.context() + ": the batch of " + std::to_string(size_) + " samples does not divide among " +
                         std::to_string(ranks) + " MPI ranks (" + std::to_string(size_) + " = " +
                         std::to_string(ranks) + " x " + std::to_string(size_ / ranks) + " + " +
@@ -39,7 +52,7 @@ public:
         split_ = std::make_unique<Split>(p.graph(), flow::serial, [this, &p](const DatasetMsg &m, Split::output_ports_type &out) {
             p.guard(*this, m, [&] {
                 int64_t n = m.data->n;
-                int64_t full = n / size_, per_epoch = params_.b("drop_last") || n % size_ == 0 ? full : full + 1;
+                int64_t full = n / size_, per_epoch = prm_.drop_last || n % size_ == 0 ? full : full + 1;
                 if (per_epoch == 0)
                     throw RuntimeError("the dataset has " + std::to_string(n) + " samples, fewer than one batch of " +
                                        std::to_string(size_) + " (drop_last is on)");
@@ -72,6 +85,7 @@ public:
     OutPort out(const std::string &) override { return *gate_; }
 
 private:
+    BatchParams prm_;
     int64_t size_ = 1;
     std::unique_ptr<Split> split_;
     std::unique_ptr<flow::queue_node<BatchMsg>> queue_;
@@ -81,11 +95,10 @@ private:
 Registrar<FlowNodeRegistry> reg({"batch",
                                  Category::Data,
                                  "groups the epoch order into batches; bounds how many are in flight",
-                                 {{"size", Kind::Int, "", "samples per batch (default: train.batch)", {}, false, size_range()},
-                                  {"drop_last", Kind::Bool, "false", "drop the last partial batch of an epoch"}},
+                                 BatchParams::keys().specs(),
                                  {{"in", {"dataset"}, "the (shuffled) dataset"}},
                                  {{"out", {"batch"}, "sample indices of one batch"}}},
-                                [](const Params &) { return std::make_unique<Batch>(); });
+                                [](const Params &p) { return std::make_unique<Batch>(p); });
 
 }  // namespace
 }  // namespace aepipe

@@ -72,11 +72,41 @@ void Corruption::apply(const uint8_t *src, int64_t h, int64_t w, int64_t c, uint
     for (int64_t i = 0; i < dim; ++i) dst[i] = norm.from_unit(dst[i]);
 }
 
+namespace {
+struct CorruptParams {
+    double noise_std = 0, salt_pepper = 0, mask_value = 0;
+    int64_t masks = 0, mask_min = 1, mask_max = 1;
+    std::optional<int64_t> seed;  // unset: train.seed
+    static const Keys<CorruptParams> &keys();
+};
+const Keys<CorruptParams> &CorruptParams::keys() {
+    using P = CorruptParams;
+    static const Keys<P> k{
+        key(&P::noise_std, {"noise_std", Kind::Float, "0", "Gaussian noise sigma, pixel range [0, 1] (clipped after)", {},
+                            false, at_least(0)}),
+        key(&P::salt_pepper,
+            {"salt_pepper", Kind::Float, "0", "fraction of pixels set to 0 or 1 (half each)", {}, false, unit_interval()}),
+        key(&P::masks, {"masks", Kind::Int, "0", "rectangles blanked per image", {}, false, at_least(0, 1024)}),
+        key(&P::mask_min,
+            {"mask_min", Kind::Int, "4", "smallest rectangle side (pixels)", {}, false, size_range(1, 1 << 16)}),
+        key(&P::mask_max, {"mask_max", Kind::Int, "10", "largest rectangle side (pixels; at most the image side)", {},
+                           false, size_range(1, 1 << 16)}),
+        key(&P::mask_value,
+            {"mask_value", Kind::Float, "0", "fill of the rectangles, in [0, 1]", {}, false, unit_interval()}),
+        key(&P::seed, {"seed", Kind::Int, "", "seed (default: train.seed)", {}, false, seed_range()})};
+    return k;
+}
+}  // namespace
+
+CorruptNode::CorruptNode(const Params &p) {
+    const auto prm = parse<CorruptParams>(p);
+    corruption_ = {prm.noise_std, prm.salt_pepper, prm.mask_value, prm.masks, prm.mask_min, prm.mask_max, 0};
+    seed_ = prm.seed;
+}
+
 void CorruptNode::resolve(Pipeline &p, Diags &d) {
     Corruption &c = corruption_;
-    c = {params_.f("noise_std"), params_.f("salt_pepper"), params_.f("mask_value"), params_.i("masks"),
-         params_.i("mask_min"),  params_.i("mask_max"),    params_.has("seed") ? uint64_t(params_.i("seed"))
-                                                                                   : p.settings().seed};
+    c.seed = seed_ ? uint64_t(*seed_) : p.settings().seed;
     const std::string &ctx = params_.context();
     if (!(c.noise_std >= 0 && c.noise_std <= 1e3))
         d.error(params_.pos("noise_std"),
@@ -136,15 +166,9 @@ static Registrar<FlowNodeRegistry> reg(
     {"corrupt",
      Category::Data,
      "corrupts clean batches (noise, salt and pepper, masks; seeded) and keeps them as the loss target",
-     {{"noise_std", Kind::Float, "0", "Gaussian noise sigma, pixel range [0, 1] (clipped after)", {}, false, at_least(0)},
-      {"salt_pepper", Kind::Float, "0", "fraction of pixels set to 0 or 1 (half each)", {}, false, unit_interval()},
-      {"masks", Kind::Int, "0", "rectangles blanked per image", {}, false, at_least(0, 1024)},
-      {"mask_min", Kind::Int, "4", "smallest rectangle side (pixels)", {}, false, size_range(1, 1 << 16)},
-      {"mask_max", Kind::Int, "10", "largest rectangle side (pixels; at most the image side)", {}, false, size_range(1, 1 << 16)},
-      {"mask_value", Kind::Float, "0", "fill of the rectangles, in [0, 1]", {}, false, unit_interval()},
-      {"seed", Kind::Int, "", "seed (default: train.seed)", {}, false, seed_range()}},
+     CorruptParams::keys().specs(),
      {{"in", {"tensor"}, "clean batches from a normalize node"}},
      {{"out", {"tensor"}, "corrupted batches (x) with the clean ones as the target"}}},
-    [](const Params &) { return std::make_unique<CorruptNode>(); });
+    [](const Params &p) { return std::make_unique<CorruptNode>(p); });
 
 }  // namespace aepipe

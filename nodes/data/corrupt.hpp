@@ -31,6 +31,7 @@ struct Corruption {
 
 class CorruptNode : public FlowNode {
 public:
+    explicit CorruptNode(const Params &p);
     void resolve(Pipeline &p, Diags &d) override;
     void build(Pipeline &p) override;
     InPort in(const std::string &, const std::string &) override { return *node_; }
@@ -39,6 +40,7 @@ public:
 
 private:
     Corruption corruption_;
+    std::optional<int64_t> seed_;  // unset: train.seed
     const Normalizer *norm_ = nullptr;
     SlotPool *pool_ = nullptr;  // Pipeline::pool
     std::unique_ptr<flow::function_node<TensorMsg, TensorMsg>> node_;

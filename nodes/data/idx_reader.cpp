@@ -14,6 +14,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "nodes/data/idx_reader.hpp"
+
 #include "formats/idx.hpp"
 #include "pipeline/file_io.hpp"
 #include "pipeline/graph.hpp"
@@ -21,8 +23,24 @@
 namespace aepipe {
 namespace {
 
+struct IdxReaderParams {
+    std::string images, labels;              // resolved against the config's folder; labels "" if unset
+    std::optional<std::vector<int64_t>> classes;  // unset: every sample
+    static const Keys<IdxReaderParams> &keys();
+};
+const Keys<IdxReaderParams> &IdxReaderParams::keys() {
+    using P = IdxReaderParams;
+    static const Keys<P> k{
+        key(&P::images, {"images", Kind::Path, "", "IDX file of u8 images N x H x W [x C]", {}, true}),
+        key(&P::labels, {"labels", Kind::Path, "", "IDX file of N u8 labels (optional)"}),
+        key(&P::classes, {"classes", Kind::IntList, "", "keep only the samples with these labels, e.g. [0] (needs labels)",
+                          {}, false, at_least(0, 255)})};
+    return k;
+}
+
 class IdxReader : public FlowNode {
 public:
+    explicit IdxReader(const Params &p) : prm_(parse<IdxReaderParams>(p)) {}
     void resolve(Pipeline &p, Diags &d) override {
         epochs_ = p.settings().epochs;
         if (const FlowNode *t = p.credit_source(id_, "step_done"))
@@ -30,17 +48,17 @@ public:
                 paced_ = true;
                 p.add_credit_edge(*done, "epoch_done", *this, "epoch_credit");
             }
-        if (params_.has("classes")) check_classes(d);  // before the data: `validate` needs none for this
-        if (!regular_file_problem(params_.path("images")).empty()) return;  // reported by preflight()
-        IdxHeader h = read_idx_header(params_.path("images"));
+        if (prm_.classes) check_classes(d);  // before the data: `validate` needs none for this
+        if (!regular_file_problem(prm_.images).empty()) return;  // reported by preflight()
+        IdxHeader h = read_idx_header(prm_.images);
         int64_t n, hh, w, c;
-        image_dims(params_.path("images"), h, n, hh, w, c);
+        image_dims(prm_.images, h, n, hh, w, c);
         dim_ = hh * w * c;
         n_ = n;
         shape_ = Shape{c, hh, w};
     }
     void memory(const Pipeline &, std::vector<MemoryItem> &out) const override {
-        const double bytes = double(n_) * double(dim_) + (params_.has("labels") ? double(n_) : 0);
+        const double bytes = double(n_) * double(dim_) + (prm_.labels.empty() ? 0 : double(n_));
         out.push_back({params_.context(), params_.where(), bytes, "the data set " + human_bytes(bytes)});
     }
     int64_t sample_dim(const Pipeline &) const override { return dim_; }
@@ -50,7 +68,7 @@ public:
     // each file exists, is a regular readable file with a valid IDX header, and the labels
     // match the images.
     void preflight(Pipeline &) override {
-        const std::string images = params_.path("images"), labels = params_.path("labels");
+        const std::string &images = prm_.images, &labels = prm_.labels;
         check_file(images);
         int64_t n, h, w, c;
         image_dims(images, read_idx_header(images), n, h, w, c);
@@ -60,11 +78,11 @@ public:
     }
 
     void build(Pipeline &p) override {
-        std::string images = params_.path("images"), labels = params_.path("labels");
+        const std::string &images = prm_.images, &labels = prm_.labels;
         data_ = load_dataset(images, labels);
-        if (params_.has("classes")) {
+        if (prm_.classes) {
             try {
-                keep_classes(data_, params_.ints("classes"), labels);
+                keep_classes(data_, *prm_.classes, labels);
             } catch (const DataError &e) {
                 throw DataError::with_context(e, where());
             }
@@ -95,6 +113,7 @@ public:
         return FlowNode::in(port, kind);
     }
     void activate() override { source_->activate(); }
+    const std::string &images() const { return prm_.images; }
 
 private:
     // stat() first (regular_file_problem): opening a FIFO to read it would block until a
@@ -113,8 +132,8 @@ private:
     // Caught when the config is validated: an empty list, no labels, a label no sample has
     // (the labels file is small: N bytes), so `aepipe validate` reports them at the key.
     void check_classes(Diags &d) {
-        const auto classes = params_.ints("classes");
-        const std::string labels = params_.path("labels"), at = params_.context() + ": 'classes'";
+        const std::vector<int64_t> &classes = *prm_.classes;
+        const std::string &labels = prm_.labels, at = params_.context() + ": 'classes'";
         if (classes.empty()) return d.error(params_.pos("classes"), at + " is empty: it would keep no sample",
                                             "list the labels to keep, e.g. classes: [0]");
         if (labels.empty())
@@ -129,6 +148,7 @@ private:
                         "labels present: " + label_set(l.data));
     }
 
+    IdxReaderParams prm_;
     int64_t epochs_ = 1, next_ = 0, dim_ = 0, n_ = 0;
     Shape shape_;
     bool paced_ = false;
@@ -140,15 +160,16 @@ private:
 Registrar<FlowNodeRegistry> reg({"idx_reader",
                                  Category::Data,
                                  "reads an IDX image file (raw or .gz) and emits it once per epoch",
-                                 {
-                                     {"images", Kind::Path, "", "IDX file of u8 images N x H x W [x C]", {}, true},
-                                     {"labels", Kind::Path, "", "IDX file of N u8 labels (optional)"},
-                                     {"classes", Kind::IntList, "",
-                                      "keep only the samples with these labels, e.g. [0] (needs labels)", {}, false, at_least(0, 255)},
-                                 },
+                                 IdxReaderParams::keys().specs(),
                                  {},
                                  {{"out", {"dataset"}, "the dataset, once per epoch"}}},
-                                [](const Params &) { return std::make_unique<IdxReader>(); });
+                                [](const Params &p) { return std::make_unique<IdxReader>(p); });
 
 }  // namespace
+
+std::string idx_images(const FlowNode &n) {
+    auto *r = dynamic_cast<const IdxReader *>(&n);
+    return r ? r->images() : "";
+}
+
 }  // namespace aepipe

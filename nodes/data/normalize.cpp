@@ -23,8 +23,29 @@ uint8_t Normalizer::to_byte(float y) const {
     return uint8_t(std::lround(std::clamp(p, 0.f, 255.f)));
 }
 
+namespace {
+struct NormalizeParams {
+    double scale = 0, shift = 0, mean = 0, std = 1;
+    static const Keys<NormalizeParams> &keys();
+};
+const Keys<NormalizeParams> &NormalizeParams::keys() {
+    using P = NormalizeParams;
+    static const Keys<P> k{
+        key(&P::scale, {"scale", Kind::Float, "0.00392156862745098", "factor on the byte (1/255)", {}, false, above(0)}),
+        key(&P::shift, {"shift", Kind::Float, "0", "added after scaling", {}, false, any_finite()}),
+        key(&P::mean, {"mean", Kind::Float, "0", "subtracted (standardisation)", {}, false, any_finite()}),
+        key(&P::std, {"std", Kind::Float, "1", "divided by (standardisation)", {}, false, above(0)})};
+    return k;
+}
+}  // namespace
+
+NormalizeNode::NormalizeNode(const Params &p) {
+    const auto prm = parse<NormalizeParams>(p);
+    norm_ = {float(prm.scale), float(prm.shift), float(prm.mean), float(prm.std)};
+}
+
+// A value in range may still round to 0 as a float.
 void NormalizeNode::resolve(Pipeline &, Diags &d) {
-    norm_ = {float(params_.f("scale")), float(params_.f("shift")), float(params_.f("mean")), float(params_.f("std"))};
     if (norm_.scale == 0.f) d.error(params_.pos("scale"), params_.context() + ": 'scale' must not be 0");
     if (norm_.std <= 0.f) d.error(params_.pos("std"), params_.context() + ": 'std' must be positive");
 }
@@ -54,12 +75,9 @@ void NormalizeNode::build(Pipeline &p) {
 static Registrar<FlowNodeRegistry> reg({"normalize",
                                         Category::Data,
                                         "u8 pixels -> floats: (p * scale + shift - mean) / std, batches in order",
-                                        {{"scale", Kind::Float, "0.00392156862745098", "factor on the byte (1/255)", {}, false, above(0)},
-                                         {"shift", Kind::Float, "0", "added after scaling", {}, false, any_finite()},
-                                         {"mean", Kind::Float, "0", "subtracted (standardisation)", {}, false, any_finite()},
-                                         {"std", Kind::Float, "1", "divided by (standardisation)", {}, false, above(0)}},
+                                        NormalizeParams::keys().specs(),
                                         {{"in", {"batch"}, "sample indices"}},
                                         {{"out", {"tensor"}, "float batch in a pooled buffer"}}},
-                                       [](const Params &) { return std::make_unique<NormalizeNode>(); });
+                                       [](const Params &p) { return std::make_unique<NormalizeNode>(p); });
 
 }  // namespace aepipe

@@ -18,6 +18,7 @@ struct Normalizer {
 
 class NormalizeNode : public FlowNode {
 public:
+    explicit NormalizeNode(const Params &p);
     void resolve(Pipeline &p, Diags &d) override;
     void build(Pipeline &p) override;
     InPort in(const std::string &, const std::string &) override { return *node_; }

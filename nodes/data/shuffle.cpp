@@ -26,10 +26,21 @@ std::vector<int32_t> epoch_order(int64_t n, uint64_t seed, int64_t epoch) {
 
 namespace {
 
+struct ShuffleParams {
+    std::optional<int64_t> seed;  // unset: train.seed
+    static const Keys<ShuffleParams> &keys();
+};
+const Keys<ShuffleParams> &ShuffleParams::keys() {
+    static const Keys<ShuffleParams> k{
+        key(&ShuffleParams::seed, {"seed", Kind::Int, "", "seed (default: train.seed)", {}, false, seed_range()})};
+    return k;
+}
+
 class Shuffle : public FlowNode {
 public:
+    explicit Shuffle(const Params &p) : prm_(parse<ShuffleParams>(p)) {}
     void build(Pipeline &p) override {
-        seed_ = params_.has("seed") ? uint64_t(params_.i("seed")) : p.settings().seed;
+        seed_ = prm_.seed ? uint64_t(*prm_.seed) : p.settings().seed;
         // Serial: one order per epoch, in epoch order. Allocates once per epoch.
         node_ = std::make_unique<Fn>(p.graph(), flow::serial, [this, &p](DatasetMsg m) {
             return p.guard(*this, m, [&] {
@@ -43,6 +54,7 @@ public:
 
 private:
     using Fn = flow::function_node<DatasetMsg, DatasetMsg>;
+    ShuffleParams prm_;
     uint64_t seed_ = 0;
     std::unique_ptr<Fn> node_;
 };
@@ -50,10 +62,10 @@ private:
 Registrar<FlowNodeRegistry> reg({"shuffle",
                                  Category::Data,
                                  "seeded permutation of the samples, new each epoch, each sample once",
-                                 {{"seed", Kind::Int, "", "seed (default: train.seed)", {}, false, seed_range()}},
+                                 ShuffleParams::keys().specs(),
                                  {{"in", {"dataset"}, "the dataset"}},
                                  {{"out", {"dataset"}, "the dataset with this epoch's order"}}},
-                                [](const Params &) { return std::make_unique<Shuffle>(); });
+                                [](const Params &p) { return std::make_unique<Shuffle>(p); });
 
 }  // namespace
 }  // namespace aepipe

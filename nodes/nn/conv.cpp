@@ -288,17 +288,50 @@ std::string ConvLayer::summary() const {
            act_name(act_);
 }
 
+namespace {
+// conv2d's and deconv2d's keys; they differ only in what the stride means.
+template <bool Transposed>
+struct ConvParams {
+    int64_t filters = 0, kernel = 0, stride = 1, padding = 0;
+    std::string activation, init;
+    double std = 0;
+    bool bias = true;
+    static const Keys<ConvParams> &keys();
+};
+template <bool Transposed>
+const Keys<ConvParams<Transposed>> &ConvParams<Transposed>::keys() {
+    using P = ConvParams;
+    static const Keys<P> k{
+        key(&P::filters, {"filters", Kind::Int, "", "output channels", {}, true, size_range()}),
+        key(&P::kernel, {"kernel", Kind::Int, "", "square kernel size K", {}, true, size_range(1, 4096)}),
+        key(&P::stride, {"stride", Kind::Int, "1", Transposed ? "upsampling factor" : "step between windows", {}, false,
+                         size_range(1, 4096)}),
+        key(&P::padding, {"padding", Kind::Int, "0", "zero padding on every side", {}, false, at_least(0, 4096)}),
+        key(&P::activation,
+            {"activation", Kind::Enum, "identity", "fused activation", {"identity", "sigmoid", "relu", "tanh"}}),
+        key(&P::init, {"init", Kind::Enum, "xavier",
+                       "weight init: xavier (Glorot uniform, fans C*K*K), he (normal, std sqrt(2/(C_in K K))), normal "
+                       "(std), uniform (+-std)",
+                       {"xavier", "he", "normal", "uniform"}}),
+        key(&P::std,
+            {"std", Kind::Float, "0.01", "std of init: normal, half-width of init: uniform", {}, false, at_least(0)}),
+        key(&P::bias, {"bias", Kind::Bool, "true", "add a bias per filter (initialised to 0)"})};
+    return k;
+}
+}  // namespace
+
 template <bool Transposed>
 static std::unique_ptr<Layer> make_conv(const Params &p, const LayerInput &in) {
+    const auto prm = parse<ConvParams<Transposed>>(p);
     ConvGeom g;
     g.transposed = Transposed;
     g.in = in.shape;
-    g.filters = p.i("filters");
-    g.kernel = p.i("kernel");
-    g.stride = p.i("stride");
-    g.padding = p.i("padding");
-    for (const char *key : {"filters", "kernel", "stride"})
-        if (p.i(key) <= 0) p.fail(key, std::string("'") + key + "' must be positive, got " + std::to_string(p.i(key)));
+    g.filters = prm.filters;
+    g.kernel = prm.kernel;
+    g.stride = prm.stride;
+    g.padding = prm.padding;
+    for (auto [key, v] : {std::pair<const char *, int64_t>{"filters", g.filters}, {"kernel", g.kernel}, {"stride", g.stride}})
+        if (v <= 0) p.fail(key, std::string("'") + key + "' must be positive, got " + std::to_string(v));
     if (g.padding < 0) p.fail("padding", "'padding' must be 0 or more, got " + std::to_string(g.padding));
     if (Transposed && g.padding >= g.kernel)
         p.fail("padding", "'padding' " + std::to_string(g.padding) + " must be less than the kernel " +
@@ -318,37 +351,21 @@ static std::unique_ptr<Layer> make_conv(const Params &p, const LayerInput &in) {
                               " is more weights than a layer may hold (2^40)");
     static const std::map<std::string, Init> inits{
         {"xavier", Init::Xavier}, {"he", Init::He}, {"normal", Init::Normal}, {"uniform", Init::Uniform}};
-    return std::make_unique<ConvLayer>(g, parse_act(p.s("activation")), inits.at(p.s("init")),
-                                       static_cast<float>(p.f("std")), p.b("bias"), in.precision);
-}
-
-static std::vector<KeySpec> conv_keys(const char *stride_doc) {
-    return {
-        {"filters", Kind::Int, "", "output channels", {}, true, size_range()},
-        {"kernel", Kind::Int, "", "square kernel size K", {}, true, size_range(1, 4096)},
-        {"stride", Kind::Int, "1", stride_doc, {}, false, size_range(1, 4096)},
-        {"padding", Kind::Int, "0", "zero padding on every side", {}, false, at_least(0, 4096)},
-        {"activation", Kind::Enum, "identity", "fused activation", {"identity", "sigmoid", "relu", "tanh"}},
-        {"init", Kind::Enum, "xavier",
-         "weight init: xavier (Glorot uniform, fans C*K*K), he (normal, std sqrt(2/(C_in K K))), normal (std), "
-         "uniform (+-std)",
-         {"xavier", "he", "normal", "uniform"}},
-        {"std", Kind::Float, "0.01", "std of init: normal, half-width of init: uniform", {}, false, at_least(0)},
-        {"bias", Kind::Bool, "true", "add a bias per filter (initialised to 0)"},
-    };
+    return std::make_unique<ConvLayer>(g, parse_act(prm.activation), inits.at(prm.init), static_cast<float>(prm.std),
+                                       prm.bias, in.precision);
 }
 
 static Registrar<LayerRegistry> reg_conv(
     {"conv2d", Category::Layer,
      "2-D convolution y = act(conv(x, W) + b) on NHWC rows; H' = (H + 2 padding - kernel) / stride + 1; "
      "weight stored (filters, C_in, K, K) like torch",
-     conv_keys("step between windows")},
+     ConvParams<false>::keys().specs()},
     make_conv<false>);
 static Registrar<LayerRegistry> reg_deconv(
     {"deconv2d", Category::Layer,
      "transposed 2-D convolution (the adjoint of conv2d) on NHWC rows; H' = (H - 1) stride - 2 padding + kernel; "
      "weight stored (C_in, filters, K, K) like torch",
-     conv_keys("upsampling factor")},
+     ConvParams<true>::keys().specs()},
     make_conv<true>);
 
 }  // namespace aepipe

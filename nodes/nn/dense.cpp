@@ -135,31 +135,48 @@ std::string DenseLayer::summary() const {
     return "dense " + std::to_string(in_) + "->" + std::to_string(out_) + " " + act_name(act_);
 }
 
+namespace {
+struct DenseParams {
+    int64_t units = 0;
+    std::string activation, init;
+    double std = 0;
+    bool bias = true;
+    static const Keys<DenseParams> &keys();
+};
+const Keys<DenseParams> &DenseParams::keys() {
+    using P = DenseParams;
+    static const Keys<P> k{
+        key(&P::units, {"units", Kind::Int, "", "output width D_out", {}, true, size_range()}),
+        key(&P::activation,
+            {"activation", Kind::Enum, "identity", "fused activation", {"identity", "sigmoid", "relu", "tanh"}}),
+        key(&P::init, {"init", Kind::Enum, "xavier",
+                       "weight init: xavier (Glorot uniform), he (normal, std sqrt(2/D_in)), normal (std), uniform (+-std)",
+                       {"xavier", "he", "normal", "uniform"}}),
+        key(&P::std,
+            {"std", Kind::Float, "0.01", "std of init: normal, half-width of init: uniform", {}, false, at_least(0)}),
+        key(&P::bias, {"bias", Kind::Bool, "true", "add a bias vector (initialised to 0)"})};
+    return k;
+}
+}  // namespace
+
 static std::unique_ptr<Layer> make_dense(const Params &p, const LayerInput &in) {
-    int64_t units = p.i("units");
+    const auto prm = parse<DenseParams>(p);
+    const int64_t units = prm.units;
     if (units <= 0) p.fail("units", "'units' must be positive, got " + std::to_string(units));
     if (double(in.in_dim) * double(units) > kMaxWeightsPerLayer)
         p.fail("units", std::to_string(in.in_dim) + " inputs x " + std::to_string(units) +
                             " units is more weights than a layer may hold (2^40)");
     static const std::map<std::string, Init> inits{
         {"xavier", Init::Xavier}, {"he", Init::He}, {"normal", Init::Normal}, {"uniform", Init::Uniform}};
-    return std::make_unique<DenseLayer>(in.in_dim, units, parse_act(p.s("activation")), inits.at(p.s("init")),
-                                        static_cast<float>(p.f("std")), p.b("bias"), in.precision);
+    return std::make_unique<DenseLayer>(in.in_dim, units, parse_act(prm.activation), inits.at(prm.init),
+                                        static_cast<float>(prm.std), prm.bias, in.precision);
 }
 
 static Registrar<LayerRegistry> reg_dense(
     {"dense",
      Category::Layer,
      "fully connected layer y = act(x W + b) on oneDNN matmul with the activation fused",
-     {
-         {"units", Kind::Int, "", "output width D_out", {}, true, size_range()},
-         {"activation", Kind::Enum, "identity", "fused activation", {"identity", "sigmoid", "relu", "tanh"}},
-         {"init", Kind::Enum, "xavier",
-          "weight init: xavier (Glorot uniform), he (normal, std sqrt(2/D_in)), normal (std), uniform (+-std)",
-          {"xavier", "he", "normal", "uniform"}},
-         {"std", Kind::Float, "0.01", "std of init: normal, half-width of init: uniform", {}, false, at_least(0)},
-         {"bias", Kind::Bool, "true", "add a bias vector (initialised to 0)"},
-     }},
+     DenseParams::keys().specs()},
     make_dense);
 
 }  // namespace aepipe

@@ -41,23 +41,40 @@
 namespace aepipe {
 namespace {
 
+struct EvaluateParams {
+    std::string normalize, corrupt;  // node ids; "": the only one
+    int64_t batch = 1;
+    static const Keys<EvaluateParams> &keys();
+};
+const Keys<EvaluateParams> &EvaluateParams::keys() {
+    using P = EvaluateParams;
+    static const Keys<P> k{
+        key(&P::normalize,
+            {"normalize", Kind::String, "", "id of the normalize node to apply (default: the training data's)"}),
+        key(&P::corrupt, {"corrupt", Kind::String, "",
+                          "id of the corrupt node whose corruption the test inputs get (default: the training data's, if any)"}),
+        key(&P::batch, {"batch", Kind::Int, "1000", "evaluation batch size", {}, false, size_range()})};
+    return k;
+}
+
 class Evaluate : public FlowNode {
     using Join = flow::join_node<std::tuple<EpochMsg, DatasetMsg>, flow::key_matching<int64_t>>;
     using Fn = flow::async_node<std::tuple<EpochMsg, DatasetMsg>, EvalMsg>;
 
 public:
+    explicit Evaluate(const Params &p) : prm_(parse<EvaluateParams>(p)) {}
     void resolve(Pipeline &p, Diags &d) override {
         for (FlowNode *n = p.upstream(id_, "model"); n; n = p.feeder(*n)) {
             if (auto *nn = dynamic_cast<NormalizeNode *>(n); nn && !norm_) norm_ = nn;
             if (auto *c = dynamic_cast<CorruptNode *>(n); c && !corrupt_) corrupt_ = &c->corruption();
         }
-        if (!params_.s("normalize").empty()) norm_ = named<NormalizeNode>(p, d, "normalize");
-        if (!params_.s("corrupt").empty())
-            if (auto *c = named<CorruptNode>(p, d, "corrupt")) corrupt_ = &c->corruption();
+        if (!prm_.normalize.empty()) norm_ = named<NormalizeNode>(p, d, "normalize", prm_.normalize);
+        if (!prm_.corrupt.empty())
+            if (auto *c = named<CorruptNode>(p, d, "corrupt", prm_.corrupt)) corrupt_ = &c->corruption();
         if (!norm_ && d.empty())
             d.error(params_.where(), params_.context() + ": the training data has no normalize node",
                     "evaluate applies the training data's normalize node to the test set; name one with 'normalize:'");
-        if (params_.i("batch") < 1) d.error(params_.pos("batch"), params_.context() + ": 'batch' must be at least 1");
+        if (prm_.batch < 1) d.error(params_.pos("batch"), params_.context() + ": 'batch' must be at least 1");
         int64_t train_dim = sample_dim(p), test_dim = 0;
         if (FlowNode *up = p.upstream(id_, "data")) test_dim = up->sample_dim(p);
         if (train_dim && test_dim && train_dim != test_dim)
@@ -77,7 +94,7 @@ public:
         double acts = 0;
         for (size_t l = 0; l < model_->num_layers(); ++l) acts += double(model_->layer(l).out_dim());
         const double w = double(model_->num_params()) * sizeof(float);
-        const double ws = 2 * double(params_.i("batch")) * acts * sizeof(float);
+        const double ws = 2 * double(prm_.batch) * acts * sizeof(float);
         out.push_back({params_.context(), params_.where(), w + ws,
                        "a copy of the parameters " + human_bytes(w) + ", workspace for 'batch' rows " + human_bytes(ws)});
     }
@@ -85,7 +102,7 @@ public:
     void build(Pipeline &p) override {
         threads_ = p.side_threads();  // runs beside the training shards
         seed_ = p.settings().seed;
-        const int64_t batch = params_.i("batch");
+        const int64_t batch = prm_.batch;
         ws_ = std::make_unique<Workspace>(*model_, batch);
         join_ = std::make_unique<Join>(p.graph(), [](const EpochMsg &m) { return m.epoch; },
                                        [](const DatasetMsg &m) { return m.epoch; });
@@ -113,10 +130,9 @@ public:
     std::vector<std::string> credit_outputs() const override { return {"epoch_done"}; }
 
 private:
-    // The node of type T named by key `key` (nullptr, and an error naming the key, if none).
+    // The node of type T with id `want`, named by key `key` (nullptr, and an error at the key, if none).
     template <class T>
-    T *named(Pipeline &p, Diags &d, const std::string &key) {
-        const std::string want = params_.s(key);
+    T *named(Pipeline &p, Diags &d, const std::string &key, const std::string &want) {
         if (auto *n = dynamic_cast<T *>(p.find(want))) return n;
         std::vector<std::string> ids;
         for (const auto &n : p.nodes())
@@ -244,6 +260,7 @@ private:
     std::unique_ptr<Model> model_;
     std::unique_ptr<Workspace> ws_;
     std::vector<float> x_, img_;  // a batch: clean inputs, model output as image
+    EvaluateParams prm_;
     std::vector<float> test_in_;  // denoising: the whole corrupted test set (made once)
     double psnr_corrupt_db_ = 0;
     std::unique_ptr<Join> join_;
@@ -255,16 +272,12 @@ private:
 Registrar<FlowNodeRegistry> reg({"evaluate",
                                  Category::Compute,
                                  "test-set loss and MSE per pixel of each epoch's parameters (and PSNR when denoising)",
-                                 {{"normalize", Kind::String, "", "id of the normalize node to apply (default: the only one)"},
-                                  {"corrupt", Kind::String, "",
-                                   "id of the corrupt node whose corruption the test inputs get (default: the only "
-                                   "one, if any)"},
-                                  {"batch", Kind::Int, "1000", "evaluation batch size", {}, false, size_range()}},
+                                 EvaluateParams::keys().specs(),
                                  {{"model", {"epoch"}, "the training node's epoch output"},
                                   {"data", {"dataset"}, "the test set (an idx_reader)"}},
                                  {{"out", {"eval"}, "the epoch with its test metrics"}},
                                  "it paces the training set's reader (training stays at most two epochs ahead of it)"},
-                                [](const Params &) { return std::make_unique<Evaluate>(); });
+                                [](const Params &p) { return std::make_unique<Evaluate>(p); });
 
 }  // namespace
 }  // namespace aepipe

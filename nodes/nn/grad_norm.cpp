@@ -9,12 +9,6 @@
 
 namespace aepipe {
 
-// The `train` section's clipping key (pipeline/graph.hpp): read by the training node.
-static const SectionKeys kTrainKeys(train_section_spec(),
-                                    {{"clip_grad_norm", Kind::Float, "0",
-                                      "scale gradients so their global L2 norm is at most this (0: off)", {}, false,
-                                      at_least(0)}});
-
 AEPIPE_SIMD_CLONES
 double sum_squares(const float *g, int64_t begin, int64_t end) {
     double s = 0;

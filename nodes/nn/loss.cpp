@@ -103,19 +103,41 @@ const KeySpec kReduction{"reduction", Kind::Enum, "mean",
                          "(per image; a model with a sample layer needs it)",
                          {"mean", "sum"}};
 
-Registrar<LossRegistry> reg_mse({"mse", Category::Loss, "mean squared error over all pixels (PyTorch MSELoss)", {kReduction}},
-                                [](const Params &p) { return std::make_unique<Mse>(p.s("reduction") == "sum"); });
+struct MseParams {
+    std::string reduction;
+    static const Keys<MseParams> &keys() {
+        static const Keys<MseParams> k{key(&MseParams::reduction, kReduction)};
+        return k;
+    }
+};
 
-Registrar<LossRegistry> reg_bce(
-    {"bce",
-     Category::Loss,
-     "binary cross-entropy, mean over pixels; targets in [0,1]",
-     {
-         {"from_logits", Kind::Bool, "false", "the model outputs logits (use an identity last layer)"},
-         {"eps", Kind::Float, "1e-7", "probabilities are clamped to [eps, 1-eps]", {}, false, Range{0, 0.5, true, true, true}},
-         kReduction,
-     }},
-    [](const Params &p) { return std::make_unique<Bce>(p.b("from_logits"), p.f("eps"), p.s("reduction") == "sum"); });
+struct BceParams {
+    bool from_logits = false;
+    double eps = 0;
+    std::string reduction;
+    static const Keys<BceParams> &keys() {
+        using P = BceParams;
+        static const Keys<P> k{
+            key(&P::from_logits, {"from_logits", Kind::Bool, "false", "the model outputs logits (use an identity last layer)"}),
+            key(&P::eps, {"eps", Kind::Float, "1e-7", "probabilities are clamped to [eps, 1-eps]", {}, false,
+                          Range{0, 0.5, true, true, true}}),
+            key(&P::reduction, kReduction)};
+        return k;
+    }
+};
+
+Registrar<LossRegistry> reg_mse({"mse", Category::Loss, "mean squared error over all pixels (PyTorch MSELoss)",
+                                 MseParams::keys().specs()},
+                                [](const Params &p) {
+                                    return std::make_unique<Mse>(parse<MseParams>(p).reduction == "sum");
+                                });
+
+Registrar<LossRegistry> reg_bce({"bce", Category::Loss, "binary cross-entropy, mean over pixels; targets in [0,1]",
+                                 BceParams::keys().specs()},
+                                [](const Params &p) {
+                                    const auto prm = parse<BceParams>(p);
+                                    return std::make_unique<Bce>(prm.from_logits, prm.eps, prm.reduction == "sum");
+                                });
 
 }  // namespace
 }  // namespace aepipe

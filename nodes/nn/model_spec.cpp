@@ -6,14 +6,23 @@
 
 namespace aepipe {
 
-static const NodeSpec kModelSection{
-    "model",
-    Category::Section,
-    "the network: a list of layers applied in order, and the loss",
-    {
-        {"layers", Kind::List, "", "layers in order, each a map with a type (see list-nodes: layer)", {}, true},
-        {"loss", Kind::Map, "{type: mse}", "loss: a name (mse) or a map {type: bce, from_logits: true}"},
-    }};
+namespace {
+struct ModelSection {
+    YAML::Node layers, loss;
+    static const Keys<ModelSection> &keys() {
+        static const Keys<ModelSection> k{
+            key(&ModelSection::layers, {"layers", Kind::List, "",
+                                        "layers in order, each a map with a type (see list-nodes: layer)", {}, true}),
+            key(&ModelSection::loss, {"loss", Kind::Map, "{type: mse}",
+                                      "loss: a name (mse) or a map {type: bce, from_logits: true}"})};
+        return k;
+    }
+};
+}  // namespace
+
+static const NodeSpec kModelSection{"model", Category::Section,
+                                    "the network: a list of layers applied in order, and the loss",
+                                    ModelSection::keys().specs()};
 static const SectionRegistrar kModelSectionReg(kModelSection);
 
 std::shared_ptr<const ModelSpec> ModelSpec::parse(const ConfigFile &cfg, const YAML::Node &section, Shape input) {
@@ -23,10 +32,11 @@ std::shared_ptr<const ModelSpec> ModelSpec::parse(const ConfigFile &cfg, const Y
     Diags diags;
     Params mp = check_params(kModelSection, *s->cfg_, section, "model", diags, {});
     diags.throw_if_any();
-    YAML::Node list = mp.raw("layers");
+    const auto keys = aepipe::parse<ModelSection>(mp);  // not ModelSpec::parse
+    const YAML::Node &list = keys.layers;
     if (list.size() == 0) mp.fail("layers", "the model needs at least one layer");
     s->parse_layers(list, diags);
-    s->parse_loss(mp.raw("loss"), diags);
+    s->parse_loss(keys.loss, diags);
     diags.throw_if_any();
     const Model m(s);  // the facts consumers ask for, from the model itself
     s->num_params_ = m.num_params();

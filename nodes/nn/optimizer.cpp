@@ -31,8 +31,21 @@ void Optimizer::step(float *w, const float *g, int64_t n) {
     for (int64_t c = 0; c < chunks; ++c) update(w, g, c * chunk, std::min(n, (c + 1) * chunk));
 }
 
+namespace {
+// The `train` section's optimizer key (pipeline/graph.hpp): read here, for the training node.
+struct OptimizerKey {
+    YAML::Node optimizer;
+    static const Keys<OptimizerKey> &keys() {
+        static const Keys<OptimizerKey> k{key(&OptimizerKey::optimizer, {"optimizer", Kind::Map, "{type: rmsprop}",
+                                                                         "update rule: a name or {type: adam, lr: 0.001}"})};
+        return k;
+    }
+};
+const SectionKeys train_keys(train_section_spec(), OptimizerKey::keys().specs());
+}  // namespace
+
 std::unique_ptr<Optimizer> make_optimizer(const ConfigFile &cfg, const Params &train, Diags &diags) {
-    YAML::Node on = train.raw("optimizer");
+    YAML::Node on = parse<OptimizerKey>(train).optimizer;
     const auto *e = lookup_type<OptimizerRegistry>(cfg, on, "train.optimizer", "optimizer", diags);
     if (!e) return nullptr;
     Params op = check_params(e->spec, cfg, on.IsMap() ? on : YAML::Node(YAML::NodeType::Map),
@@ -77,11 +90,67 @@ void adam_range(float *w, const float *g, float *m, float *v, int64_t b, int64_t
 
 namespace {
 
+const KeySpec kWeightDecay{"weight_decay", Kind::Float, "0", "L2 penalty added to the gradient", {}, false, at_least(0)};
+KeySpec lr_key(const char *def) { return {"lr", Kind::Float, def, "learning rate", {}, false, above(0)}; }
+KeySpec eps_key(const char *def) { return {"eps", Kind::Float, def, "added to the denominator", {}, false, above(0)}; }
+
+struct SgdParams {
+    double lr = 0, momentum = 0, weight_decay = 0;
+    bool nesterov = false;
+    static const Keys<SgdParams> &keys() {
+        using P = SgdParams;
+        static const Keys<P> k{
+            key(&P::lr, lr_key("0.01")),
+            key(&P::momentum, {"momentum", Kind::Float, "0", "momentum factor", {}, false, decay_rate()}),
+            key(&P::nesterov, {"nesterov", Kind::Bool, "false", "Nesterov momentum"}),
+            key(&P::weight_decay, kWeightDecay)};
+        return k;
+    }
+};
+
+struct RmsPropParams {
+    double lr = 0, alpha = 0, eps = 0, weight_decay = 0;
+    static const Keys<RmsPropParams> &keys() {
+        using P = RmsPropParams;
+        static const Keys<P> k{
+            key(&P::lr, lr_key("0.01")),
+            key(&P::alpha, {"alpha", Kind::Float, "0.99", "smoothing constant (decay)", {}, false, unit_interval()}),
+            key(&P::eps, eps_key("1e-8")), key(&P::weight_decay, kWeightDecay)};
+        return k;
+    }
+};
+
+struct AdamParams {
+    double lr = 0, beta1 = 0, beta2 = 0, eps = 0, weight_decay = 0;
+    static const Keys<AdamParams> &keys() {
+        using P = AdamParams;
+        static const Keys<P> k{
+            key(&P::lr, lr_key("0.001")),
+            key(&P::beta1, {"beta1", Kind::Float, "0.9", "decay of the first moment", {}, false, decay_rate()}),
+            key(&P::beta2, {"beta2", Kind::Float, "0.999", "decay of the second moment", {}, false, decay_rate()}),
+            key(&P::eps, eps_key("1e-8")), key(&P::weight_decay, kWeightDecay)};
+        return k;
+    }
+};
+
+struct AdaGradParams {
+    double lr = 0, eps = 0, initial_accumulator = 0, weight_decay = 0;
+    static const Keys<AdaGradParams> &keys() {
+        using P = AdaGradParams;
+        static const Keys<P> k{
+            key(&P::lr, lr_key("0.01")), key(&P::eps, eps_key("1e-10")),
+            key(&P::initial_accumulator,
+                {"initial_accumulator", Kind::Float, "0", "starting value of the sum", {}, false, at_least(0)}),
+            key(&P::weight_decay, kWeightDecay)};
+        return k;
+    }
+};
+
 class Sgd : public Optimizer {
 public:
-    Sgd(const Params &p)
-        : Optimizer(p.f("lr"), p.f("weight_decay"), {"momentum_buffer"}), mu_(p.f("momentum")),
-          nesterov_(p.b("nesterov")) {}
+    using Opts = SgdParams;
+    explicit Sgd(const SgdParams &o)
+        : Optimizer(o.lr, o.weight_decay, {"momentum_buffer"}), mu_(o.momentum), nesterov_(o.nesterov) {}
 
 protected:
     void update(float *w, const float *g, int64_t b, int64_t e) override {
@@ -105,7 +174,9 @@ private:
 
 class RmsProp : public Optimizer {
 public:
-    RmsProp(const Params &p) : Optimizer(p.f("lr"), p.f("weight_decay"), {"square_avg"}), alpha_(p.f("alpha")), eps_(p.f("eps")) {}
+    using Opts = RmsPropParams;
+    explicit RmsProp(const RmsPropParams &o)
+        : Optimizer(o.lr, o.weight_decay, {"square_avg"}), alpha_(o.alpha), eps_(o.eps) {}
 
 protected:
     void update(float *w, const float *g, int64_t b, int64_t e) override {
@@ -120,9 +191,9 @@ private:
 
 class Adam : public Optimizer {
 public:
-    Adam(const Params &p)
-        : Optimizer(p.f("lr"), p.f("weight_decay"), {"exp_avg", "exp_avg_sq"}), b1_(p.f("beta1")), b2_(p.f("beta2")),
-          eps_(p.f("eps")) {}
+    using Opts = AdamParams;
+    explicit Adam(const AdamParams &o)
+        : Optimizer(o.lr, o.weight_decay, {"exp_avg", "exp_avg_sq"}), b1_(o.beta1), b2_(o.beta2), eps_(o.eps) {}
 
 protected:
     void update(float *w, const float *g, int64_t b, int64_t e) override {
@@ -140,7 +211,9 @@ private:
 
 class AdaGrad : public Optimizer {
 public:
-    AdaGrad(const Params &p) : Optimizer(p.f("lr"), p.f("weight_decay"), {"sum"}), eps_(p.f("eps")), init_(p.f("initial_accumulator")) {}
+    using Opts = AdaGradParams;
+    explicit AdaGrad(const AdaGradParams &o)
+        : Optimizer(o.lr, o.weight_decay, {"sum"}), eps_(o.eps), init_(o.initial_accumulator) {}
 
 protected:
     void update(float *w, const float *g, int64_t b, int64_t e) override {
@@ -160,49 +233,22 @@ private:
     double eps_, init_;
 };
 
-const KeySpec kWeightDecay{"weight_decay", Kind::Float, "0", "L2 penalty added to the gradient", {}, false, at_least(0)};
-
 template <class T>
 std::unique_ptr<Optimizer> make(const Params &p) {
-    return std::make_unique<T>(p);
+    return std::make_unique<T>(parse<typename T::Opts>(p));
 }
 
-// The `train` section's optimizer key (pipeline/graph.hpp): read by the training node.
-SectionKeys train_keys(train_section_spec(),
-                       {{"optimizer", Kind::Map, "{type: rmsprop}", "update rule: a name or {type: adam, lr: 0.001}"}});
-
-Registrar<OptimizerRegistry> reg_sgd({"sgd",
-                                      Category::Optimizer,
-                                      "stochastic gradient descent with optional (Nesterov) momentum",
-                                      {{"lr", Kind::Float, "0.01", "learning rate", {}, false, above(0)},
-                                       {"momentum", Kind::Float, "0", "momentum factor", {}, false, decay_rate()},
-                                       {"nesterov", Kind::Bool, "false", "Nesterov momentum"},
-                                       kWeightDecay}},
+Registrar<OptimizerRegistry> reg_sgd({"sgd", Category::Optimizer, "stochastic gradient descent with optional (Nesterov) momentum",
+                                      SgdParams::keys().specs()},
                                      make<Sgd>);
-Registrar<OptimizerRegistry> reg_rmsprop({"rmsprop",
-                                          Category::Optimizer,
-                                          "RMSProp: divide by a running RMS of gradients",
-                                          {{"lr", Kind::Float, "0.01", "learning rate", {}, false, above(0)},
-                                           {"alpha", Kind::Float, "0.99", "smoothing constant (decay)", {}, false, unit_interval()},
-                                           {"eps", Kind::Float, "1e-8", "added to the denominator", {}, false, above(0)},
-                                           kWeightDecay}},
+Registrar<OptimizerRegistry> reg_rmsprop({"rmsprop", Category::Optimizer, "RMSProp: divide by a running RMS of gradients",
+                                          RmsPropParams::keys().specs()},
                                          make<RmsProp>);
-Registrar<OptimizerRegistry> reg_adam({"adam",
-                                       Category::Optimizer,
-                                       "Adam with bias correction",
-                                       {{"lr", Kind::Float, "0.001", "learning rate", {}, false, above(0)},
-                                        {"beta1", Kind::Float, "0.9", "decay of the first moment", {}, false, decay_rate()},
-                                        {"beta2", Kind::Float, "0.999", "decay of the second moment", {}, false, decay_rate()},
-                                        {"eps", Kind::Float, "1e-8", "added to the denominator", {}, false, above(0)},
-                                        kWeightDecay}},
+Registrar<OptimizerRegistry> reg_adam({"adam", Category::Optimizer, "Adam with bias correction", AdamParams::keys().specs()},
                                       make<Adam>);
-Registrar<OptimizerRegistry> reg_adagrad({"adagrad",
-                                          Category::Optimizer,
+Registrar<OptimizerRegistry> reg_adagrad({"adagrad", Category::Optimizer,
                                           "AdaGrad: divide by the root of summed squared gradients",
-                                          {{"lr", Kind::Float, "0.01", "learning rate", {}, false, above(0)},
-                                           {"eps", Kind::Float, "1e-10", "added to the denominator", {}, false, above(0)},
-                                           {"initial_accumulator", Kind::Float, "0", "starting value of the sum", {}, false, at_least(0)},
-                                           kWeightDecay}},
+                                          AdaGradParams::keys().specs()},
                                          make<AdaGrad>);
 
 }  // namespace

@@ -75,8 +75,26 @@ std::string MaxPoolLayer::summary() const {
     return "maxpool " + in_.str() + "->" + out_.str() + " k" + std::to_string(kernel_) + "s" + std::to_string(stride_);
 }
 
+namespace {
+struct MaxPoolParams {
+    int64_t kernel = 0, padding = 0;
+    std::optional<int64_t> stride;  // unset: the kernel
+    static const Keys<MaxPoolParams> &keys() {
+        using P = MaxPoolParams;
+        static const Keys<P> k{
+            key(&P::kernel, {"kernel", Kind::Int, "", "window size K", {}, true, size_range(1, 4096)}),
+            key(&P::stride, {"stride", Kind::Int, "0", "step between windows (default: the kernel, windows do not overlap)",
+                             {}, false, at_least(0, 4096)}),
+            key(&P::padding,
+                {"padding", Kind::Int, "0", "padding on every side (never the max)", {}, false, at_least(0, 4096)})};
+        return k;
+    }
+};
+}  // namespace
+
 static std::unique_ptr<Layer> make_maxpool(const Params &p, const LayerInput &in) {
-    const int64_t k = p.i("kernel"), s = p.has("stride") ? p.i("stride") : k, pad = p.i("padding");
+    const auto prm = parse<MaxPoolParams>(p);
+    const int64_t k = prm.kernel, s = prm.stride.value_or(k), pad = prm.padding;
     if (k <= 0) p.fail("kernel", "'kernel' must be positive, got " + std::to_string(k));
     if (s <= 0) p.fail("stride", "'stride' must be positive, got " + std::to_string(s));
     if (pad < 0 || pad >= k)
@@ -93,11 +111,7 @@ static Registrar<LayerRegistry> reg_maxpool(
     {"maxpool",
      Category::Layer,
      "max over K x K windows of each channel (NHWC rows); H' = (H + 2 padding - kernel) / stride + 1",
-     {
-         {"kernel", Kind::Int, "", "window size K", {}, true, size_range(1, 4096)},
-         {"stride", Kind::Int, "0", "step between windows (default: the kernel, windows do not overlap)", {}, false, at_least(0, 4096)},
-         {"padding", Kind::Int, "0", "padding on every side (never the max)", {}, false, at_least(0, 4096)},
-     }},
+     MaxPoolParams::keys().specs()},
     make_maxpool);
 
 }  // namespace aepipe

@@ -17,8 +17,20 @@ void ViewLayer::backward(int64_t n, const float *, const float *, float *dy, flo
     if (dx && dx != dy) std::memcpy(dx, dy, sizeof(float) * size_t(n * in_.size()));
 }
 
+namespace {
+struct ReshapeParams {
+    std::vector<int64_t> shape;
+    static const Keys<ReshapeParams> &keys() {
+        static const Keys<ReshapeParams> k{key(&ReshapeParams::shape, {"shape", Kind::IntList, "",
+                                                                       "[H, W, C] (channels last) or [D]", {}, true,
+                                                                       size_range()})};
+        return k;
+    }
+};
+}  // namespace
+
 static std::unique_ptr<Layer> make_reshape(const Params &p, const LayerInput &in) {
-    std::vector<int64_t> s = p.ints("shape");
+    const std::vector<int64_t> s = parse<ReshapeParams>(p).shape;
     if (s.size() != 3 && s.size() != 1)
         p.fail("shape", "'shape' must be [H, W, C] or [D], got " + std::to_string(s.size()) + " numbers");
     for (int64_t d : s)
@@ -40,7 +52,7 @@ static Registrar<LayerRegistry> reg_reshape(
     {"reshape",
      Category::Layer,
      "views each sample as another shape of the same size (no data moves in NHWC order)",
-     {{"shape", Kind::IntList, "", "[H, W, C] (channels last) or [D]", {}, true, size_range()}}},
+     ReshapeParams::keys().specs()},
     make_reshape);
 static Registrar<LayerRegistry> reg_flatten(
     {"flatten", Category::Layer, "views an H x W x C sample as a flat row of H W C values (for dense layers)", {}},

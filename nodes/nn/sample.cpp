@@ -67,13 +67,30 @@ std::string SampleLayer::summary() const {
     return b;
 }
 
+namespace {
+struct SampleParams {
+    double beta = 1;
+    std::string eval;
+    static const Keys<SampleParams> &keys() {
+        using P = SampleParams;
+        static const Keys<P> k{
+            key(&P::beta, {"beta", Kind::Float, "1", "weight of the KL term in the loss", {}, false, at_least(0)}),
+            key(&P::eval, {"eval", Kind::Enum, "sample",
+                           "evaluation passes: sample (like the PyTorch VAE example) or mean (z = mu)",
+                           {"sample", "mean"}})};
+        return k;
+    }
+};
+}  // namespace
+
 static std::unique_ptr<Layer> make_sample(const Params &p, const LayerInput &in) {
+    const auto prm = parse<SampleParams>(p);
     if (in.in_dim < 2 || in.in_dim % 2)
         p.fail("type",
                "a sample layer takes [mu | logvar] and needs an even input width, got " + std::to_string(in.in_dim),
                "give the layer before it 2K units for a K-dimensional latent code");
-    if (p.f("beta") < 0) p.fail("beta", "'beta' must be at least 0, got " + std::to_string(p.f("beta")));
-    return std::make_unique<SampleLayer>(in.in_dim, p.f("beta"), p.s("eval") == "mean");
+    if (prm.beta < 0) p.fail("beta", "'beta' must be at least 0, got " + std::to_string(prm.beta));
+    return std::make_unique<SampleLayer>(in.in_dim, prm.beta, prm.eval == "mean");
 }
 
 static Registrar<LayerRegistry> reg_sample(
@@ -81,11 +98,7 @@ static Registrar<LayerRegistry> reg_sample(
      Category::Layer,
      "VAE sampling z = mu + exp(logvar/2) * eps from [mu | logvar] (N, 2K) -> (N, K); adds beta * KL(q || N(0, I)) "
      "to the loss",
-     {
-         {"beta", Kind::Float, "1", "weight of the KL term in the loss", {}, false, at_least(0)},
-         {"eval", Kind::Enum, "sample", "evaluation passes: sample (like the PyTorch VAE example) or mean (z = mu)",
-          {"sample", "mean"}},
-     }},
+     SampleParams::keys().specs()},
     make_sample);
 
 }  // namespace aepipe

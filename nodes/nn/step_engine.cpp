@@ -14,14 +14,22 @@
 
 namespace aepipe {
 
-// The training step's own keys in the `train` section (the framework names no domain key).
-static const SectionKeys kTrainKeys(
-    train_section_spec(),
-    {{"fuse_update", Kind::Bool, "true",
-      "update each layer right after its backward step, while its gradient is in cache, when nothing needs "
-      "the whole gradient first (one shard, one process, no clipping)"},
-     {"allreduce_overlap", Kind::Bool, "true",
-      "under mpirun with one shard per rank: reduce each layer's gradients during the backward pass"}});
+const Keys<StepKeys> &StepKeys::keys() {
+    using P = StepKeys;
+    static const Keys<P> k{
+        key(&P::clip_grad_norm, {"clip_grad_norm", Kind::Float, "0",
+                                 "scale gradients so their global L2 norm is at most this (0: off)", {}, false,
+                                 at_least(0)}),
+        key(&P::fuse_update,
+            {"fuse_update", Kind::Bool, "true",
+             "update each layer right after its backward step, while its gradient is in cache, when nothing needs "
+             "the whole gradient first (one shard, one process, no clipping)"}),
+        key(&P::allreduce_overlap,
+            {"allreduce_overlap", Kind::Bool, "true",
+             "under mpirun with one shard per rank: reduce each layer's gradients during the backward pass"})};
+    return k;
+}
+static const SectionKeys kTrainKeys(train_section_spec(), StepKeys::keys().specs());
 
 namespace {
 

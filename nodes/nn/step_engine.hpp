@@ -32,6 +32,14 @@
 
 namespace aepipe {
 
+// The training step's keys in the `train` section (added to it by step_engine.cpp through
+// SectionKeys; the framework names no domain key), read once by the training node.
+struct StepKeys {
+    double clip_grad_norm = 0;
+    bool fuse_update = true, allreduce_overlap = true;
+    static const Keys<StepKeys> &keys();
+};
+
 struct StepOptions {
     int64_t shards = 1;     // row shards (each its own Model copy and Workspace)
     int omp_per_shard = 1;  // OpenMP threads for each shard's primitives and the update

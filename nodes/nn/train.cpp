@@ -130,7 +130,8 @@ public:
         } catch (const ConfigError &err) {
             d.add(err);
         }
-        clip_ = p.train_params().f("clip_grad_norm");
+        keys_ = parse<StepKeys>(p.train_params());
+        clip_ = keys_.clip_grad_norm;
         if (clip_ < 0)
             d.error(p.train_params().pos("clip_grad_norm"), "train: 'clip_grad_norm' must be 0 (off) or positive");
     }
@@ -172,7 +173,6 @@ public:
         make_shards(p);
     }
 
-
     void finish() override {
         const std::string line = engine_ && dist::parallel() ? allreduce_line(*engine_, stats_.steps(), overlap_) : "";
         if (!line.empty()) p_->console().line(line);
@@ -204,14 +204,14 @@ private:
         const int64_t s = p.shards();
         // One shard per rank: each layer's gradients start their allreduce as soon as its
         // backward step has made them (train.allreduce_overlap: false turns it off, to measure it).
-        overlap_ = dist::parallel() && s == 1 && p.train_params().b("allreduce_overlap");
+        overlap_ = dist::parallel() && s == 1 && keys_.allreduce_overlap;
         StepOptions o{.shards = s,
                       .omp_per_shard = p.omp_per_shard(),
                       .clip_grad_norm = clip_,
                       .seed = p.settings().seed,
                       .overlap = overlap_,
                       .precision = p.settings().precision,
-                      .fuse_update = p.train_params().b("fuse_update"),
+                      .fuse_update = keys_.fuse_update,
                       .grad_hook = test_grad_hook(p.settings())};
         engine_ = std::make_unique<StepEngine>(model_->spec_ptr(), std::move(opt_), std::move(o));
         // every rank starts from rank 0's weights
@@ -349,6 +349,7 @@ private:
     std::vector<std::unique_ptr<Fn>> shard_nodes_;
     std::vector<Trace> traces_;                      // per shard
     std::vector<std::exception_ptr> shard_errors_;  // per shard: its failure in this step
+    StepKeys keys_;  // the train section's keys of the step (step_engine.hpp)
     double clip_ = 0;
     std::vector<int> fwd_probe_, bwd_probe_, upd_probe_;
     int loss_probe_ = 0;

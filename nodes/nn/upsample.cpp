@@ -49,23 +49,36 @@ std::string UpsampleLayer::summary() const {
     return std::string("upsample ") + (bilinear_ ? "bilinear " : "nearest ") + in_.str() + "->" + out_.str();
 }
 
+namespace {
+struct UpsampleParams {
+    int64_t factor = 1;
+    std::string mode;
+    static const Keys<UpsampleParams> &keys() {
+        using P = UpsampleParams;
+        static const Keys<P> k{
+            key(&P::factor,
+                {"factor", Kind::Int, "2", "scale factor f: (H, W) -> (H f, W f)", {}, false, size_range(1, 4096)}),
+            key(&P::mode, {"mode", Kind::Enum, "nearest", "interpolation", {"nearest", "bilinear"}})};
+        return k;
+    }
+};
+}  // namespace
+
 static std::unique_ptr<Layer> make_upsample(const Params &p, const LayerInput &in) {
-    const int64_t f = p.i("factor");
+    const auto prm = parse<UpsampleParams>(p);
+    const int64_t f = prm.factor;
     if (f < 1) p.fail("factor", "'factor' must be at least 1, got " + std::to_string(f));
     if (!in.shape.spatial())
         p.fail("factor", "the input " + in.shape.str() + " is flat: nothing to upsample",
                "put a reshape layer (shape: [H, W, C]) before this layer");
-    return std::make_unique<UpsampleLayer>(in.shape, f, p.s("mode") == "bilinear");
+    return std::make_unique<UpsampleLayer>(in.shape, f, prm.mode == "bilinear");
 }
 
 static Registrar<LayerRegistry> reg_upsample(
     {"upsample",
      Category::Layer,
      "scales height and width by an integer factor (NHWC rows): nearest or bilinear (align_corners false)",
-     {
-         {"factor", Kind::Int, "2", "scale factor f: (H, W) -> (H f, W f)", {}, false, size_range(1, 4096)},
-         {"mode", Kind::Enum, "nearest", "interpolation", {"nearest", "bilinear"}},
-     }},
+     UpsampleParams::keys().specs()},
     make_upsample);
 
 }  // namespace aepipe

@@ -96,7 +96,7 @@ std::vector<std::string> list_train_checkpoints(const std::string &run_dir) {
 }
 
 bool CheckpointSink::state_due(int64_t steps, bool epoch_end, int64_t epochs_done, bool last) const {
-    const int64_t every_steps = params_.i("every_steps"), every_epochs = params_.i("every_epochs");
+    const int64_t every_steps = prm_.every_steps, every_epochs = prm_.every_epochs;
     return last || (every_steps > 0 && steps % every_steps == 0) ||
            (epoch_end && every_epochs > 0 && epochs_done % every_epochs == 0);
 }
@@ -115,7 +115,7 @@ std::string CheckpointSink::save_state(const std::string &run_dir, int64_t steps
 // checkpoint is always among those kept.
 void CheckpointSink::prune(const std::string &run_dir) const {
     const auto all = list_train_checkpoints(run_dir);  // oldest first
-    const size_t keep = size_t(std::max<int64_t>(1, params_.i("keep")));
+    const size_t keep = size_t(std::max<int64_t>(1, prm_.keep));
     size_t intact = 0;
     for (auto it = all.rbegin(); it != all.rend(); ++it) {
         if (!reads_back(*it)) continue;
@@ -140,7 +140,7 @@ bool CheckpointSink::reads_back(const std::string &path) const {
         read_ckpt(path);
     } catch (const DataError &e) {
         if (warned_.insert(path).second)
-            std::cerr << "warning: not counted toward the checkpoint node's 'keep: " << params_.i("keep")
+            std::cerr << "warning: not counted toward the checkpoint node's 'keep: " << prm_.keep
                       << "' and left in place: " << e.what() << "\n";
         return false;
     }
@@ -171,7 +171,7 @@ void CheckpointSink::build(Pipeline &p) {
 void CheckpointSink::write(Pipeline &p, const EpochMsg &m) {
     const auto &r = epoch_report(m);
     const int64_t e = r.epoch + 1;
-    const bool periodic = periodic_epoch(params_.i("snapshot_every_epochs"), r);
+    const bool periodic = periodic_epoch(prm_.snapshot_every_epochs, r);
     if ((!periodic && !r.last) || p.settings().run_dir.empty()) return;
     std::map<std::string, std::string> meta{{"format", "aepipe-1"},
                                             {"epoch", std::to_string(e)},
@@ -182,10 +182,29 @@ void CheckpointSink::write(Pipeline &p, const EpochMsg &m) {
     StFile f = to_safetensors(*r.model, r.params->data(), meta);
     if (periodic) write_safetensors(dir + "/checkpoint_epoch" + std::to_string(e) + ".safetensors", f);
     if (r.last) {
-        std::string path = dir + "/" + params_.s("file");
+        std::string path = dir + "/" + prm_.file;
         write_safetensors(path, f);
         p.console().after_epoch(r.epoch, "checkpoint: " + path);
     }
+}
+
+const Keys<CheckpointParams> &CheckpointParams::keys() {
+    using P = CheckpointParams;
+    static const Keys<P> k{
+        key(&P::snapshot_every_epochs,
+            {"snapshot_every_epochs", Kind::Int, "0",
+             "also write the weights to checkpoint_epoch<E>.safetensors every N epochs (0: off)", {}, false,
+             at_least(0, 1e9)}),
+        key(&P::file, {"file", Kind::String, "model.safetensors", "file name of the final checkpoint"}),
+        key(&P::every_epochs,
+            {"every_epochs", Kind::Int, "1",
+             "training checkpoint (checkpoints/step-N.ckpt, for --resume) every N epochs (0: off)", {}, false,
+             at_least(0, 1e9)}),
+        key(&P::every_steps, {"every_steps", Kind::Int, "0", "training checkpoint every N steps as well (0: off)", {},
+                              false, at_least(0, 1e15)}),
+        key(&P::keep, {"keep", Kind::Int, "3", "training checkpoints kept (the oldest are deleted)", {}, false,
+                       size_range(1, 1e6)})};
+    return k;
 }
 
 namespace {
@@ -194,20 +213,13 @@ Registrar<FlowNodeRegistry> reg({"checkpoint",
                                  Category::Sink,
                                  "writes the weights as safetensors (atomically) at the end and every snapshot_every_epochs; "
                                  "sets when the training node writes training checkpoints (every_epochs, every_steps)",
-                                 {{"snapshot_every_epochs", Kind::Int, "0",
-                                   "also write the weights to checkpoint_epoch<E>.safetensors every N epochs (0: off)", {}, false,
-                                   at_least(0, 1e9)},
-                                  {"file", Kind::String, "model.safetensors", "file name of the final checkpoint"},
-                                  {"every_epochs", Kind::Int, "1",
-                                   "training checkpoint (checkpoints/step-N.ckpt, for --resume) every N epochs (0: off)", {}, false, at_least(0, 1e9)},
-                                  {"every_steps", Kind::Int, "0", "training checkpoint every N steps as well (0: off)", {}, false, at_least(0, 1e15)},
-                                  {"keep", Kind::Int, "3", "training checkpoints kept (the oldest are deleted)", {}, false, size_range(1, 1e6)}},
+                                 CheckpointParams::keys().specs(),
                                  {{"in", {"epoch", "eval"}, "epoch reports"}},
                                  {},
                                  "the training node writes its checkpoints through it, into one checkpoints/ folder",
                                  {{"every", "renamed: 'snapshot_every_epochs' (checkpoint_epoch<E>.safetensors), or "
                                             "'every_epochs' for the training checkpoints that --resume reads"}}},
-                                [](const Params &) { return std::make_unique<CheckpointSink>(); });
+                                [](const Params &p) { return std::make_unique<CheckpointSink>(p); });
 
 }  // namespace
 }  // namespace aepipe

@@ -25,8 +25,16 @@ std::vector<int64_t> saved_shape(const NamedParam &p);
 // writes itself right after the update of a due step (the only moment its state is whole):
 // resolve() hands the policy to the training node up its input edges (CheckpointClient).
 // Files that do not read back are neither counted toward `keep` nor deleted.
+// The checkpoint node's keys (their specs in checkpoint.cpp).
+struct CheckpointParams {
+    int64_t snapshot_every_epochs = 0, every_epochs = 0, every_steps = 0, keep = 1;
+    std::string file;
+    static const Keys<CheckpointParams> &keys();
+};
+
 class CheckpointSink : public FlowNode, public CheckpointPolicy {
 public:
+    explicit CheckpointSink(const Params &p) : prm_(parse<CheckpointParams>(p)) {}
     bool state_due(int64_t steps, bool epoch_end, int64_t epochs_done, bool last) const override;
     std::string save_state(const std::string &run_dir, int64_t steps, const CkptFile &f) const override;
 
@@ -39,6 +47,7 @@ public:
 
 private:
     using Stamp = std::pair<uintmax_t, int64_t>;  // size, modification time
+    CheckpointParams prm_;
     void write(Pipeline &p, const EpochMsg &m);
     const FlowNode *train_ = nullptr;  // the training node it follows
     std::map<std::string, std::string> card_;  // the model card (model_card.hpp), made in build()

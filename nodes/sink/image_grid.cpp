@@ -41,11 +41,31 @@ Image tile_rows(const std::vector<std::vector<const uint8_t *>> &rows, int64_t h
 
 namespace {
 
+struct ImageGridParams {
+    int64_t count = 0, seed = -1, every = 0, zoom = 1;
+    std::string file;
+    static const Keys<ImageGridParams> &keys();
+};
+const Keys<ImageGridParams> &ImageGridParams::keys() {
+    using P = ImageGridParams;
+    static const Keys<P> k{
+        key(&P::count, {"count", Kind::Int, "8", "images per row", {}, false, size_range(1, 1024)}),
+        key(&P::seed, {"seed", Kind::Int, "-1", "-1: the first test images; else a seeded random pick", {}, false,
+                       at_least(-1, 9007199254740992.0)}),
+        key(&P::every, {"every", Kind::Int, "0",
+                        "also write NAME_epoch<E>.png (NAME: file without .png) every N epochs (0: off)", {}, false,
+                        at_least(0, 1e9)}),
+        key(&P::zoom, {"zoom", Kind::Int, "2", "pixel enlargement", {}, false, size_range(1, 64)}),
+        key(&P::file, {"file", Kind::String, "recon.png", "file name after the last epoch"})};
+    return k;
+}
+
 class ImageGrid : public FlowNode {
 public:
+    explicit ImageGrid(const Params &p) : prm_(parse<ImageGridParams>(p)) {}
     void resolve(Pipeline &p, Diags &d) override {
-        if (params_.i("count") < 1) d.error(params_.pos("count"), params_.context() + ": 'count' must be at least 1");
-        if (params_.i("zoom") < 1) d.error(params_.pos("zoom"), params_.context() + ": 'zoom' must be at least 1");
+        if (prm_.count < 1) d.error(params_.pos("count"), params_.context() + ": 'count' must be at least 1");
+        if (prm_.zoom < 1) d.error(params_.pos("zoom"), params_.context() + ": 'zoom' must be at least 1");
         if (!d.empty()) return;
         try {
             model_ = std::make_unique<Model>(model_spec_of(p, *this));
@@ -55,7 +75,7 @@ public:
     }
     void build(Pipeline &p) override {
         threads_ = p.side_threads();  // runs beside the training shards
-        ws_ = std::make_unique<Workspace>(*model_, params_.i("count"));
+        ws_ = std::make_unique<Workspace>(*model_, prm_.count);
         node_ = std::make_unique<flow::function_node<EvalMsg>>(p.graph(), flow::serial, [this, &p](const EvalMsg &m) {
             p.guard(*this, m, [&] { draw(p, m); });
             return flow::continue_msg();
@@ -68,12 +88,12 @@ private:
         const auto &r = epoch_report(m);
         const EvalReport &ev = eval_report(m);
         const int64_t e = r.epoch + 1;
-        const bool periodic = periodic_epoch(params_.i("every"), r);
+        const bool periodic = periodic_epoch(prm_.every, r);
         const std::string &dir = p.settings().run_dir;
         if ((!periodic && !r.last) || dir.empty()) return;
         omp_set_num_threads(threads_);  // this TBB thread's OpenMP team for oneDNN
         const Dataset &ds = *m.data;
-        int64_t count = std::min(params_.i("count"), ds.n), dim = ds.dim(), seed = params_.i("seed");
+        int64_t count = std::min(prm_.count, ds.n), dim = ds.dim(), seed = prm_.seed;
         std::vector<int64_t> pick(size_t(ds.n));
         std::iota(pick.begin(), pick.end(), 0);
         if (seed >= 0) {
@@ -102,15 +122,16 @@ private:
             if (ev.corrupt) rows[1].push_back(noisy.data() + k * dim);
             rows.back().push_back(recon.data() + k * dim);
         }
-        Image grid = tile_rows(rows, ds.h, ds.w, ds.c, params_.i("zoom"));
-        const std::string file = params_.s("file");
+        Image grid = tile_rows(rows, ds.h, ds.w, ds.c, prm_.zoom);
+        const std::string &file = prm_.file;
         const std::string stem = file.ends_with(".png") ? file.substr(0, file.size() - 4) : file;
         if (periodic) write_png(dir + "/" + stem + "_epoch" + std::to_string(e) + ".png", grid);
         if (r.last) {
-            write_png(dir + "/" + params_.s("file"), grid);
-            p.console().after_epoch(r.epoch, "images: " + dir + "/" + params_.s("file"));
+            write_png(dir + "/" + file, grid);
+            p.console().after_epoch(r.epoch, "images: " + dir + "/" + file);
         }
     }
+    ImageGridParams prm_;
     int threads_ = 1;
     std::unique_ptr<Model> model_;
     std::unique_ptr<Workspace> ws_;
@@ -121,15 +142,10 @@ Registrar<FlowNodeRegistry> reg({"image_grid",
                                  Category::Sink,
                                  "PNG of test originals (top row) and their reconstructions (below); when "
                                  "denoising: original / corrupted / restored rows",
-                                 {{"count", Kind::Int, "8", "images per row", {}, false, size_range(1, 1024)},
-                                  {"seed", Kind::Int, "-1", "-1: the first test images; else a seeded random pick", {}, false, at_least(-1, 9007199254740992.0)},
-                                  {"every", Kind::Int, "0",
-                                   "also write NAME_epoch<E>.png (NAME: file without .png) every N epochs (0: off)", {}, false, at_least(0, 1e9)},
-                                  {"zoom", Kind::Int, "2", "pixel enlargement", {}, false, size_range(1, 64)},
-                                  {"file", Kind::String, "recon.png", "file name after the last epoch"}},
+                                 ImageGridParams::keys().specs(),
                                  {{"in", {"eval"}, "evaluated epochs (carry the test set)"}},
                                  {}},
-                                [](const Params &) { return std::make_unique<ImageGrid>(); });
+                                [](const Params &p) { return std::make_unique<ImageGrid>(p); });
 
 }  // namespace
 }  // namespace aepipe

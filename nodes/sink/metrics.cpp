@@ -42,8 +42,20 @@ static std::string epoch_list(const std::vector<int64_t> &epochs) {
     return out;
 }
 
+struct MetricsParams {
+    std::string csv, jsonl;  // file names in the run folder; "" turns one off
+    static const Keys<MetricsParams> &keys();
+};
+const Keys<MetricsParams> &MetricsParams::keys() {
+    static const Keys<MetricsParams> k{
+        key(&MetricsParams::csv, {"csv", Kind::String, "metrics.csv", "CSV file in the run folder"}),
+        key(&MetricsParams::jsonl, {"jsonl", Kind::String, "metrics.jsonl", "JSON Lines file in the run folder"})};
+    return k;
+}
+
 class Metrics : public FlowNode {
 public:
+    explicit Metrics(const Params &p) : prm_(parse<MetricsParams>(p)) {}
     void resolve(Pipeline &p, Diags &) override {
         try {
             const auto spec = model_spec_of(p, *this);
@@ -63,13 +75,13 @@ public:
                 header += std::string(",") + set + "_" + vae_unit_ + "," + set + "_recon_" + vae_unit_ + "," + set +
                           "_kl_nats_per_img";
         header += "\n";
-        if (!dir.empty() && !params_.s("csv").empty()) {
-            csv_ = dir + "/" + params_.s("csv");
+        if (!dir.empty() && !prm_.csv.empty()) {
+            csv_ = dir + "/" + prm_.csv;
             csv_rows_ = resume ? cut_rows(csv_, header, p.settings().start_epoch) : 0;
             if (!resume) write_file_atomic(csv_, header);
         }
-        if (!dir.empty() && !params_.s("jsonl").empty()) {
-            jsonl_ = dir + "/" + params_.s("jsonl");
+        if (!dir.empty() && !prm_.jsonl.empty()) {
+            jsonl_ = dir + "/" + prm_.jsonl;
             jsonl_rows_ = resume ? cut_rows(jsonl_, "", p.settings().start_epoch) : 0;
             if (!resume) write_file_atomic(jsonl_, "");
         }
@@ -180,6 +192,7 @@ private:
         return rows;
     }
 
+    MetricsParams prm_;
     std::string csv_, jsonl_, vae_unit_;
     bool psnr_ = false;  // denoising: the PSNR columns
     int64_t csv_rows_ = 0, jsonl_rows_ = 0;
@@ -189,12 +202,11 @@ private:
 Registrar<FlowNodeRegistry> reg({"metrics",
                                  Category::Sink,
                                  "per-epoch metrics to CSV and JSON Lines, and a console line",
-                                 {{"csv", Kind::String, "metrics.csv", "CSV file in the run folder"},
-                                  {"jsonl", Kind::String, "metrics.jsonl", "JSON Lines file in the run folder"}},
+                                 MetricsParams::keys().specs(),
                                  {{"in", {"eval"}, "evaluated epochs"}},
                                  {},
                                  "a run has one metrics table"},
-                                [](const Params &) { return std::make_unique<Metrics>(); });
+                                [](const Params &p) { return std::make_unique<Metrics>(p); });
 
 }  // namespace
 }  // namespace aepipe

@@ -9,6 +9,7 @@
 #include <regex>
 #include <set>
 
+#include "nodes/data/idx_reader.hpp"
 #include "nodes/sink/checkpoint.hpp"
 #include "pipeline/config.hpp"
 
@@ -30,7 +31,7 @@ std::string one_line_yaml(const YAML::Node &n) {
 std::string test_set_of(const Pipeline &p, const FlowNode &train) {
     for (const auto &n : p.nodes())
         if (n->spec().type == "evaluate" && p.upstream(n->id(), "model") == &train)
-            if (const FlowNode *data = p.upstream(n->id(), "data")) return data->params().path("images");
+            if (const FlowNode *data = p.upstream(n->id(), "data")) return idx_images(*data);
     return "";
 }
 
@@ -139,7 +140,7 @@ ModelCard card_of(const Pipeline &p, const FlowNode &train) {
         if (n->spec().type == "idx_reader") reader = n;
     }
     if (c.input.size() == 0 && reader)
-        throw DataError(reader->params().path("images"),
+        throw DataError(idx_images(*reader),
                         "not found: the model's input shape is read from its training data (" + reader->where() +
                             "); restore the file");
     if (c.input.size() == 0) throw RuntimeError(train.where() + ": the model's input shape is unknown");

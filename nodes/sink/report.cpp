@@ -16,11 +16,24 @@
 namespace aepipe {
 namespace {
 
+struct ReportParams {
+    std::string file, curves;  // in the run folder
+    bool log_scale = false;
+    static const Keys<ReportParams> &keys();
+};
+const Keys<ReportParams> &ReportParams::keys() {
+    using P = ReportParams;
+    static const Keys<P> k{key(&P::file, {"file", Kind::String, "report.html", "HTML report in the run folder"}),
+                           key(&P::curves, {"curves", Kind::String, "loss.svg", "loss-curve SVG in the run folder"}),
+                           key(&P::log_scale, {"log_scale", Kind::Bool, "false", "logarithmic loss axis"})};
+    return k;
+}
+
 class Report : public FlowNode, public RunReportSink {
 public:
+    explicit Report(const Params &p) : prm_(parse<ReportParams>(p)) {}
     void resolve(Pipeline &, Diags &d) override {
-        for (const char *k : {"file", "curves"}) {
-            std::string v = params_.s(k);
+        for (const auto &[k, v] : {std::pair<const char *, const std::string &>{"file", prm_.file}, {"curves", prm_.curves}}) {
             if (v.empty() || v.find('/') != std::string::npos)
                 d.error(params_.pos(k), params_.context() + ": '" + k + "' must be a file name in the run folder, got '" +
                                             v + "'");
@@ -28,9 +41,9 @@ public:
     }
     void build(Pipeline &p) override {
         dir_ = p.settings().run_dir;
-        opts_.file = params_.s("file");
-        opts_.curves = params_.s("curves");
-        opts_.log_scale = params_.b("log_scale");
+        opts_.file = prm_.file;
+        opts_.curves = prm_.curves;
+        opts_.log_scale = prm_.log_scale;
         console_ = &p.console();
         // A VAE's losses and their parts, as the metrics node writes them, for the table and curves.
         if (is_vae(p.config().root)) vae_unit_ = loss_unit(p.config().root);
@@ -92,6 +105,7 @@ private:
         refresh();
     }
     std::string dir_, vae_unit_;
+    ReportParams prm_;
     ReportOptions opts_;
     Console *console_ = nullptr;
     std::vector<EpochFigures> rows_;
@@ -101,13 +115,11 @@ private:
 Registrar<FlowNodeRegistry> reg({"report",
                                  Category::Sink,
                                  "HTML run report and loss-curve SVG, rewritten after every epoch",
-                                 {{"file", Kind::String, "report.html", "HTML report in the run folder"},
-                                  {"curves", Kind::String, "loss.svg", "loss-curve SVG in the run folder"},
-                                  {"log_scale", Kind::Bool, "false", "logarithmic loss axis"}},
+                                 ReportParams::keys().specs(),
                                  {{"in", {"eval"}, "evaluated epochs"}},
                                  {},
                                  "a run has one report"},
-                                [](const Params &) { return std::make_unique<Report>(); });
+                                [](const Params &p) { return std::make_unique<Report>(p); });
 
 }  // namespace
 }  // namespace aepipe

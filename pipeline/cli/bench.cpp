@@ -97,8 +97,7 @@ std::string bench_row(int threads, const std::vector<double> &runs, double one_t
     return row;
 }
 
-int cmd_bench(const std::vector<std::string> &args) {
-    Common c;
+static po::options_description bench_options() {
     po::options_description opts("aepipe bench CONFIG [key=value ...] [options]");
     opts.add_options()("help,h", "show this help")("threads", po::value<std::string>()->default_value("1,2"),
                                                    "thread counts to measure, e.g. 1,2,4,8,16")(
@@ -107,6 +106,56 @@ int cmd_bench(const std::vector<std::string> &args) {
         "repeats", po::value<int>()->default_value(3), "runs per thread count; the median is reported")(
         "out", po::value<std::string>()->default_value("runs"), "parent folder of the bench folder")(
         "name", po::value<std::string>(), "the bench folder is OUT/NAME-bench-DATE-TIME (default: the config's name)");
+    return opts;
+}
+
+// What the runs at every thread count measured: the CSV rows, the table, and per count the
+// FMA probe's GFLOP/s and the median samples/s.
+struct BenchRuns {
+    std::string csv = "threads,repeat,samples_per_s,peak_gflops\n", table = bench_header(true);
+    std::vector<double> peaks, med;
+};
+
+// Each count's FMA probe first, then its runs: the probe's figure is the peak the runs could reach.
+static BenchRuns run_counts(const ConfigFile &cfg, const std::vector<int> &counts, int64_t warmup, int64_t steps,
+                            int repeats, BenchLimit limit) {
+    BenchRuns b;
+    for (int t : counts) {
+        b.peaks.push_back(measure_fma_peak(t).gflops);
+        std::printf("  FMA probe at %d threads: %.1f GFLOP/s (%s)\n", t, b.peaks.back(), fma_isa().c_str());
+        std::vector<double> runs;
+        for (int r = 0; r < repeats; ++r) {
+            runs.push_back(bench_once(cfg, t, warmup, steps));
+            b.csv += std::to_string(t) + "," + std::to_string(r) + "," + std::to_string(runs.back()) + "," +
+                     std::to_string(b.peaks.back()) + "\n";
+            std::printf("  run %d of %d at %d threads: %.0f samples/s\n", r + 1, repeats, t, runs.back());
+            std::fflush(stdout);
+        }
+        b.med.push_back(median(runs));
+        limit.peak_gflops = b.peaks.back(), limit.peak_one = b.peaks.front();
+        b.table += bench_row(t, runs, b.med.front(), limit);  // counts.front() is 1
+    }
+    return b;
+}
+
+// The pipeline's scaling beside the hardware's own (the FMA probe) and the linear ideal.
+static void write_speedup_plot(const std::string &dir, const std::vector<int> &counts, const BenchRuns &b) {
+    Series measured{"aepipe training", {}, {}}, hardware{"FMA probe (hardware)", {}, {}, "#d62728"},
+        ideal{"linear", {}, {}, "#999999", true};
+    for (size_t i = 0; i < counts.size(); ++i) {
+        measured.x.push_back(counts[i]), measured.y.push_back(b.med[i] / b.med.front());
+        hardware.x.push_back(counts[i]), hardware.y.push_back(b.peaks[i] / b.peaks.front());
+        ideal.x.push_back(counts[i]), ideal.y.push_back(double(counts[i]) / counts.front());
+    }
+    write_file_atomic(dir + "/bench_speedup.svg",
+                      svg_line_plot({"speedup over 1 thread: training and the FMA probe", "threads",
+                                     "speedup (median samples/s ratio; probe GFLOP/s ratio)"},
+                                    {measured, hardware, ideal}));
+}
+
+int cmd_bench(const std::vector<std::string> &args) {
+    Common c;
+    po::options_description opts = bench_options();
     auto vm = parse(args, opts, c,
                     "Measures training samples/s of CONFIG's pipeline at each thread count (median of repeats),\n"
                     "with speedup and parallel efficiency over 1 thread (measured too when not listed); writes\n"
@@ -127,43 +176,15 @@ int cmd_bench(const std::vector<std::string> &args) {
     }
 
     std::string dir = make_run_dir(vm["out"].as<std::string>(), run_name(cfg, c.config) + "-bench");
-    std::string csv = "threads,repeat,samples_per_s,peak_gflops\n", table = bench_header(true);
-    std::vector<double> peaks;  // the FMA probe's GFLOP/s at each count, measured before its runs
-    std::vector<double> med;
     std::printf("bench: %lld steps after %lld warm-up, %d run(s) at each of", (long long)steps, (long long)warmup,
                 repeats);
     for (int t : counts) std::printf(" %d", t);
     std::printf(" threads\n");
     std::fflush(stdout);
-    for (int t : counts) {
-        peaks.push_back(measure_fma_peak(t).gflops);
-        std::printf("  FMA probe at %d threads: %.1f GFLOP/s (%s)\n", t, peaks.back(), fma_isa().c_str());
-        std::vector<double> runs;
-        for (int r = 0; r < repeats; ++r) {
-            runs.push_back(bench_once(cfg, t, warmup, steps));
-            csv += std::to_string(t) + "," + std::to_string(r) + "," + std::to_string(runs.back()) + "," +
-                   std::to_string(peaks.back()) + "\n";
-            std::printf("  run %d of %d at %d threads: %.0f samples/s\n", r + 1, repeats, t, runs.back());
-            std::fflush(stdout);
-        }
-        med.push_back(median(runs));
-        limit.peak_gflops = peaks.back(), limit.peak_one = peaks.front();
-        table += bench_row(t, runs, med.front(), limit);  // counts.front() is 1
-    }
-    std::fputs(table.c_str(), stdout);
-    write_file_atomic(dir + "/bench.csv", csv);
-    // The pipeline's scaling beside the hardware's own (the FMA probe) and the linear ideal.
-    Series measured{"aepipe training", {}, {}}, hardware{"FMA probe (hardware)", {}, {}, "#d62728"},
-        ideal{"linear", {}, {}, "#999999", true};
-    for (size_t i = 0; i < counts.size(); ++i) {
-        measured.x.push_back(counts[i]), measured.y.push_back(med[i] / med.front());
-        hardware.x.push_back(counts[i]), hardware.y.push_back(peaks[i] / peaks.front());
-        ideal.x.push_back(counts[i]), ideal.y.push_back(double(counts[i]) / counts.front());
-    }
-    write_file_atomic(dir + "/bench_speedup.svg",
-                      svg_line_plot({"speedup over 1 thread: training and the FMA probe", "threads",
-                                     "speedup (median samples/s ratio; probe GFLOP/s ratio)"},
-                                    {measured, hardware, ideal}));
+    const BenchRuns runs = run_counts(cfg, counts, warmup, steps, repeats, limit);
+    std::fputs(runs.table.c_str(), stdout);
+    write_file_atomic(dir + "/bench.csv", runs.csv);
+    write_speedup_plot(dir, counts, runs);
     std::printf("steps %lld after %lld warm-up, median of %d; wrote %s/bench.csv and bench_speedup.svg\n",
                 (long long)steps, (long long)warmup, repeats, dir.c_str());
     return 0;

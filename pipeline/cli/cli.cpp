@@ -54,8 +54,7 @@ void write_profile(Pipeline &p, const std::string &run_dir, int threads) {
         if (auto *r = dynamic_cast<RunReportSink *>(n.get())) r->refresh();
 }
 
-int cmd_run(std::vector<std::string> args, bool profile) {
-    Common c;
+static po::options_description run_options(bool profile) {
     po::options_description opts(std::string("aepipe ") + (profile ? "profile" : "run") +
                                  " CONFIG [key=value ...] [options]");
     opts.add_options()("help,h", "show this help")("threads", po::value<std::string>(),
@@ -68,13 +67,11 @@ int cmd_run(std::vector<std::string> args, bool profile) {
                                           "default: the config's name:, else the file's name)")(
         "resume", po::value<std::string>(), "continue RUN_DIR (or 'auto': the newest run of CONFIG in --out) from its newest valid checkpoint")(
         "init-from", po::value<std::string>(), "start a new run from the weights of a .ckpt or .safetensors (fine-tuning)");
-    auto vm = parse(args, opts, c,
-                    std::string(profile ? "aepipe profile is aepipe run --profile (see --profile below).\n" : "") +
-                        "Trains the model of CONFIG. Each run writes config.yaml, metrics.csv, metrics.jsonl,\n"
-                        "image grids and checkpoints into its own folder OUT/NAME-DATE-TIME.\n");
-    install_stop_handlers();  // from the start: SIGINT/SIGTERM are honoured in every phase
-    set_stop_phase("start-up (reading the config and the data headers)", true);
-    ConfigFile cfg = load(c, vm);
+    return opts;
+}
+
+// What the command line sets for the run, besides the config's keys.
+static RunSettings run_settings(const Common &c, const po::variables_map &vm, bool profile) {
     RunSettings s;
     s.tty = stdout_is_terminal();
     const bool writer = dist::rank() == 0;  // under mpirun only rank 0 writes and talks
@@ -86,26 +83,47 @@ int cmd_run(std::vector<std::string> args, bool profile) {
         throw po::error(e.what());
     }
     if (vm.count("resume") && vm.count("init-from")) throw po::error("--resume and --init-from exclude each other");
+    return s;
+}
+
+// The run folder: the resumed one, or a new one (locked by rank 0); "" on the other ranks.
+static std::string open_run_dir(Pipeline &p, const ConfigFile &cfg, const Common &c, const po::variables_map &vm,
+                                RunLock &lock) {
+    const bool writer = dist::rank() == 0;
+    std::string dir;
+    if (vm.count("resume")) {
+        // Under mpirun every rank reads the same checkpoint (the run folder must be visible to
+        // all hosts); only rank 0 writes into the folder.
+        dir = prepare_resume(cfg, c.config, vm["resume"].as<std::string>(), vm["out"].as<std::string>(),
+                             p.mutable_settings(), p.console(), writer ? &lock : nullptr);
+    } else {
+        p.mutable_settings().init_from = vm.count("init-from") ? vm["init-from"].as<std::string>() : "";
+        if (writer) dir = make_run_dir(vm["out"].as<std::string>(), run_name(cfg, c.config));
+        if (writer) lock = RunLock(dir);
+    }
+    if (!writer) return "";
+    p.set_run_dir(dir);
+    save_resolved(cfg, dir);
+    return dir;
+}
+
+int cmd_run(std::vector<std::string> args, bool profile) {
+    Common c;
+    po::options_description opts = run_options(profile);
+    auto vm = parse(args, opts, c,
+                    std::string(profile ? "aepipe profile is aepipe run --profile (see --profile below).\n" : "") +
+                        "Trains the model of CONFIG. Each run writes config.yaml, metrics.csv, metrics.jsonl,\n"
+                        "image grids and checkpoints into its own folder OUT/NAME-DATE-TIME.\n");
+    install_stop_handlers();  // from the start: SIGINT/SIGTERM are honoured in every phase
+    set_stop_phase("start-up (reading the config and the data headers)", true);
+    ConfigFile cfg = load(c, vm);
+    RunSettings s = run_settings(c, vm, profile);
     Pipeline p(cfg, s);  // validates everything before anything is created on disk
     p.preflight();       // and the data files exist
     dist::barrier();     // on every rank (one that fails ends the job before rank 0 writes)
     RunLock lock;  // one run folder, one writer: held by rank 0 until the process ends
-    if (vm.count("resume")) {
-        // Under mpirun every rank reads the same checkpoint (the run folder must be visible to
-        // all hosts); only rank 0 writes into the folder.
-        s.run_dir = prepare_resume(cfg, c.config, vm["resume"].as<std::string>(), vm["out"].as<std::string>(),
-                                   p.mutable_settings(), p.console(), writer ? &lock : nullptr);
-    } else {
-        p.mutable_settings().init_from = vm.count("init-from") ? vm["init-from"].as<std::string>() : "";
-        if (writer) s.run_dir = make_run_dir(vm["out"].as<std::string>(), run_name(cfg, c.config));
-        if (writer) lock = RunLock(s.run_dir);
-    }
-    if (!writer) s.run_dir.clear();
+    s.run_dir = open_run_dir(p, cfg, c, vm, lock);
     const int threads = p.compute_threads();
-    if (writer) {
-        p.set_run_dir(s.run_dir);
-        save_resolved(cfg, s.run_dir);
-    }
     // oneDNN runs each primitive on the OpenMP team of the calling thread; TBB runs the graph.
     // Both get `threads`: compute nodes are serial, so one OpenMP team is busy at a time,
     // and the data nodes' TBB work is small next to it.

@@ -56,7 +56,7 @@ static std::string short_value(const KeySpec &k, const YAML::Node &v) {
 static std::string node_label(const FlowNode &n) {
     std::string label = n.id() + "\n" + n.spec().type;
     for (const auto &k : n.spec().keys)
-        if (n.params().has(k.name)) label += "\n" + k.name + ": " + short_value(k, n.params().raw(k.name));
+        if (n.params().has(k.name)) label += "\n" + k.name + ": " + short_value(k, n.params().given(k.name));
     return label;
 }
 

@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     aepipe::fuzz::expect_clear_errors([&] {
         aepipe::ConfigFile cfg = aepipe::load_config(path);
         aepipe::Pipeline p(cfg, aepipe::RunSettings{});
-        aepipe::check_memory(p.memory_estimate(), 1e12, double(p.train_params().i("max_memory")), {});
+        aepipe::check_memory(p.memory_estimate(), 1e12, double(p.settings().max_memory), {});
     });
     return 0;
 }

@@ -18,9 +18,18 @@ namespace {
 
 std::atomic<int64_t> g_count{0};
 
+struct CountToParams {
+    int64_t n = 0;
+    static const Keys<CountToParams> &keys() {
+        static const Keys<CountToParams> k{key(&CountToParams::n, {"n", Kind::Int, "5", "messages to send"})};
+        return k;
+    }
+};
+
 // A source and sink in one: on activate it sends `n` messages to its own counting node.
 class CountTo : public FlowNode {
 public:
+    explicit CountTo(const Params &p) : n_(parse<CountToParams>(p).n) {}
     void build(Pipeline &p) override {
         node_ = std::make_unique<flow::function_node<DatasetMsg>>(p.graph(), flow::unlimited, [](const DatasetMsg &) {
             ++g_count;
@@ -28,7 +37,7 @@ public:
         });
     }
     void activate() override {
-        for (int64_t i = 0; i < params_.i("n"); ++i) {
+        for (int64_t i = 0; i < n_; ++i) {
             DatasetMsg m;
             m.step = i;
             node_->try_put(m);
@@ -36,16 +45,17 @@ public:
     }
 
 private:
+    int64_t n_;
     std::unique_ptr<flow::function_node<DatasetMsg>> node_;
 };
 
 Registrar<FlowNodeRegistry> reg({"count_to",
                                  Category::Sink,
                                  "layer check: counts the messages it sends itself",
-                                 {{"n", Kind::Int, "5", "messages to send"}},
+                                 CountToParams::keys().specs(),
                                  {},
                                  {}},
-                                [](const Params &) { return std::make_unique<CountTo>(); });
+                                [](const Params &p) { return std::make_unique<CountTo>(p); });
 
 int check() {
     const auto names = FlowNodeRegistry::get().names();

@@ -46,8 +46,28 @@ Seen seen_of(const EvalMsg &m) {
 bool last_in_epoch(const MsgBase &) { return false; }
 bool last_in_epoch(const BatchMsg &m) { return m.last_in_epoch; }
 
+struct ProbeParams {
+    bool drive = false;
+    static const Keys<ProbeParams> &keys() {
+        static const Keys<ProbeParams> k{
+            key(&ProbeParams::drive, {"drive", Kind::Bool, "false", "send step_done / epoch_done like train"})};
+        return k;
+    }
+};
+struct ThrowParams {
+    bool drive = true;
+    int64_t at_step = 0;
+    static const Keys<ThrowParams> &keys() {
+        static const Keys<ThrowParams> k{
+            key(&ThrowParams::drive, {"drive", Kind::Bool, "true", "send step_done / epoch_done like train"}),
+            key(&ThrowParams::at_step, {"at_step", Kind::Int, "3", "the step that throws"})};
+        return k;
+    }
+};
+
 class Probe : public FlowNode {
 public:
+    explicit Probe(bool drive, int64_t throw_at = -1) : drive_(drive), throw_at_(throw_at) {}
     void build(Pipeline &p) override {
         p_ = &p;
         step_done_ = std::make_unique<flow::broadcast_node<Credit>>(p.graph());
@@ -66,12 +86,9 @@ public:
         return *epoch_done_;
     }
     std::vector<std::string> credit_outputs() const override {
-        if (!params_.b("drive")) return {};
+        if (!drive_) return {};
         return {"step_done", "epoch_done"};
     }
-
-protected:
-    virtual void body(int64_t) {}
 
 private:
     template <class M>
@@ -90,21 +107,17 @@ private:
             std::lock_guard<std::mutex> lock(g_mu);
             g_seen[id_].push_back(seen_of(m));
         }
-        body(m.step);
-        if (!params_.b("drive")) return;
+        if (m.step == throw_at_) throw RuntimeError("deliberate failure in test_throw");
+        if (!drive_) return;
         // Stand in for the training node: hand back the credits.
         if (last_in_epoch(m)) epoch_done_->try_put(Credit());
         step_done_->try_put(Credit());
     }
+    bool drive_;
+    int64_t throw_at_;
     Pipeline *p_ = nullptr;
     std::vector<std::shared_ptr<void>> keep_;  // the recorders
     std::unique_ptr<flow::broadcast_node<Credit>> step_done_, epoch_done_;
-};
-
-class Thrower : public Probe {
-    void body(int64_t step) override {
-        if (step == params_.i("at_step")) throw RuntimeError("deliberate failure in test_throw");
-    }
 };
 
 const std::vector<std::string> kAnyKind = {"batch", "tensor", "dataset", "epoch", "eval"};
@@ -112,19 +125,21 @@ const std::vector<std::string> kAnyKind = {"batch", "tensor", "dataset", "epoch"
 Registrar<FlowNodeRegistry> reg_probe({"test_probe",
                                        Category::Sink,
                                        "test only: records the messages it receives",
-                                       {{"drive", Kind::Bool, "false", "send step_done / epoch_done like train"}},
+                                       ProbeParams::keys().specs(),
                                        {{"in", kAnyKind, "anything"}},
                                        {}},
-                                      [](const Params &) { return std::make_unique<Probe>(); });
+                                      [](const Params &p) { return std::make_unique<Probe>(parse<ProbeParams>(p).drive); });
 
 Registrar<FlowNodeRegistry> reg_throw({"test_throw",
                                        Category::Sink,
                                        "test only: a driving probe that throws at step `at_step`",
-                                       {{"drive", Kind::Bool, "true", "send step_done / epoch_done like train"},
-                                        {"at_step", Kind::Int, "3", "the step that throws"}},
+                                       ThrowParams::keys().specs(),
                                        {{"in", {"batch", "tensor"}, "batches"}},
                                        {}},
-                                      [](const Params &) { return std::make_unique<Thrower>(); });
+                                      [](const Params &p) {
+                                          const ThrowParams t = parse<ThrowParams>(p);
+                                          return std::make_unique<Probe>(t.drive, t.at_step);
+                                      });
 
 }  // namespace
 
