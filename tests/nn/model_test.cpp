@@ -6,7 +6,7 @@
 #include <cmath>
 #include <limits>
 
-#include "nn/nn_test_util.hpp"
+#include "nn_test_util.hpp"
 #include "nodes/nn/model.hpp"
 #include "support/grad_check.hpp"
 

@@ -1,7 +1,7 @@
 // reshape and flatten: the values pass unchanged (forward and backward) under the new shape.
 #include <gtest/gtest.h>
 
-#include "nn/nn_test_util.hpp"
+#include "nn_test_util.hpp"
 #include "nodes/nn/reshape.hpp"
 #include "support/grad_check.hpp"
 

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-#include "nn/nn_test_util.hpp"
+#include "nn_test_util.hpp"
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/noise.hpp"
 #include "nodes/nn/sample.hpp"
