@@ -16,6 +16,7 @@
 #include "formats/safetensors.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/error.hpp"
+#include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
 
 namespace aepipe::test {
@@ -323,14 +324,8 @@ TEST_F(E2EBadData, LabelsOfTheWrongLengthExit1) {
 
 // ---- damaged checkpoints -------------------------------------------------------------------------
 
-std::string data_error(const std::string &path) {
-    try {
-        read_safetensors(path);
-    } catch (const DataError &e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "no DataError for " << path;
-    return "";
+std::string read_error(const std::string &path) {
+    return error_of<DataError>([&] { read_safetensors(path); });
 }
 
 TEST_F(E2E, DamagedCheckpointIsADataErrorWithPathAndOffset) {
@@ -343,12 +338,12 @@ TEST_F(E2E, DamagedCheckpointIsADataErrorWithPathAndOffset) {
     std::string huge = good;  // header length 2^40
     for (int i = 0; i < 8; ++i) huge[size_t(i)] = char(i == 5 ? 1 : 0);
     write_bytes(tmp / "huge.safetensors", huge);
-    EXPECT_EQ(data_error(tmp / "huge.safetensors"),
+    EXPECT_EQ(read_error(tmp / "huge.safetensors"),
               tmp / "huge.safetensors" + ": byte 0: error: header length 1099511627776 exceeds the file size");
 
     write_bytes(tmp / "short.safetensors", good.substr(0, 5));
     EXPECT_EQ(
-        data_error(tmp / "short.safetensors"),
+        read_error(tmp / "short.safetensors"),
         tmp / "short.safetensors" + ": byte 0: error: too short for a safetensors file (no 8-byte header length)");
 
     std::string json = good;  // the first ':' of the JSON header becomes '#'
@@ -356,7 +351,7 @@ TEST_F(E2E, DamagedCheckpointIsADataErrorWithPathAndOffset) {
     ASSERT_LT(colon, 8 + n);
     json[colon] = '#';
     write_bytes(tmp / "json.safetensors", json);
-    std::string msg = data_error(tmp / "json.safetensors");
+    std::string msg = read_error(tmp / "json.safetensors");
     EXPECT_EQ(
         msg.rfind(tmp / "json.safetensors" + ": byte " + std::to_string(colon) + ": error: malformed JSON header: ", 0),
         0u)
@@ -364,7 +359,7 @@ TEST_F(E2E, DamagedCheckpointIsADataErrorWithPathAndOffset) {
 
     // Cut the data short: the last tensor in the file (names sort) points past the end.
     write_bytes(tmp / "cut.safetensors", good.substr(0, good.size() - 4));
-    msg = data_error(tmp / "cut.safetensors");
+    msg = read_error(tmp / "cut.safetensors");
     const uint64_t data_bytes = good.size() - 4 - 8 - n;
     EXPECT_NE(msg.find(": error: tensor 'layers.3.weight': data_offsets ["), std::string::npos) << msg;
     EXPECT_NE(msg.find("] outside the " + std::to_string(data_bytes) + " data bytes"), std::string::npos) << msg;
@@ -377,14 +372,9 @@ TEST_F(E2E, CheckpointOfAnotherModelIsRefusedByName) {
     cfg.root["model"]["layers"][0]["units"] = 24;  // the first layer is 24 wide, not 32
     Model m(ModelSpec::parse(cfg, cfg.root["model"], kSide * kSide));
     std::vector<float> params(size_t(m.num_params()));
-    try {
-        from_safetensors(m, f, "ckpt.safetensors", params.data());
-        ADD_FAILURE() << "no error";
-    } catch (const DataError &e) {
-        EXPECT_EQ(std::string(e.what()),
-                  "ckpt.safetensors: error: tensor 'layers.0.weight' has shape 32x64, the model needs 24x64 (was it "
-                  "trained with another config?)");
-    }
+    EXPECT_EQ(error_of<DataError>([&] { from_safetensors(m, f, "ckpt.safetensors", params.data()); }),
+              "ckpt.safetensors: error: tensor 'layers.0.weight' has shape 32x64, the model needs 24x64 (was it "
+              "trained with another config?)");
 }
 
 }  // namespace
