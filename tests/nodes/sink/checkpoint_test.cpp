@@ -37,6 +37,15 @@ Epochs epochs_of(const std::string &yaml, int64_t epochs) {
     return r;
 }
 
+// Runs a checkpoint node with `keys` (", keep: 2") on `epochs` epochs into `run`.
+Epochs run_sink(const std::string &keys, int64_t epochs, const TempDir &run) {
+    const std::string yaml = sink_config(kAe, "{id: sink, type: checkpoint" + keys + "}");
+    Epochs e = epochs_of(yaml, epochs);
+    send_next(e.reports, nullptr);
+    run_graph(yaml, run.path());
+    return e;
+}
+
 // The weights in a safetensors file, read back into the model's slab.
 std::vector<float> weights_in(const std::string &path, const FakeModel &m) {
     std::vector<float> w(size_t(m.model->num_params()));
@@ -46,10 +55,7 @@ std::vector<float> weights_in(const std::string &path, const FakeModel &m) {
 
 TEST(CheckpointNode, TheFinalWeightsReadBackWithTheirEpoch) {
     TempDir run("aepipe-ckpt");
-    const std::string yaml = sink_config(kAe, "{id: sink, type: checkpoint}");
-    const Epochs e = epochs_of(yaml, 3);
-    send_next(e.reports, nullptr);
-    run_graph(yaml, run.path());
+    const Epochs e = run_sink("", 3, run);
 
     EXPECT_EQ(list_dir(run.path()), std::vector<std::string>{"model.safetensors"});
     EXPECT_EQ(weights_in(run / "model.safetensors", e.weights[2]), *e.weights[2].params);
@@ -61,10 +67,7 @@ TEST(CheckpointNode, TheFinalWeightsReadBackWithTheirEpoch) {
 
 TEST(CheckpointNode, SnapshotsEveryNEpochsHoldThatEpochsWeights) {
     TempDir run("aepipe-ckpt");
-    const std::string yaml = sink_config(kAe, "{id: sink, type: checkpoint, snapshot_every_epochs: 2}");
-    const Epochs e = epochs_of(yaml, 5);
-    send_next(e.reports, nullptr);
-    run_graph(yaml, run.path());
+    const Epochs e = run_sink(", snapshot_every_epochs: 2", 5, run);
 
     EXPECT_EQ(list_dir(run.path()), (std::vector<std::string>{"checkpoint_epoch2.safetensors",
                                                                "checkpoint_epoch4.safetensors", "model.safetensors"}));
@@ -82,10 +85,7 @@ TEST(CheckpointNode, ReplacesAFileByRenameNotInPlace) {
     TempDir run("aepipe-ckpt"), elsewhere("aepipe-ckpt-old");
     write_bytes(run / "model.safetensors", "the previous checkpoint");
     fs::create_hard_link(run / "model.safetensors", elsewhere / "held.safetensors");
-    const std::string yaml = sink_config(kAe, "{id: sink, type: checkpoint}");
-    const Epochs e = epochs_of(yaml, 1);
-    send_next(e.reports, nullptr);
-    run_graph(yaml, run.path());
+    const Epochs e = run_sink("", 1, run);
 
     EXPECT_EQ(read_bytes(elsewhere / "held.safetensors"), "the previous checkpoint");
     EXPECT_EQ(weights_in(run / "model.safetensors", e.weights[0]), *e.weights[0].params);
