@@ -12,6 +12,7 @@
 #include "nodes/sink/checkpoint.hpp"
 #include "formats/png.hpp"
 #include "pipeline/config.hpp"
+#include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
 #include "support/model_card.hpp"
 #include "support/shared_run.hpp"
@@ -157,8 +158,7 @@ TEST_F(Reconstruct, FitResizeAndInvertNeverArePlain) {
 // --- errors: one per case; none leaves an output folder ---
 
 void expect_error(const RunResult &r, int code, const std::string &msg, const std::string &out) {
-    EXPECT_EQ(r.exit_code, code) << r.err;
-    EXPECT_NE(r.err.find(msg), std::string::npos) << r.err;
+    expect_exit(r, code, msg);
     EXPECT_FALSE(fs::exists(out)) << "nothing is written when a picture is bad";
 }
 

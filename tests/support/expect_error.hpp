@@ -6,7 +6,8 @@
 // type expected and what came instead; the result is then empty (nullopt, ""), so a test that
 // goes on comparing messages fails once more rather than crashing.
 // config_error(text, name) is the ConfigError of building a pipeline from config text, as
-// `aepipe validate` would.
+// `aepipe validate` would. expect_exit(r, code, text) checks a command that failed: its exit
+// code and a part of its stderr.
 #pragma once
 
 #include <cxxabi.h>
@@ -22,6 +23,7 @@
 
 #include "pipeline/config.hpp"
 #include "pipeline/graph.hpp"
+#include "support/fixtures.hpp"
 
 namespace aepipe::test {
 
@@ -67,6 +69,13 @@ inline std::string config_error(const std::string &text, const std::string &name
             Pipeline p(cfg, RunSettings{});
         },
         file, line);
+}
+
+inline void expect_exit(const RunResult &r, int code, const std::string &text, const char *file = __builtin_FILE(),
+                        int line = __builtin_LINE()) {
+    ::testing::ScopedTrace at(file, line, "expect_exit");
+    EXPECT_EQ(r.exit_code, code) << r.err;
+    EXPECT_NE(r.err.find(text), std::string::npos) << "expected in stderr: " << text << "\nstderr: " << r.err;
 }
 
 }  // namespace aepipe::test

@@ -95,5 +95,14 @@ TEST(ConfigErrorOf, NamesTheFile) {
     EXPECT_EQ(msg.rfind("x.yaml:1:", 0), 0u) << msg;
 }
 
+TEST(ExpectExit, NamesAWrongCodeAndAMissingText) {
+    const RunResult r{1, "", "x.yaml: error: bad\n"};
+    EXPECT_TRUE(failures_of([&] { expect_exit(r, 1, "error: bad"); }).empty());
+    auto failures = failures_of([&] { expect_exit(r, 2, "error: other"); });
+    ASSERT_EQ(failures.size(), 2u);
+    EXPECT_NE(failures[0].message.find("Which is: 1"), std::string::npos) << failures[0].message;
+    EXPECT_NE(failures[1].message.find("expected in stderr: error: other"), std::string::npos) << failures[1].message;
+}
+
 }  // namespace
 }  // namespace aepipe::test
