@@ -17,7 +17,7 @@ constexpr int kEpochs = 8;
 #define SKIP_WITHOUT_BF16()                                                                                   \
     if (!cpu_has_bf16())                                                                                      \
     GTEST_SKIP() << "this CPU has no avx512_bf16 / amx_bf16 (oneDNN dispatches to " << cpu_isa_name()         \
-                 << "): train.precision bf16 is refused here (tests/config/precision_test.cpp checks that)"
+                 << "): train.precision bf16 is refused here (tests/pipeline/precision_test.cpp checks that)"
 
 const char *kConvModel =
     "model:\n"

@@ -16,7 +16,9 @@
 #include "formats/safetensors.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/error.hpp"
+#include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
+#include "support/shared_run.hpp"
 
 namespace aepipe::test {
 namespace {
@@ -32,46 +34,52 @@ std::vector<std::string> split(const std::string &line, char sep) {
     return v;
 }
 
-// One training run of the tiny config, shared by the tests of the suite.
+// One training run of the tiny config.
 struct RunDir {
     RunResult result;
     std::string dir;  // the run folder
 };
 
-// Runs happen on first use and are shared by the tests of the suite (ctest runs each test
-// in its own process, so a test that needs only run a does not pay for run b).
+// The suite's shared folder: the tiny data, tiny.yaml and run a (in a/, its console output in
+// a.exit, a.out, a.err), made once per ctest run (support/shared_run.hpp).
+SharedRun &shared() {
+    static SharedRun s("E2E", [](const std::string &dir) {
+        write_tiny_config(dir, write_tiny_data(dir, kTrain, kTest, kSide), kEpochs);
+        RunResult r = run_aepipe({"run", dir + "/tiny.yaml", "--out", dir + "/a", "--threads", "1"});
+        save_result(dir + "/a", r);
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+    });
+    return s;
+}
+TEST(SharedRuns, E2E) { shared().make_for_ctest(); }
+
+// Run a is shared (read only); run b, made on first use, is this process's: only one test
+// needs it.
 class E2E : public ::testing::Test {
 protected:
     static void TearDownTestSuite() {
         a_.reset();
         b_.reset();
-        data_.reset();
-        tmp_.reset();
+        b_tmp_.reset();
     }
-    static const TempDir &tmp() {
-        if (!tmp_) {
-            tmp_ = std::make_unique<TempDir>("aepipe-e2e");
-            data_ = std::make_unique<TinyData>(write_tiny_data(tmp_->path(), kTrain, kTest, kSide));
-            config_ = write_tiny_config(tmp_->path(), *data_, kEpochs);
-        }
-        return *tmp_;
-    }
-    static const TinyData &data() { return tmp(), *data_; }
-    static const std::string &config() { return tmp(), config_; }
+    static TinyData data() { return tiny_data_in(shared().dir(), kTrain, kTest, kSide); }
+    static std::string config() { return shared().dir() + "/tiny.yaml"; }
     static const RunDir &a() {
-        if (!a_) a_ = std::make_unique<RunDir>(run_tiny("a"));
+        if (!a_) {
+            const std::string dir = shared().dir();
+            a_ = std::make_unique<RunDir>(RunDir{load_result(dir + "/a"), only_run_in(dir + "/a")});
+        }
         return *a_;
     }
     static const RunDir &b() {
-        if (!b_) b_ = std::make_unique<RunDir>(run_tiny("b"));
+        if (!b_) {
+            b_tmp_ = std::make_unique<TempDir>("aepipe-e2e-b");
+            RunDir r;
+            r.result = run_aepipe({"run", config(), "--out", *b_tmp_ / "b", "--threads", "1"});
+            r.dir = only_run_in(*b_tmp_ / "b");
+            b_ = std::make_unique<RunDir>(r);
+        }
         return *b_;
-    }
-    static RunDir run_tiny(const std::string &out) {
-        RunDir r;
-        r.result = run_aepipe({"run", config(), "--out", tmp() / out, "--threads", "1"});
-        std::vector<std::string> dirs = list_dir(tmp() / out);
-        if (dirs.size() == 1) r.dir = tmp() / out + "/" + dirs[0];
-        return r;
     }
     // metrics.csv without its header, split into fields.
     static std::vector<std::vector<std::string>> csv_rows(const RunDir &r) {
@@ -86,15 +94,9 @@ protected:
     }
 
 private:
-    static std::unique_ptr<TempDir> tmp_;
-    static std::unique_ptr<TinyData> data_;
-    static std::string config_;
-    static std::unique_ptr<RunDir> a_, b_;
+    static inline std::unique_ptr<TempDir> b_tmp_;
+    static inline std::unique_ptr<RunDir> a_, b_;
 };
-std::unique_ptr<TempDir> E2E::tmp_;
-std::unique_ptr<TinyData> E2E::data_;
-std::string E2E::config_;
-std::unique_ptr<RunDir> E2E::a_, E2E::b_;
 
 TEST_F(E2E, RunFolderHoldsEveryOutput) {
     EXPECT_EQ(fs::path(a().dir).filename().string().rfind("tiny-", 0), 0u) << a().dir;
@@ -323,14 +325,8 @@ TEST_F(E2EBadData, LabelsOfTheWrongLengthExit1) {
 
 // ---- damaged checkpoints -------------------------------------------------------------------------
 
-std::string data_error(const std::string &path) {
-    try {
-        read_safetensors(path);
-    } catch (const DataError &e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "no DataError for " << path;
-    return "";
+std::string read_error(const std::string &path) {
+    return error_of<DataError>([&] { read_safetensors(path); });
 }
 
 TEST_F(E2E, DamagedCheckpointIsADataErrorWithPathAndOffset) {
@@ -343,12 +339,12 @@ TEST_F(E2E, DamagedCheckpointIsADataErrorWithPathAndOffset) {
     std::string huge = good;  // header length 2^40
     for (int i = 0; i < 8; ++i) huge[size_t(i)] = char(i == 5 ? 1 : 0);
     write_bytes(tmp / "huge.safetensors", huge);
-    EXPECT_EQ(data_error(tmp / "huge.safetensors"),
+    EXPECT_EQ(read_error(tmp / "huge.safetensors"),
               tmp / "huge.safetensors" + ": byte 0: error: header length 1099511627776 exceeds the file size");
 
     write_bytes(tmp / "short.safetensors", good.substr(0, 5));
     EXPECT_EQ(
-        data_error(tmp / "short.safetensors"),
+        read_error(tmp / "short.safetensors"),
         tmp / "short.safetensors" + ": byte 0: error: too short for a safetensors file (no 8-byte header length)");
 
     std::string json = good;  // the first ':' of the JSON header becomes '#'
@@ -356,7 +352,7 @@ TEST_F(E2E, DamagedCheckpointIsADataErrorWithPathAndOffset) {
     ASSERT_LT(colon, 8 + n);
     json[colon] = '#';
     write_bytes(tmp / "json.safetensors", json);
-    std::string msg = data_error(tmp / "json.safetensors");
+    std::string msg = read_error(tmp / "json.safetensors");
     EXPECT_EQ(
         msg.rfind(tmp / "json.safetensors" + ": byte " + std::to_string(colon) + ": error: malformed JSON header: ", 0),
         0u)
@@ -364,7 +360,7 @@ TEST_F(E2E, DamagedCheckpointIsADataErrorWithPathAndOffset) {
 
     // Cut the data short: the last tensor in the file (names sort) points past the end.
     write_bytes(tmp / "cut.safetensors", good.substr(0, good.size() - 4));
-    msg = data_error(tmp / "cut.safetensors");
+    msg = read_error(tmp / "cut.safetensors");
     const uint64_t data_bytes = good.size() - 4 - 8 - n;
     EXPECT_NE(msg.find(": error: tensor 'layers.3.weight': data_offsets ["), std::string::npos) << msg;
     EXPECT_NE(msg.find("] outside the " + std::to_string(data_bytes) + " data bytes"), std::string::npos) << msg;
@@ -377,14 +373,9 @@ TEST_F(E2E, CheckpointOfAnotherModelIsRefusedByName) {
     cfg.root["model"]["layers"][0]["units"] = 24;  // the first layer is 24 wide, not 32
     Model m(ModelSpec::parse(cfg, cfg.root["model"], kSide * kSide));
     std::vector<float> params(size_t(m.num_params()));
-    try {
-        from_safetensors(m, f, "ckpt.safetensors", params.data());
-        ADD_FAILURE() << "no error";
-    } catch (const DataError &e) {
-        EXPECT_EQ(std::string(e.what()),
-                  "ckpt.safetensors: error: tensor 'layers.0.weight' has shape 32x64, the model needs 24x64 (was it "
-                  "trained with another config?)");
-    }
+    EXPECT_EQ(error_of<DataError>([&] { from_safetensors(m, f, "ckpt.safetensors", params.data()); }),
+              "ckpt.safetensors: error: tensor 'layers.0.weight' has shape 32x64, the model needs 24x64 (was it "
+              "trained with another config?)");
 }
 
 }  // namespace

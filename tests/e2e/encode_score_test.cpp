@@ -16,35 +16,39 @@
 #include "nodes/sink/anomaly.hpp"
 #include "nodes/sink/model_card.hpp"
 #include "support/fixtures.hpp"
+#include "support/shared_run.hpp"
 
 namespace aepipe::test {
 namespace {
 
 namespace fs = std::filesystem;
 
-// One trained run for the suite: the tiny config with a report node.
+// One trained run for the suite: the tiny config with a report node, made once per ctest run
+// (support/shared_run.hpp); tests only read it.
+SharedRun &shared() {
+    static SharedRun s("EncodeScore", [](const std::string &dir) {
+        std::string cfg = tiny_config_yaml(write_tiny_data(dir, 256, 64), 3);
+        cfg.replace(cfg.find("  edges:\n"), 9, "    - {id: report, type: report}\n  edges:\n");
+        cfg += "    - eval -> report\n";
+        write_bytes(dir + "/tiny.yaml", cfg);
+        RunResult r = run_aepipe({"run", dir + "/tiny.yaml", "--out", dir + "/runs", "--quiet"});
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+    });
+    return s;
+}
+TEST(SharedRuns, EncodeScore) { shared().make_for_ctest(); }
+
 class EncodeScore : public ::testing::Test {
 protected:
     static void SetUpTestSuite() {
-        dir_ = new TempDir("aepipe-encode");
-        data_ = write_tiny_data(dir_->path(), 256, 64);
-        std::string cfg = tiny_config_yaml(data_, 3);
-        cfg.replace(cfg.find("  edges:\n"), 9, "    - {id: report, type: report}\n  edges:\n");
-        cfg += "    - eval -> report\n";
-        write_bytes(dir_->path() + "/tiny.yaml", cfg);
-        RunResult r = run_aepipe({"run", dir_->path() + "/tiny.yaml", "--out", dir_->path() + "/runs", "--quiet"});
-        ASSERT_EQ(r.exit_code, 0) << r.err;
-        run_ = dir_->path() + "/runs/" + list_dir(dir_->path() + "/runs").at(0);
+        data_ = tiny_data_in(shared().dir(), 256, 64);
+        run_ = only_run_in(shared().dir() + "/runs");
     }
-    static void TearDownTestSuite() { delete dir_; }
+    void SetUp() override { ASSERT_FALSE(run_.empty()); }
     static std::string ckpt() { return run_ + "/model.safetensors"; }
-    static TempDir *dir_;
-    static TinyData data_;
-    static std::string run_;
+    static inline TinyData data_;
+    static inline std::string run_;
 };
-TempDir *EncodeScore::dir_ = nullptr;
-TinyData EncodeScore::data_;
-std::string EncodeScore::run_;
 
 // The payload of a .npy file (after its header).
 std::string npy_payload(const std::string &path) {

@@ -12,8 +12,10 @@
 #include "nodes/sink/checkpoint.hpp"
 #include "formats/png.hpp"
 #include "pipeline/config.hpp"
+#include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
 #include "support/model_card.hpp"
+#include "support/shared_run.hpp"
 
 namespace aepipe::test {
 namespace {
@@ -30,20 +32,22 @@ Image block(int64_t w, int64_t h, uint8_t bg, uint8_t fg, int64_t x0, int64_t y0
 
 const Normalizer kNorm{1.f / 255.f, 0.f, 0.1f, 0.8f};  // the normalize node of the tiny run
 
-class Reconstruct : public ::testing::Test {
-protected:
-    static void TearDownTestSuite() { tmp_.reset(); }
-    // One tiny 28x28 run, trained on first use (each ctest process trains its own).
-    static const std::string &run() {
-        if (tmp_) return run_;
-        tmp_ = std::make_unique<TempDir>("aepipe-recon");
-        TinyData d = write_tiny_data(tmp_->path(), 64, 16, 28);
-        std::string cfg = write_tiny_config(tmp_->path(), d, 2);
-        RunResult r = run_aepipe({"run", cfg, "--out", *tmp_ / "runs", "--quiet", "--threads", "1",
+// One tiny 28x28 run, made once per ctest run (support/shared_run.hpp); tests only read it.
+SharedRun &shared() {
+    static SharedRun s("Reconstruct", [](const std::string &dir) {
+        std::string cfg = write_tiny_config(dir, write_tiny_data(dir, 64, 16, 28), 2);
+        RunResult r = run_aepipe({"run", cfg, "--out", dir + "/runs", "--quiet", "--threads", "1",
                                   "graph.nodes[3].mean=0.1", "graph.nodes[3].std=0.8"});
         EXPECT_EQ(r.exit_code, 0) << r.err;
-        auto dirs = list_dir(*tmp_ / "runs");
-        run_ = dirs.size() == 1 ? *tmp_ / "runs/" + dirs[0] : "";
+    });
+    return s;
+}
+TEST(SharedRuns, Reconstruct) { shared().make_for_ctest(); }
+
+class Reconstruct : public ::testing::Test {
+protected:
+    static const std::string &run() {
+        if (run_.empty()) run_ = only_run_in(shared().dir() + "/runs");
         return run_;
     }
     void SetUp() override { ASSERT_FALSE(run().empty()); }
@@ -76,11 +80,8 @@ protected:
     TempDir pics_{"aepipe-pics"};
 
 private:
-    static std::unique_ptr<TempDir> tmp_;
-    static std::string run_;
+    static inline std::string run_;
 };
-std::unique_ptr<TempDir> Reconstruct::tmp_;
-std::string Reconstruct::run_;
 
 // The MNIST-style input of a light 30x12 bar (what every bar picture below must become).
 const Image kBar = mnist_fit(block(60, 40, 0, 255, 10, 5, 30, 12), "bar");
@@ -157,8 +158,7 @@ TEST_F(Reconstruct, FitResizeAndInvertNeverArePlain) {
 // --- errors: one per case; none leaves an output folder ---
 
 void expect_error(const RunResult &r, int code, const std::string &msg, const std::string &out) {
-    EXPECT_EQ(r.exit_code, code) << r.err;
-    EXPECT_NE(r.err.find(msg), std::string::npos) << r.err;
+    expect_exit(r, code, msg);
     EXPECT_FALSE(fs::exists(out)) << "nothing is written when a picture is bad";
 }
 

@@ -10,6 +10,7 @@
 #include "pipeline/cli/cli.hpp"
 #include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
+#include "support/shared_run.hpp"
 
 namespace aepipe::test {
 namespace {
@@ -22,26 +23,24 @@ std::string with_checkpoint(std::string yaml, const std::string &keys) {
     return yaml;
 }
 
+// One run of 3 epochs (its console output in run.exit, run.out, run.err), made once per ctest
+// run (support/shared_run.hpp) and shared by the tests of the suite.
+SharedRun &shared() {
+    static SharedRun s("RunConsole", [](const std::string &dir) {
+        TinyData d = write_tiny_data(dir, kTrain, kTest, kSide);
+        write_bytes(dir + "/tiny.yaml", with_checkpoint(tiny_config_yaml(d, kEpochs), ", snapshot_every_epochs: 1"));
+        save_result(dir + "/run",
+                    run_aepipe({"run", dir + "/tiny.yaml", "--out", dir + "/out", "--name", "fashion_ae"}));
+    });
+    return s;
+}
+TEST(SharedRuns, RunConsole) { shared().make_for_ctest(); }
+
 class RunConsole : public ::testing::Test {
 protected:
-    static void TearDownTestSuite() { tmp_.reset(); }
-    // One run of 3 epochs, shared by the tests of the suite.
-    static const RunResult &run() {
-        if (!tmp_) {
-            tmp_ = std::make_unique<TempDir>("aepipe-run-console");
-            TinyData d = write_tiny_data(tmp_->path(), kTrain, kTest, kSide);
-            write_bytes(*tmp_ / "tiny.yaml", with_checkpoint(tiny_config_yaml(d, kEpochs), ", snapshot_every_epochs: 1"));
-            result_ = run_aepipe({"run", *tmp_ / "tiny.yaml", "--out", *tmp_ / "out", "--name", "fashion_ae"});
-        }
-        return result_;
-    }
-    static std::string run_dir() {
-        run();
-        auto dirs = list_dir(*tmp_ / "out");
-        EXPECT_EQ(dirs.size(), 1u);
-        return dirs.empty() ? "" : *tmp_ / "out/" + dirs[0];
-    }
-    static inline std::unique_ptr<TempDir> tmp_;
+    static void SetUpTestSuite() { result_ = load_result(shared().dir() + "/run"); }
+    static const RunResult &run() { return result_; }
+    static std::string run_dir() { return only_run_in(shared().dir() + "/out"); }
     static inline RunResult result_;
 };
 

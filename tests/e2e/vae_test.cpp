@@ -12,6 +12,7 @@
 #include "formats/png.hpp"
 #include "support/fixtures.hpp"
 #include "support/model_card.hpp"
+#include "support/shared_run.hpp"
 
 namespace aepipe::test {
 namespace {
@@ -63,44 +64,56 @@ std::vector<std::string> split(const std::string &line) {
     return v;
 }
 
-// One trained VAE (2-D latent) per test process, made on first use.
+// Trains a VAE with this latent size on `d` into dir/<name>; returns its run folder ("" on
+// failure, with the error in *err).
+std::string train_vae(const std::string &dir, const TinyData &d, int64_t latent, int64_t epochs, std::string *err) {
+    const std::string name = "vae" + std::to_string(latent) + "_" + std::to_string(epochs);
+    write_bytes(dir + "/" + name + ".yaml", vae_yaml(d, latent, epochs));
+    RunResult r = run_aepipe({"run", dir + "/" + name + ".yaml", "--out", dir + "/" + name, "--threads", "1", "-q"});
+    *err = r.err;
+    std::vector<std::string> dirs = list_dir(dir + "/" + name);
+    return r.exit_code == 0 && dirs.size() == 1 ? dir + "/" + name + "/" + dirs[0] : "";
+}
+
+// The data and one trained VAE (2-D latent), made once per ctest run (support/shared_run.hpp).
+SharedRun &shared() {
+    static SharedRun s("Vae", [](const std::string &dir) {
+        std::string err;
+        EXPECT_NE(train_vae(dir, write_tiny_data(dir, 256, 64, kSide), 2, kEpochs, &err), "") << err;
+    });
+    return s;
+}
+TEST(SharedRuns, Vae) { shared().make_for_ctest(); }
+
+// The shared run is only read; what a test writes goes into its own tmp().
 class Vae : public ::testing::Test {
 protected:
-    static void TearDownTestSuite() { tmp_.reset(); }
-    static const TempDir &tmp() {
-        if (!tmp_) {
-            tmp_ = std::make_unique<TempDir>("aepipe-vae");
-            data_ = write_tiny_data(tmp_->path(), 256, 64, kSide);
-        }
-        return *tmp_;
+    static void SetUpTestSuite() {
+        data_ = tiny_data_in(shared().dir(), 256, 64, kSide);
+        const std::string runs = shared().dir() + "/vae2_" + std::to_string(kEpochs);
+        run_ = list_dir(runs).size() == 1 ? runs + "/" + list_dir(runs)[0] : "";
     }
-    // Trains a VAE with this latent size; returns its run folder ("" on failure, with the error in *err).
-    static std::string train(int64_t latent, int64_t epochs, std::string *err) {
-        const std::string name = "vae" + std::to_string(latent) + "_" + std::to_string(epochs);
-        tmp();  // writes data_ first
-        write_bytes(tmp() / (name + ".yaml"), vae_yaml(data_, latent, epochs));
-        RunResult r = run_aepipe({"run", tmp() / (name + ".yaml"), "--out", tmp() / name, "--threads", "1", "-q"});
-        *err = r.err;
-        std::vector<std::string> dirs = list_dir(tmp() / name);
-        return r.exit_code == 0 && dirs.size() == 1 ? tmp() / name + "/" + dirs[0] : "";
+    void SetUp() override { ASSERT_FALSE(run_.empty()) << "the shared VAE run failed"; }
+    static const std::string &run() { return run_; }
+    const TempDir &tmp() const { return tmp_; }
+    std::string train(int64_t latent, int64_t epochs, std::string *err) const {
+        return train_vae(tmp_.path(), data_, latent, epochs, err);
     }
-    static const std::string &run() {
-        if (run_.empty()) run_ = train(2, kEpochs, &err_);
-        return run_;
-    }
-    void SetUp() override { ASSERT_FALSE(run().empty()) << err_; }
     static RunResult generate(std::vector<std::string> args) {
         args.insert(args.begin(), "generate");
         return run_aepipe(args);
     }
     static std::string checkpoint() { return run() + "/model.safetensors"; }
-    static std::unique_ptr<TempDir> tmp_;
-    static TinyData data_;
-    static std::string run_, err_;
+    // A copy of the checkpoint in tmp(), for a command that writes beside its checkpoint (the
+    // shared run is only read).
+    std::string own_checkpoint() const {
+        std::filesystem::copy_file(checkpoint(), tmp() / "model.safetensors");
+        return tmp() / "model.safetensors";
+    }
+    TempDir tmp_{"aepipe-vae"};
+    static inline TinyData data_;
+    static inline std::string run_;
 };
-std::unique_ptr<TempDir> Vae::tmp_;
-TinyData Vae::data_;
-std::string Vae::run_, Vae::err_;
 
 TEST_F(Vae, MetricsReportNatsPerImageAndTheLossFalls) {
     std::vector<std::string> lines = lines_of(read_bytes(run() + "/metrics.csv"));
@@ -182,12 +195,12 @@ TEST_F(Vae, KilledMidEpochThenResumedMatchesAnUninterruptedRun) {
 }
 
 TEST_F(Vae, GenerateWritesASampleGrid) {
-    RunResult r = generate({"--checkpoint", checkpoint(), "--n", "6", "--seed", "4"});
+    RunResult r = generate({"--checkpoint", own_checkpoint(), "--n", "6", "--seed", "4"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    Image img = read_png(run() + "/samples.png");
+    Image img = read_png(tmp() / "samples.png");  // beside the checkpoint
     EXPECT_EQ(img.w, 3 * kCell + 2);  // ceil(sqrt(6)) = 3 columns, 2 rows
     EXPECT_EQ(img.h, 2 * kCell + 2);
-    std::string first = read_bytes(run() + "/samples.png");
+    std::string first = read_bytes(tmp() / "samples.png");
     ASSERT_EQ(generate({"--checkpoint", checkpoint(), "--n", "6", "--seed", "4", "--out", tmp() / "again.png"}).exit_code, 0);
     EXPECT_EQ(read_bytes(tmp() / "again.png"), first) << "the same seed decodes the same samples";
     ASSERT_EQ(generate({"--checkpoint", checkpoint(), "--n", "6", "--seed", "5", "--out", tmp() / "other.png"}).exit_code, 0);
@@ -195,9 +208,9 @@ TEST_F(Vae, GenerateWritesASampleGrid) {
 }
 
 TEST_F(Vae, GenerateWritesAnInterpolationRow) {
-    RunResult r = generate({"--checkpoint", checkpoint(), "--interpolate", "0,3", "--steps", "5"});
+    RunResult r = generate({"--checkpoint", own_checkpoint(), "--interpolate", "0,3", "--steps", "5"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    Image img = read_png(run() + "/interpolate.png");
+    Image img = read_png(tmp() / "interpolate.png");  // beside the checkpoint
     EXPECT_EQ(img.w, 7 * kCell + 2);  // A, 5 decodings, B
     EXPECT_EQ(img.h, kCell + 2);
 }

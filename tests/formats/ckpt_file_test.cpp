@@ -10,6 +10,7 @@
 
 #include "formats/ckpt_file.hpp"
 #include "pipeline/error.hpp"
+#include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
 
 namespace aepipe::test {
@@ -39,13 +40,8 @@ uint64_t header_bytes(const std::string &s) {
     return h;
 }
 
-std::string error_of(const std::string &bytes) {
-    try {
-        decode_ckpt(bytes, "/r/step.ckpt");
-    } catch (const DataError &e) {
-        return e.what();
-    }
-    return "(no error)";
+std::string decode_error(const std::string &bytes) {
+    return error_of<DataError>([&] { decode_ckpt(bytes, "/r/step.ckpt"); });
 }
 
 TEST(CkptFile, RoundTripKeepsStateTensorsAndOrder) {
@@ -89,39 +85,41 @@ TEST(CkptFile, ZeroSizedTensorRoundTrips) {
 TEST(CkptFile, TruncatedFileIsRejectedAtItsEnd) {
     std::string s = encode_ckpt(sample());
     s.resize(s.size() - 10);
-    std::string e = error_of(s);
+    std::string e = decode_error(s);
     EXPECT_NE(e.find("/r/step.ckpt: byte " + std::to_string(s.size()) + ": error: truncated"), std::string::npos) << e;
 }
 
 TEST(CkptFile, FileShorterThanThePrefixIsRejected) {
-    EXPECT_NE(error_of("AEPCKPT").find("/r/step.ckpt: byte 7: error: truncated"), std::string::npos);
+    EXPECT_NE(decode_error("AEPCKPT").find("/r/step.ckpt: byte 7: error: truncated"), std::string::npos);
 }
 
 TEST(CkptFile, FlippedDataByteFailsTheChecksum) {
     std::string s = encode_ckpt(sample());
     s[s.size() - 8] ^= 0x10;  // inside the last tensor
-    std::string e = error_of(s);
+    std::string e = decode_error(s);
     EXPECT_NE(e.find("byte " + std::to_string(s.size() - 4) + ": error: checksum mismatch"), std::string::npos) << e;
 }
 
 TEST(CkptFile, BadMagicIsRejectedAtByte0) {
     std::string s = encode_ckpt(sample());
     s[0] = 'X';
-    EXPECT_NE(error_of(s).find("byte 0: error: not an aepipe checkpoint"), std::string::npos) << error_of(s);
+    const std::string e = decode_error(s);
+    EXPECT_NE(e.find("byte 0: error: not an aepipe checkpoint"), std::string::npos) << e;
 }
 
 TEST(CkptFile, UnknownVersionIsRejectedAtByte8) {
     std::string s = encode_ckpt(sample());
     poke<uint32_t>(s, 8, 9);
     reseal(s);
-    EXPECT_NE(error_of(s).find("byte 8: error: unsupported checkpoint version 9"), std::string::npos) << error_of(s);
+    const std::string e = decode_error(s);
+    EXPECT_NE(e.find("byte 8: error: unsupported checkpoint version 9"), std::string::npos) << e;
 }
 
 TEST(CkptFile, HugeClaimedHeaderSizeIsRejectedWithoutAllocating) {
     std::string s = encode_ckpt(sample());
     poke<uint64_t>(s, 16, ~uint64_t(0) - 8);  // would overflow a naive sum
     reseal(s);
-    std::string e = error_of(s);
+    std::string e = decode_error(s);
     EXPECT_NE(e.find("error: truncated or damaged: the header claims"), std::string::npos) << e;
 }
 
@@ -131,7 +129,7 @@ TEST(CkptFile, HeaderThatLiesAboutTheDataSizeIsRejected) {
     std::memcpy(&d, s.data() + 24, 8);
     poke<uint64_t>(s, 24, d - 8);  // 8 bytes the sizes do not account for
     reseal(s);
-    std::string e = error_of(s);
+    std::string e = decode_error(s);
     EXPECT_NE(e.find("8 unexpected bytes after the checksum"), std::string::npos) << e;
 }
 
@@ -145,7 +143,7 @@ TEST(CkptFile, TensorShapeLargerThanTheDataIsRejectedAtTheTensor) {
     header.replace(at, 5, "[9,9]");  // same length: only the claimed shape changes
     s.replace(kCkptPrefix, h, header);
     reseal(s);
-    std::string e = error_of(s);
+    std::string e = decode_error(s);
     EXPECT_NE(e.find("byte " + std::to_string(kCkptPrefix + h) +
                      ": error: header: tensor 'layers.0.weight' claims more values than the 28 data bytes left"),
               std::string::npos)
@@ -163,7 +161,8 @@ TEST(CkptFile, HugeTensorDimensionIsRejectedWithoutAllocating) {
     std::string t = s.substr(0, kCkptPrefix) + header + s.substr(kCkptPrefix + h);
     poke<uint64_t>(t, 16, header.size());
     reseal(t);
-    EXPECT_NE(error_of(t).find("claims more values than the 4 data bytes left"), std::string::npos) << error_of(t);
+    const std::string e = decode_error(t);
+    EXPECT_NE(e.find("claims more values than the 4 data bytes left"), std::string::npos) << e;
 }
 
 TEST(CkptFile, TensorsThatDoNotFillTheDataAreRejected) {
@@ -174,16 +173,18 @@ TEST(CkptFile, TensorsThatDoNotFillTheDataAreRejected) {
     header.replace(at, 5, "[2,2]");
     s.replace(kCkptPrefix, h, header);
     reseal(s);
-    EXPECT_NE(error_of(s).find("header: the tensors cover 20 of the 28 data bytes"), std::string::npos) << error_of(s);
+    const std::string e = decode_error(s);
+    EXPECT_NE(e.find("header: the tensors cover 20 of the 28 data bytes"), std::string::npos) << e;
 }
 
 TEST(CkptFile, HeaderThatIsNotJsonIsRejectedInsideTheHeader) {
     std::string s = encode_ckpt(sample());
     s[kCkptPrefix] = '#';
     reseal(s);
-    EXPECT_NE(error_of(s).find("byte " + std::to_string(kCkptPrefix + 1) + ": error: header is not valid JSON"),
+    const std::string e = decode_error(s);
+    EXPECT_NE(e.find("byte " + std::to_string(kCkptPrefix + 1) + ": error: header is not valid JSON"),
               std::string::npos)
-        << error_of(s);
+        << e;
 }
 
 // Weights and optimizer state are finite; a sealed file (valid checksum) holding a NaN or an
@@ -193,13 +194,13 @@ TEST(CkptFile, NonFiniteValuesAreRejectedNamingTensorAndByte) {
     const size_t data = kCkptPrefix + header_bytes(s);
     poke(s, data + 2 * sizeof(float), std::nanf(""));
     reseal(s);
-    EXPECT_EQ(error_of(s),
+    EXPECT_EQ(decode_error(s),
               "/r/step.ckpt: byte " + std::to_string(data + 8) +
                   ": error: tensor 'layers.0.weight': value 2 is NaN (a checkpoint holds finite numbers only)");
     s = encode_ckpt(sample());
     poke(s, data + 6 * sizeof(float), INFINITY);  // optimizer.exp_avg[0]
     reseal(s);
-    EXPECT_EQ(error_of(s),
+    EXPECT_EQ(decode_error(s),
               "/r/step.ckpt: byte " + std::to_string(data + 24) +
                   ": error: tensor 'optimizer.exp_avg': value 0 is +Inf (a checkpoint holds finite numbers only)");
 }

@@ -7,25 +7,11 @@
 #include "formats/idx.hpp"
 #include "pipeline/error.hpp"
 #include "pipeline/file_io.hpp"
+#include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
 
 namespace aepipe::test {
 namespace {
-
-// The message of the DataError that f throws ("" and a test failure if it throws none).
-template <class F>
-std::string data_error(F &&f) {
-    try {
-        f();
-    } catch (const DataError &e) {
-        return e.what();
-    } catch (const std::exception &e) {
-        ADD_FAILURE() << "expected a DataError, got another exception: " << e.what();
-        return "";
-    }
-    ADD_FAILURE() << "expected a DataError, nothing was thrown";
-    return "";
-}
 
 class IdxRoundTrip : public ::testing::TestWithParam<const char *> {};
 
@@ -156,9 +142,9 @@ TEST_P(MalformedIdx, ReadIsADataErrorWithPathAndByte) {
     TempDir tmp;
     const std::string path = tmp / c.file;
     write_bytes(path, c.gzip ? gzip_bytes(c.bytes) : c.bytes);
-    EXPECT_EQ(data_error([&] { read_idx(path); }), path + ": " + c.message);
+    EXPECT_EQ(error_of<DataError>([&] { read_idx(path); }), path + ": " + c.message);
     // load_dataset (what idx_reader calls) reports the same.
-    EXPECT_EQ(data_error([&] { load_dataset(path, ""); }), path + ": " + c.message);
+    EXPECT_EQ(error_of<DataError>([&] { load_dataset(path, ""); }), path + ": " + c.message);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, MalformedIdx, ::testing::ValuesIn(kBad),
@@ -171,7 +157,7 @@ TEST(Idx, GzipTrailerCannotVouchForAHugeClaim) {
     TempDir tmp;
     const std::string path = tmp / "forged.idx.gz";
     write_bytes(path, gzip_bytes(idx_bytes({k2p31, 256, 1}, "")));
-    EXPECT_EQ(data_error([&] { read_idx(path); }),
+    EXPECT_EQ(error_of<DataError>([&] { read_idx(path); }),
               path +
                   ": byte 16: error: header claims 2147483648x256x1 = 549755813888 bytes of data, but the file "
                   "decompresses to 0 bytes after the header");
@@ -180,7 +166,7 @@ TEST(Idx, GzipTrailerCannotVouchForAHugeClaim) {
 TEST(Idx, HeaderOnlyReadChecksTheSizeToo) {
     TempDir tmp;
     write_bytes(tmp / "d.idx", idx_bytes({4, 8, 8}, std::string(100, 'x')));
-    EXPECT_EQ(data_error([&] { read_idx_header(tmp / "d.idx"); }),
+    EXPECT_EQ(error_of<DataError>([&] { read_idx_header(tmp / "d.idx"); }),
               tmp / "d.idx" +
                   ": byte 16: error: header claims 4x8x8 = 256 bytes of data, but the file holds 100 bytes "
                   "after the header");
@@ -201,13 +187,13 @@ TEST(Idx, CorruptGzipStreamIsADataError) {
         return tmp / name;
     };
     std::string small = corrupt_crc("small.idx.gz", 4096);
-    EXPECT_EQ(data_error([&] { read_idx(small); }),
+    EXPECT_EQ(error_of<DataError>([&] { read_idx(small); }),
               small + ": byte 0: error: corrupt gzip data (incorrect data check) while reading the IDX magic number; "
                       "the compressed stream fails at byte " + std::to_string(read_bytes(small).size() - 4) +
                       " of the file, in gzip member 1");
     // Where zlib notices depends on its buffering: somewhere in the data or at its end.
     std::string large = corrupt_crc("large.idx.gz", 1 << 20);
-    std::string lmsg = data_error([&] { read_idx(large); });
+    std::string lmsg = error_of<DataError>([&] { read_idx(large); });
     EXPECT_EQ(lmsg.rfind(large + ": byte ", 0), 0u) << lmsg;
     int64_t at = std::atoll(lmsg.c_str() + large.size() + 7);
     EXPECT_GE(at, 16) << lmsg;
@@ -220,40 +206,41 @@ TEST(Idx, CorruptGzipStreamIsADataError) {
     std::string mid = read_bytes(tmp / "mid.idx.gz");
     for (size_t i = mid.size() / 2; i < mid.size() / 2 + 16; ++i) mid[i] = char(0xff);
     write_bytes(tmp / "mid.idx.gz", mid);
-    std::string msg = data_error([&] { read_idx(tmp / "mid.idx.gz"); });
+    std::string msg = error_of<DataError>([&] { read_idx(tmp / "mid.idx.gz"); });
     EXPECT_EQ(msg.rfind(tmp / "mid.idx.gz" + ": byte ", 0), 0u) << msg;
     EXPECT_NE(msg.find(": error: corrupt gzip data ("), std::string::npos) << msg;
 }
 
 TEST(Idx, MissingFileAndDirectory) {
     TempDir tmp;
-    EXPECT_EQ(data_error([&] { read_idx(tmp / "nope.idx"); }), tmp / "nope.idx" + ": error: file not found");
-    EXPECT_EQ(data_error([&] { read_idx_header(tmp / "nope.idx.gz"); }),
+    EXPECT_EQ(error_of<DataError>([&] { read_idx(tmp / "nope.idx"); }), tmp / "nope.idx" + ": error: file not found");
+    EXPECT_EQ(error_of<DataError>([&] { read_idx_header(tmp / "nope.idx.gz"); }),
               tmp / "nope.idx.gz" + ": error: file not found");
-    EXPECT_EQ(data_error([&] { read_idx(tmp.path()); }), tmp.path() + ": error: is a directory, expected an IDX file");
+    EXPECT_EQ(error_of<DataError>([&] { read_idx(tmp.path()); }),
+              tmp.path() + ": error: is a directory, expected an IDX file");
 }
 
 TEST(Idx, LabelsMustMatchTheImages) {
     TempDir tmp;
     write_images(tmp / "i.idx", 4, 2, 2, ramp_pixels(4, 2, 2));
     write_labels(tmp / "three.idx", {1, 2, 3});
-    EXPECT_EQ(data_error([&] { load_dataset(tmp / "i.idx", tmp / "three.idx"); }),
+    EXPECT_EQ(error_of<DataError>([&] { load_dataset(tmp / "i.idx", tmp / "three.idx"); }),
               tmp / "three.idx" + ": byte 4: error: expected 4 labels (one per image in " + tmp / "i.idx" + "), got 3");
     // Labels given as a 2-D array.
     std::vector<uint8_t> l2(8, 1);
     write_idx(tmp / "2d.idx", {4, 2}, l2.data());
-    EXPECT_EQ(data_error([&] { load_dataset(tmp / "i.idx", tmp / "2d.idx"); }),
+    EXPECT_EQ(error_of<DataError>([&] { load_dataset(tmp / "i.idx", tmp / "2d.idx"); }),
               tmp / "2d.idx" + ": byte 3: error: expected 4 labels (one per image in " + tmp / "i.idx" +
                   "), got an array of 4x2");
     // A missing labels file is reported by its own path.
-    EXPECT_EQ(data_error([&] { load_dataset(tmp / "i.idx", tmp / "none.idx"); }),
+    EXPECT_EQ(error_of<DataError>([&] { load_dataset(tmp / "i.idx", tmp / "none.idx"); }),
               tmp / "none.idx" + ": error: file not found");
 }
 
 TEST(Idx, ImagesNeedThreeOrFourDims) {
     TempDir tmp;
     write_labels(tmp / "flat.idx", {1, 2, 3});
-    EXPECT_EQ(data_error([&] { load_dataset(tmp / "flat.idx", ""); }),
+    EXPECT_EQ(error_of<DataError>([&] { load_dataset(tmp / "flat.idx", ""); }),
               tmp / "flat.idx" + ": byte 3: error: expected images (N x H x W or N x H x W x C), got 1 dimension(s)");
 }
 

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "pipeline/error.hpp"
+#include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
 
 namespace aepipe::test {
@@ -134,14 +135,9 @@ TEST(ImagePrep, MnistFitShiftsByMassNotByBox) {
 }
 
 TEST(ImagePrep, MnistFitRejectsABlankPicture) {
-    try {
-        mnist_fit(block(6, 6, 30, 40, 2, 2, 1, 1), "blank.png");
-        FAIL() << "no error";
-    } catch (const DataError &e) {
-        EXPECT_EQ(std::string(e.what()),
-                  "blank.png: error: the picture is blank: nothing is clearly brighter than its background (level "
-                  "30) after the dark-on-light rule");
-    }
+    EXPECT_EQ(error_of<DataError>([] { mnist_fit(block(6, 6, 30, 40, 2, 2, 1, 1), "blank.png"); }),
+              "blank.png: error: the picture is blank: nothing is clearly brighter than its background (level "
+              "30) after the dark-on-light rule");
 }
 
 TEST(ImagePrep, PrepareInvertsDarkOnLightFor28x28GrayModels) {

@@ -11,11 +11,6 @@
 namespace aepipe::test {
 namespace {
 
-template <class F>
-std::string data_error(F &&f) {
-    return error_of<DataError>(f);
-}
-
 std::string be32(uint32_t v) { return {char(v >> 24), char(v >> 16), char(v >> 8), char(v)}; }
 std::string chunk(const std::string &type, const std::string &data) {
     std::string td = type + data;
@@ -60,13 +55,14 @@ TEST(PngRead, HandBuiltGrayFileDecodes) {
 TEST(PngRead, BadSignatureIsAnErrorAtByte0) {
     TempDir tmp;
     write_bytes(tmp / "t.png", "GIF89a, not a PNG");
-    EXPECT_EQ(data_error([&] { read_png(tmp / "t.png"); }), tmp / "t.png" + ": byte 0: error: not a PNG file (bad signature)");
+    EXPECT_EQ(error_of<DataError>([&] { read_png(tmp / "t.png"); }),
+              tmp / "t.png" + ": byte 0: error: not a PNG file (bad signature)");
 }
 
 TEST(PngRead, TruncatedHeaderIsAnError) {
     TempDir tmp;
     write_bytes(tmp / "h.png", png_file(2, 2, 8, 0, std::string(6, '\0')).substr(0, 20));
-    std::string msg = data_error([&] { read_png(tmp / "h.png"); });
+    std::string msg = error_of<DataError>([&] { read_png(tmp / "h.png"); });
     EXPECT_EQ(msg.rfind(tmp / "h.png" + ": byte 8: error: malformed PNG header: ", 0), 0u) << msg;
 }
 
@@ -76,7 +72,7 @@ TEST(PngRead, HugeSizeClaimedByATinyFileIsRefusedBeforeAllocating) {
     TempDir tmp;
     const std::string bytes = png_file(65535, 4096, 8, 6, std::string(10, '\0'));
     write_bytes(tmp / "big.png", bytes);
-    EXPECT_EQ(data_error([&] { read_png(tmp / "big.png"); }),
+    EXPECT_EQ(error_of<DataError>([&] { read_png(tmp / "big.png"); }),
               tmp / "big.png" + ": byte 16: error: PNG header claims 65535x4096 pixels (1073729536 bytes of image data), " +
                   "more than a file of " + std::to_string(bytes.size()) + " bytes can hold");
 }
@@ -84,20 +80,20 @@ TEST(PngRead, HugeSizeClaimedByATinyFileIsRefusedBeforeAllocating) {
 TEST(PngRead, MoreThan2p28PixelsIsTooLarge) {
     TempDir tmp;
     write_bytes(tmp / "wide.png", png_file(1 << 19, 1 << 10, 1, 0, std::string(10, '\0')));
-    EXPECT_EQ(data_error([&] { read_png(tmp / "wide.png"); }),
+    EXPECT_EQ(error_of<DataError>([&] { read_png(tmp / "wide.png"); }),
               tmp / "wide.png" + ": byte 16: error: PNG size 524288x1024 is empty or too large");
 }
 
 TEST(PngRead, MissingImageDataIsAnError) {
     TempDir tmp;
     write_bytes(tmp / "short.png", png_file(4, 4, 8, 0, std::string(5, '\0')));  // 1 of 4 rows
-    std::string msg = data_error([&] { read_png(tmp / "short.png"); });
+    std::string msg = error_of<DataError>([&] { read_png(tmp / "short.png"); });
     EXPECT_EQ(msg.rfind(tmp / "short.png" + ": byte 8: error: malformed PNG data: ", 0), 0u) << msg;
 }
 
 TEST(PngRead, MissingFileIsAnError) {
     TempDir tmp;
-    std::string msg = data_error([&] { read_png(tmp / "none.png"); });
+    std::string msg = error_of<DataError>([&] { read_png(tmp / "none.png"); });
     EXPECT_EQ(msg.rfind(tmp / "none.png" + ": ", 0), 0u) << msg;
 }
 

@@ -23,7 +23,7 @@ std::string st_file(const std::string &header, const std::string &data) {
     return out + header + data;
 }
 
-std::string data_error(const std::string &path) {
+std::string read_error(const std::string &path) {
     return error_of<DataError>([&] { read_safetensors(path); });
 }
 
@@ -47,7 +47,7 @@ TEST(Safetensors, ShapeLargerThanTheDataIsRefused) {
     write_bytes(tmp / "big.safetensors",
                 st_file(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,0]}})",
                         std::string(8, '\0')));
-    EXPECT_EQ(data_error(tmp / "big.safetensors"),
+    EXPECT_EQ(read_error(tmp / "big.safetensors"),
               tmp / "big.safetensors" + ": byte 8: error: tensor 'w': shape is larger than the file's data");
 }
 
@@ -55,14 +55,14 @@ TEST(Safetensors, OffsetsThatDoNotMatchTheShapeAreRefused) {
     TempDir tmp;
     write_bytes(tmp / "off.safetensors",
                 st_file(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}})", std::string(8, '\0')));
-    EXPECT_EQ(data_error(tmp / "off.safetensors"),
+    EXPECT_EQ(read_error(tmp / "off.safetensors"),
               tmp / "off.safetensors" + ": byte 8: error: tensor 'w': data_offsets do not match the shape");
 }
 
 TEST(Safetensors, HeaderThatIsNotAnObjectIsRefused) {
     TempDir tmp;
     write_bytes(tmp / "arr.safetensors", st_file("[1, 2]", ""));
-    EXPECT_EQ(data_error(tmp / "arr.safetensors"),
+    EXPECT_EQ(read_error(tmp / "arr.safetensors"),
               tmp / "arr.safetensors" + ": byte 8: error: the header must be a JSON object");
 }
 
@@ -70,7 +70,7 @@ TEST(Safetensors, OtherDtypesAreRefused) {
     TempDir tmp;
     write_bytes(tmp / "f16.safetensors",
                 st_file(R"({"w":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}})", std::string(2, '\0')));
-    EXPECT_EQ(data_error(tmp / "f16.safetensors"),
+    EXPECT_EQ(read_error(tmp / "f16.safetensors"),
               tmp / "f16.safetensors" + ": byte 8: error: tensor 'w': dtype \"F16\" is not supported (F32 only)");
 }
 
@@ -88,14 +88,14 @@ TEST(Safetensors, OverlappingOffsetsAreRefusedNamingBothTensors) {
     const std::string header = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
                                R"("b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})";
     write_bytes(path, st_file(header, floats({1, 2, 3})));
-    EXPECT_EQ(data_error(path), path + ": byte " + std::to_string(8 + header.size() + 4) +
+    EXPECT_EQ(read_error(path), path + ": byte " + std::to_string(8 + header.size() + 4) +
                                     ": error: tensor 'b': data_offsets [4, 12] overlap tensor 'a' [0, 8] (each tensor "
                                     "needs bytes of its own)");
     // The same bytes twice (one tensor's data under two names).
     const std::string twice = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},)"
                               R"("b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
     write_bytes(path, st_file(twice, floats({1, 2})));
-    EXPECT_NE(data_error(path).find("tensor 'b': data_offsets [0, 8] overlap tensor 'a' [0, 8]"), std::string::npos);
+    EXPECT_NE(read_error(path).find("tensor 'b': data_offsets [0, 8] overlap tensor 'a' [0, 8]"), std::string::npos);
 }
 
 // Out of order in the file is fine (the format sorts by offset), a gap or a tail is not.
@@ -112,12 +112,12 @@ TEST(Safetensors, OffsetsMustTileTheDataWithoutGapsOrLeftovers) {
     const std::string gap = R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},)"
                             R"("b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})";
     write_bytes(path, st_file(gap, floats({1, 2, 3})));
-    EXPECT_EQ(data_error(path), path + ": byte " + std::to_string(8 + gap.size() + 4) +
+    EXPECT_EQ(read_error(path), path + ": byte " + std::to_string(8 + gap.size() + 4) +
                                     ": error: tensor 'b': data_offsets [8, 12] leave bytes [4, 8) of the data to no "
                                     "tensor (the tensors must follow each other without gaps)");
     const std::string one = R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
     write_bytes(path, st_file(one, floats({1, 2})));
-    EXPECT_EQ(data_error(path), path + ": byte " + std::to_string(8 + one.size() + 4) +
+    EXPECT_EQ(read_error(path), path + ": byte " + std::to_string(8 + one.size() + 4) +
                                     ": error: 4 bytes after the last tensor ('a') belong to no tensor");
 }
 
@@ -127,10 +127,10 @@ TEST(Safetensors, NonFiniteValuesAreRefusedNamingTensorAndByte) {
     const std::string path = tmp / "nan.safetensors";
     const std::string header = R"({"layers.0.bias":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}})";
     write_bytes(path, st_file(header, floats({1, std::nanf(""), 3})));
-    EXPECT_EQ(data_error(path), path + ": byte " + std::to_string(8 + header.size() + 4) +
+    EXPECT_EQ(read_error(path), path + ": byte " + std::to_string(8 + header.size() + 4) +
                                     ": error: tensor 'layers.0.bias': value 1 is NaN (weights must be finite numbers)");
     write_bytes(path, st_file(header, floats({1, 2, -INFINITY})));
-    EXPECT_EQ(data_error(path), path + ": byte " + std::to_string(8 + header.size() + 8) +
+    EXPECT_EQ(read_error(path), path + ": byte " + std::to_string(8 + header.size() + 8) +
                                     ": error: tensor 'layers.0.bias': value 2 is -Inf (weights must be finite numbers)");
 }
 

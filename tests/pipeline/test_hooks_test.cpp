@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
 
 namespace aepipe::test {
@@ -29,14 +30,10 @@ TEST(TestHooks, EveryFormParses) {
 TEST(TestHooks, MalformedOnesAreRefused) {
     for (const char *bad : {"raise_at_step=12", "nan_grad=7:-1", "fail_eval=x", "busy_build_s=-1", "nope=1",
                             "raise_at_step=1:2:3", "fail_eval"}) {
-        try {
-            parse_test_hooks({bad});
-            ADD_FAILURE() << bad << " was accepted";
-        } catch (const std::invalid_argument &e) {
-            EXPECT_EQ(std::string(e.what()), std::string("--test-hook '") + bad +
-                                                 "': expected raise_at_step=N:SIG, nan_grad=N:K, fail_eval=E or "
-                                                 "busy_build_s=S");
-        }
+        SCOPED_TRACE(bad);
+        EXPECT_EQ(error_of<std::invalid_argument>([&] { parse_test_hooks({bad}); }),
+                  std::string("--test-hook '") + bad +
+                      "': expected raise_at_step=N:SIG, nan_grad=N:K, fail_eval=E or busy_build_s=S");
     }
     TempDir tmp;
     const std::string config = write_tiny_config(tmp.path(), write_tiny_data(tmp.path(), 64, 16), 1);

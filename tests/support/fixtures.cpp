@@ -107,7 +107,7 @@ Shapes make_shapes(int64_t n, int64_t side, uint64_t seed) {
     return s;
 }
 
-TinyData write_tiny_data(const std::string &dir, int64_t n_train, int64_t n_test, int64_t side, bool gz) {
+TinyData tiny_data_in(const std::string &dir, int64_t n_train, int64_t n_test, int64_t side, bool gz) {
     TinyData d;
     d.n_train = n_train, d.n_test = n_test, d.side = side;
     std::string ext = gz ? ".idx.gz" : ".idx";
@@ -115,6 +115,11 @@ TinyData write_tiny_data(const std::string &dir, int64_t n_train, int64_t n_test
     d.train_labels = dir + "/train-labels" + ext;
     d.test_images = dir + "/test-images" + ext;
     d.test_labels = dir + "/test-labels" + ext;
+    return d;
+}
+
+TinyData write_tiny_data(const std::string &dir, int64_t n_train, int64_t n_test, int64_t side, bool gz) {
+    TinyData d = tiny_data_in(dir, n_train, n_test, side, gz);
     Shapes train = make_shapes(n_train, side, 1), test = make_shapes(n_test, side, 2);
     write_images(d.train_images, n_train, side, side, train.pixels);
     write_labels(d.train_labels, train.labels);

@@ -50,6 +50,9 @@ struct TinyData {
 };
 TinyData write_tiny_data(const std::string &dir, int64_t n_train = 256, int64_t n_test = 64, int64_t side = 8,
                          bool gz = true);
+// The TinyData that write_tiny_data(dir, ...) writes, without writing it (a shared run's data).
+TinyData tiny_data_in(const std::string &dir, int64_t n_train = 256, int64_t n_test = 64, int64_t side = 8,
+                      bool gz = true);
 
 // A complete config for TinyData (absolute data paths): side*side -> 32 -> 16 -> 32 -> side*side
 // with Adam, batch 16, and every node of a real run (metrics, image grid, checkpoint).

@@ -7,6 +7,7 @@
 
 #include "formats/idx.hpp"
 #include "formats/png.hpp"
+#include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
 
 namespace aepipe::test {
@@ -135,27 +136,22 @@ TEST(DataPack, TestSplitTakesEveryKthOfEachClass) {
 
 // --- errors: one per case ---
 
-void expect_error(const RunResult &r, int code, const std::string &msg) {
-    EXPECT_EQ(r.exit_code, code) << r.err;
-    EXPECT_NE(r.err.find(msg), std::string::npos) << r.err;
-}
-
 TEST(DataPackErrors, EmptyFolder) {
     TempDir t("aepipe-pack");
     fs::create_directories(t / "pics/cats");
-    expect_error(pack(t, {}), 1, t / "pics" + ": error: no PNG pictures found (expected DIR/*.png or DIR/CLASS/*.png)");
+    expect_exit(pack(t, {}), 1, t / "pics" + ": error: no PNG pictures found (expected DIR/*.png or DIR/CLASS/*.png)");
 }
 
 TEST(DataPackErrors, MissingFolder) {
     TempDir t("aepipe-pack");
-    expect_error(pack(t, {}), 1, t / "pics" + ": error: not a folder (expected a folder of PNG pictures)");
+    expect_exit(pack(t, {}), 1, t / "pics" + ": error: not a folder (expected a folder of PNG pictures)");
 }
 
 TEST(DataPackErrors, NonPngFileIsNamed) {
     TempDir t("aepipe-pack");
     put(t, "pics/a.png", Image{1, 1, 1, {5}});
     write_bytes(t / "pics/notes.txt", "hello");
-    expect_error(pack(t, {}), 1, t / "pics/notes.txt" + ": error: not a PNG file (aepipe data pack reads *.png");
+    expect_exit(pack(t, {}), 1, t / "pics/notes.txt" + ": error: not a PNG file (aepipe data pack reads *.png");
 }
 
 TEST(DataPackErrors, DamagedPngIsNamedAndEarlierOutputsStay) {
@@ -165,7 +161,7 @@ TEST(DataPackErrors, DamagedPngIsNamedAndEarlierOutputsStay) {
     const std::string before = read_bytes(t / "out/set-images-idx3-ubyte");
     std::string png = read_bytes(t / "pics/a.png");
     write_bytes(t / "pics/b.png", png.substr(0, png.size() / 2));
-    expect_error(pack(t, {}), 1, t / "pics/b.png" + ": byte 8: error: malformed PNG");
+    expect_exit(pack(t, {}), 1, t / "pics/b.png" + ": byte 8: error: malformed PNG");
     EXPECT_EQ(read_bytes(t / "out/set-images-idx3-ubyte"), before);
 }
 
@@ -173,29 +169,29 @@ TEST(DataPackErrors, TextRenamedToPngIsNotAPng) {
     TempDir t("aepipe-pack");
     fs::create_directories(t / "pics");
     write_bytes(t / "pics/a.png", "just text");
-    expect_error(pack(t, {}), 1, t / "pics/a.png" + ": byte 0: error: not a PNG file (bad signature)");
+    expect_exit(pack(t, {}), 1, t / "pics/a.png" + ": byte 0: error: not a PNG file (bad signature)");
 }
 
 TEST(DataPackErrors, SizesDifferWithoutSize) {
     TempDir t("aepipe-pack");
     put(t, "pics/a.png", Image{2, 1, 1, {5, 5}});
     put(t, "pics/b.png", Image{1, 1, 1, {5}});
-    expect_error(pack(t, {}), 1,
-                 t / "pics/b.png" + ": error: is 1x1 (WxH) but " + t / "pics/a.png" +
-                     " is 2x1; give --size HxW to resize every picture");
+    expect_exit(pack(t, {}), 1,
+                t / "pics/b.png" + ": error: is 1x1 (WxH) but " + t / "pics/a.png" +
+                    " is 2x1; give --size HxW to resize every picture");
 }
 
 TEST(DataPackErrors, PictureOutsideTheClassFolders) {
     TempDir t("aepipe-pack");
     put(t, "pics/cat/a.png", Image{1, 1, 1, {5}});
     put(t, "pics/b.png", Image{1, 1, 1, {5}});
-    expect_error(pack(t, {}), 1, t / "pics/b.png" + ": error: is not inside a class folder");
+    expect_exit(pack(t, {}), 1, t / "pics/b.png" + ": error: is not inside a class folder");
 }
 
 TEST(DataPackErrors, MoreClassesThanALabelByteHolds) {
     TempDir t("aepipe-pack");
     for (int k = 0; k < 257; ++k) fs::create_directories(t / ("pics/c" + std::to_string(k)));
-    expect_error(pack(t, {}), 1, t / "pics" + ": error: 257 class folders; IDX labels are bytes, at most 256");
+    expect_exit(pack(t, {}), 1, t / "pics" + ": error: 257 class folders; IDX labels are bytes, at most 256");
 }
 
 TEST(DataPack, HiddenFilesAndFoldersAreSkipped) {
@@ -211,32 +207,32 @@ TEST(DataPack, HiddenFilesAndFoldersAreSkipped) {
 
 TEST(DataPackErrors, GrayAndRgbTogether) {
     TempDir t("aepipe-pack");
-    expect_error(pack(t, {"--gray", "--rgb"}), 2, "--gray and --rgb exclude each other");
+    expect_exit(pack(t, {"--gray", "--rgb"}), 2, "--gray and --rgb exclude each other");
 }
 
 TEST(DataPackErrors, MalformedSize) {
     TempDir t("aepipe-pack");
-    expect_error(pack(t, {"--size", "28"}), 2, "--size '28': expected HxW with sides 1..4096, e.g. --size 28x28");
+    expect_exit(pack(t, {"--size", "28"}), 2, "--size '28': expected HxW with sides 1..4096, e.g. --size 28x28");
 }
 
 TEST(DataPackErrors, MissingOut) {
     TempDir t("aepipe-pack");
-    expect_error(run_aepipe({"data", "pack", t / "pics"}), 2, "missing --out NAME");
+    expect_exit(run_aepipe({"data", "pack", t / "pics"}), 2, "missing --out NAME");
 }
 
 TEST(DataPackErrors, SplitOutOfRange) {
     TempDir t("aepipe-pack");
-    expect_error(pack(t, {"--test-split", "1.5"}), 2, "--test-split must be a fraction in [0, 1)");
+    expect_exit(pack(t, {"--test-split", "1.5"}), 2, "--test-split must be a fraction in [0, 1)");
 }
 
 TEST(DataPackErrors, SplitLeavesTestSetEmpty) {
     TempDir t("aepipe-pack");
     put(t, "pics/a.png", Image{1, 1, 1, {5}});
-    expect_error(pack(t, {"--test-split", "0.1"}), 2, "leaves the test set empty (1 pictures)");
+    expect_exit(pack(t, {"--test-split", "0.1"}), 2, "leaves the test set empty (1 pictures)");
 }
 
 TEST(DataPackErrors, UnknownSubcommand) {
-    expect_error(run_aepipe({"data", "unpack"}), 2, "unknown subcommand 'unpack' (expected: pack)");
+    expect_exit(run_aepipe({"data", "unpack"}), 2, "unknown subcommand 'unpack' (expected: pack)");
 }
 
 }  // namespace

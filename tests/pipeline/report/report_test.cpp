@@ -13,6 +13,7 @@
 #include "pipeline/report/html.hpp"
 #include "pipeline/report/report.hpp"
 #include "pipeline/report/tiny_run.hpp"
+#include "support/expect_error.hpp"
 
 namespace aepipe::test {
 namespace {
@@ -118,12 +119,8 @@ TEST(ReportPieces, MetricsCsvByHeaderName) {
     EXPECT_EQ(rows[1].steps, 20);
     EXPECT_DOUBLE_EQ(rows[1].test_mse_per_px, 0.15);
     EXPECT_DOUBLE_EQ(rows[0].samples_per_s, 1000.0);
-    try {
-        parse_metrics_csv("epoch,steps\n1,2\n", "m.csv");
-        FAIL() << "no error for missing columns";
-    } catch (const DataError &e) {
-        EXPECT_EQ(std::string(e.what()), "m.csv: error: no column 'train_loss' in the header line");
-    }
+    EXPECT_EQ(error_of<DataError>([] { parse_metrics_csv("epoch,steps\n1,2\n", "m.csv"); }),
+              "m.csv: error: no column 'train_loss' in the header line");
     EXPECT_THROW(parse_metrics_csv("epoch,steps,train_loss,test_loss,test_mse_per_px,train_samples_per_s,epoch_s,eval_s\n"
                                    "1,10,nan?,0.4,0.3,1000.0,0.1,0.01\n",
                                    "m.csv"),

@@ -7,11 +7,12 @@
 #include <cmath>
 #include <limits>
 
-#include "nn/nn_test_util.hpp"
+#include "nn_test_util.hpp"
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/noise.hpp"
 #include "nodes/nn/sample.hpp"
 #include "pipeline/error.hpp"
+#include "support/expect_error.hpp"
 #include "support/grad_check.hpp"
 
 namespace aepipe {
@@ -211,12 +212,7 @@ TEST(Sample, VaeModelGradientMatchesFiniteDifferences) {
 
 std::string config_error(const std::string &layers, const std::string &loss) {
     ConfigFile cfg = vae_config(layers, loss);
-    try {
-        Model m(ModelSpec::parse(cfg, cfg.root["model"], 4));
-    } catch (const ConfigError &e) {
-        return e.what();
-    }
-    return "no error";
+    return test::error_of<ConfigError>([&] { Model m(ModelSpec::parse(cfg, cfg.root["model"], 4)); });
 }
 
 TEST(SampleConfig, OddInputWidthIsAnError) {

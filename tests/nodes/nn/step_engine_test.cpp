@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-#include "nn/nn_test_util.hpp"
+#include "nn_test_util.hpp"
 #include "nodes/nn/step_engine.hpp"
 #include "support/expect_error.hpp"
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "nn/nn_test_util.hpp"
+#include "nn_test_util.hpp"
 #include "nodes/math/reference.hpp"
 #include "nodes/nn/activation.hpp"
 #include "support/grad_check.hpp"

@@ -6,8 +6,9 @@
 #include <cmath>
 #include <limits>
 
-#include "nn/nn_test_util.hpp"
+#include "nn_test_util.hpp"
 #include "nodes/nn/model.hpp"
+#include "support/expect_error.hpp"
 #include "support/grad_check.hpp"
 
 namespace aepipe {
@@ -105,20 +106,18 @@ TEST(ModelLayout, NamedParamsTileTheSlab) {
 TEST(ModelConfig, LastLayerWidthMustEqualDataWidth) {
     // Line 1 is "model: {layers: [..., {type: dense, units: 3}]}"; the value 3 is at column 82.
     ConfigFile cfg = config_of("{layers: [{type: dense, units: 5, activation: tanh}, {type: dense, units: 3}]}");
-    try {
-        Model m(ModelSpec::parse(cfg, cfg.root["model"], 4));
-        FAIL() << "a model ending in 3 units was accepted for 4-value data";
-    } catch (const ConfigError &e) {
-        ASSERT_EQ(e.diagnostics().size(), 1u) << e.what();
-        const Diagnostic &d = e.diagnostics()[0];
-        EXPECT_NE(d.message.find("model.layers[1]"), std::string::npos) << d.message;
-        EXPECT_NE(d.message.find("outputs 3"), std::string::npos) << d.message;
-        EXPECT_NE(d.message.find("data has 4"), std::string::npos) << d.message;
-        EXPECT_NE(d.hint.find("units 4"), std::string::npos) << d.hint;
-        EXPECT_EQ(d.pos.file, "inline.yaml");
-        EXPECT_EQ(d.pos.line, 1);
-        EXPECT_EQ(d.pos.col, 82) << "should point at the value of the last layer's units";
-    }
+    std::optional<ConfigError> e =
+        test::thrown<ConfigError>([&] { Model m(ModelSpec::parse(cfg, cfg.root["model"], 4)); });
+    ASSERT_TRUE(e) << "a model ending in 3 units was accepted for 4-value data";
+    ASSERT_EQ(e->diagnostics().size(), 1u) << e->what();
+    const Diagnostic &d = e->diagnostics()[0];
+    EXPECT_NE(d.message.find("model.layers[1]"), std::string::npos) << d.message;
+    EXPECT_NE(d.message.find("outputs 3"), std::string::npos) << d.message;
+    EXPECT_NE(d.message.find("data has 4"), std::string::npos) << d.message;
+    EXPECT_NE(d.hint.find("units 4"), std::string::npos) << d.hint;
+    EXPECT_EQ(d.pos.file, "inline.yaml");
+    EXPECT_EQ(d.pos.line, 1);
+    EXPECT_EQ(d.pos.col, 82) << "should point at the value of the last layer's units";
 }
 
 }  // namespace

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <limits>
 
-#include "nn/nn_test_util.hpp"
+#include "nn_test_util.hpp"
 #include "nodes/math/reference.hpp"
 #include "nodes/nn/conv.hpp"
 #include "nodes/nn/dense.hpp"

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "nn/nn_test_util.hpp"
+#include "nn_test_util.hpp"
 #include "support/grad_check.hpp"
 
 namespace aepipe {

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "nn/nn_test_util.hpp"
+#include "nn_test_util.hpp"
 #include "nodes/math/reference.hpp"
 #include "nodes/nn/pool.hpp"
 #include "support/grad_check.hpp"

@@ -6,8 +6,9 @@
 #include <cmath>
 #include <limits>
 
-#include "nn/nn_test_util.hpp"
+#include "nn_test_util.hpp"
 #include "nodes/nn/model.hpp"
+#include "support/expect_error.hpp"
 #include "support/grad_check.hpp"
 
 namespace aepipe {
@@ -79,54 +80,54 @@ TEST(ConvModel, WholeSlabMatchesFiniteDifferences) {
 }
 
 // The message of the one ConfigError a model config gives.
-std::string error_of(const std::string &model_yaml, Shape data) {
+std::string model_error(const std::string &model_yaml, Shape data) {
     ConfigFile cfg = config_of(model_yaml);
-    try {
-        Model m(ModelSpec::parse(cfg, cfg.root["model"], data));
-    } catch (const ConfigError &e) {
-        EXPECT_EQ(e.diagnostics().size(), 1u);
-        return e.what();
-    }
-    return "no error";
+    std::optional<ConfigError> e =
+        test::thrown<ConfigError>([&] { Model m(ModelSpec::parse(cfg, cfg.root["model"], data)); });
+    if (!e) return "";
+    EXPECT_EQ(e->diagnostics().size(), 1u);
+    return e->what();
 }
 
 bool has(const std::string &text, const std::string &part) { return text.find(part) != std::string::npos; }
 
 TEST(ConvModelErrors, KernelBiggerThanTheInput) {
-    std::string e = error_of("{layers: [{type: conv2d, filters: 2, kernel: 3, stride: 2},"
-                             "{type: conv2d, filters: 1, kernel: 5}]}",
-                             Shape{1, 8, 8});
+    std::string e = model_error("{layers: [{type: conv2d, filters: 2, kernel: 3, stride: 2},"
+                                "{type: conv2d, filters: 1, kernel: 5}]}",
+                                Shape{1, 8, 8});
     EXPECT_TRUE(has(e, "model.layers[1] (conv2d): kernel 5 (padding 0) is bigger than the input 3x3x2 (HxWxC)")) << e;
 }
 
 TEST(ConvModelErrors, ConvOnFlatInputSuggestsReshape) {
-    std::string e = error_of("{layers: [{type: dense, units: 16}, {type: conv2d, filters: 1, kernel: 3}]}",
-                             Shape{1, 4, 4});
+    std::string e = model_error("{layers: [{type: dense, units: 16}, {type: conv2d, filters: 1, kernel: 3}]}",
+                                Shape{1, 4, 4});
     EXPECT_TRUE(has(e, "model.layers[1] (conv2d): kernel 3 (padding 0) is bigger than the input 16 (HxWxC)")) << e;
     EXPECT_TRUE(has(e, "put a reshape layer (shape: [H, W, C]) before this layer")) << e;
 }
 
 TEST(ConvModelErrors, PoolWindowBiggerThanTheInput) {
-    std::string e = error_of("{layers: [{type: maxpool, kernel: 5}]}", Shape{2, 4, 4});
+    std::string e = model_error("{layers: [{type: maxpool, kernel: 5}]}", Shape{2, 4, 4});
     EXPECT_TRUE(has(e, "model.layers[0] (maxpool): kernel 5 is bigger than the input 4x4x2 (HxWxC)")) << e;
 }
 
 TEST(ConvModelErrors, ReshapeOfTheWrongSize) {
-    std::string e = error_of("{layers: [{type: flatten}, {type: dense, units: 10}, {type: reshape, shape: [2, 2, 2]}]}",
-                             Shape{1, 4, 4});
+    std::string e =
+        model_error("{layers: [{type: flatten}, {type: dense, units: 10}, {type: reshape, shape: [2, 2, 2]}]}",
+                    Shape{1, 4, 4});
     EXPECT_TRUE(has(e, "model.layers[2] (reshape): cannot reshape 10 (10 values) to 2x2x2 (8 values)")) << e;
 }
 
 TEST(ConvModelErrors, OutputShapeIsNotTheData) {
     // 64 values, as the data, but 4x16 instead of 8x8.
-    std::string e = error_of("{layers: [{type: conv2d, filters: 1, kernel: 1}, {type: reshape, shape: [4, 16, 1]}]}",
-                             Shape{1, 8, 8});
+    std::string e =
+        model_error("{layers: [{type: conv2d, filters: 1, kernel: 1}, {type: reshape, shape: [4, 16, 1]}]}",
+                    Shape{1, 8, 8});
     EXPECT_TRUE(has(e, "model.layers[1]: the last layer outputs 4x16x1 (HxWxC) per sample, but the data is 8x8x1"))
         << e;
 }
 
 TEST(ConvModelErrors, OutputSizeIsNotTheData) {
-    std::string e = error_of("{layers: [{type: deconv2d, filters: 1, kernel: 3, stride: 2}]}", Shape{1, 8, 8});
+    std::string e = model_error("{layers: [{type: deconv2d, filters: 1, kernel: 3, stride: 2}]}", Shape{1, 8, 8});
     EXPECT_TRUE(has(e, "the last layer outputs 289 values per sample, but the data has 64")) << e;
 }
 

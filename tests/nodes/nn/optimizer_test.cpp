@@ -11,7 +11,7 @@
 #include <map>
 #include <memory>
 
-#include "nn/nn_test_util.hpp"
+#include "nn_test_util.hpp"
 #include "nodes/math/reference.hpp"
 #include "nodes/nn/optimizer.hpp"
 #include "support/grad_check.hpp"

@@ -1,8 +1,9 @@
 // reshape and flatten: the values pass unchanged (forward and backward) under the new shape.
 #include <gtest/gtest.h>
 
-#include "nn/nn_test_util.hpp"
+#include "nn_test_util.hpp"
 #include "nodes/nn/reshape.hpp"
+#include "support/expect_error.hpp"
 #include "support/grad_check.hpp"
 
 namespace aepipe {
@@ -31,23 +32,15 @@ TEST(Flatten, ImageToFlat) {
 }
 
 TEST(Reshape, SizeMismatchIsAConfigError) {
-    try {
-        test::make_from_yaml<LayerRegistry>("{type: reshape, shape: [7, 7, 3]}", LayerInput{64});
-        FAIL() << "no error";
-    } catch (const ConfigError &e) {
-        EXPECT_NE(std::string(e.what()).find("cannot reshape 64 (64 values) to 7x7x3 (147 values)"), std::string::npos)
-            << e.what();
-    }
+    const std::string e = test::error_of<ConfigError>(
+        [] { test::make_from_yaml<LayerRegistry>("{type: reshape, shape: [7, 7, 3]}", LayerInput{64}); });
+    EXPECT_NE(e.find("cannot reshape 64 (64 values) to 7x7x3 (147 values)"), std::string::npos) << e;
 }
 
 TEST(Reshape, WrongRankIsAConfigError) {
-    try {
-        test::make_from_yaml<LayerRegistry>("{type: reshape, shape: [8, 8]}", LayerInput{64});
-        FAIL() << "no error";
-    } catch (const ConfigError &e) {
-        EXPECT_NE(std::string(e.what()).find("'shape' must be [H, W, C] or [D], got 2 numbers"), std::string::npos)
-            << e.what();
-    }
+    const std::string e = test::error_of<ConfigError>(
+        [] { test::make_from_yaml<LayerRegistry>("{type: reshape, shape: [8, 8]}", LayerInput{64}); });
+    EXPECT_NE(e.find("'shape' must be [H, W, C] or [D], got 2 numbers"), std::string::npos) << e;
 }
 
 }  // namespace

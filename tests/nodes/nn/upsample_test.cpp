@@ -4,7 +4,7 @@
 
 #include <limits>
 
-#include "nn/nn_test_util.hpp"
+#include "nn_test_util.hpp"
 #include "nodes/math/reference.hpp"
 #include "nodes/nn/upsample.hpp"
 #include "support/grad_check.hpp"
