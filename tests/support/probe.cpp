@@ -153,14 +153,4 @@ void clear_probes() {
     g_seen.clear();
 }
 
-EvalMsg eval_msg(std::shared_ptr<const EpochReport> r, std::shared_ptr<const EvalReport> e, const Dataset *test_set) {
-    EvalMsg m;
-    m.epoch = r ? r->epoch : 0;
-    m.step = r ? r->steps - 1 : 0;
-    m.report = std::move(r);
-    m.eval = std::move(e);
-    m.data = test_set;
-    return m;
-}
-
 }  // namespace aepipe::test

@@ -30,9 +30,4 @@ struct Seen {
 std::vector<Seen> probe_seen(const std::string &id);
 void clear_probes();
 
-// A message of each kind, as the data and training nodes send them, for driving a node's
-// tbb input directly (unit tests of sinks).
-EvalMsg eval_msg(std::shared_ptr<const EpochReport> r, std::shared_ptr<const EvalReport> e,
-                 const Dataset *test_set = nullptr);
-
 }  // namespace aepipe::test

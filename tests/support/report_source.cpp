@@ -5,9 +5,10 @@
 
 namespace aepipe::test {
 
-Msg eval_message(const EpochEval &r, const Dataset *test_set) {
-    Msg m;
+EvalMsg eval_message(const EpochEval &r, const Dataset *test_set) {
+    EvalMsg m;
     m.epoch = r.epoch.epoch;
+    m.step = r.epoch.steps - 1;
     m.data = test_set;
     m.report = std::make_shared<EpochReport>(r.epoch);
     m.eval = std::make_shared<EvalReport>(r.eval);
@@ -47,38 +48,49 @@ namespace {
 std::vector<EpochEval> g_reports;
 std::shared_ptr<const Dataset> g_test_set;
 
+struct SourceParams {
+    int64_t side = 4;
+    static const Keys<SourceParams> &keys() {
+        static const Keys<SourceParams> k{
+            key(&SourceParams::side, {"side", Kind::Int, "4", "samples are side x side x 1", {}, false, size_range(1, 4096)})};
+        return k;
+    }
+};
+
 class ReportSource : public FlowNode {
 public:
+    explicit ReportSource(const Params &p) : side_(parse<SourceParams>(p).side) {}
     int64_t sample_dim(const Pipeline &) const override { return side() * side(); }
     Shape sample_shape(const Pipeline &) const override { return Shape{1, side(), side()}; }
     void build(Pipeline &p) override {
         reports_ = g_reports, test_set_ = g_test_set;
-        source_ = std::make_unique<flow::input_node<Msg>>(p.graph(), [this](tbb::flow_control &fc) {
+        source_ = std::make_unique<flow::input_node<EvalMsg>>(p.graph(), [this](tbb::flow_control &fc) {
             if (next_ >= reports_.size()) {
                 fc.stop();
-                return Msg{};
+                return EvalMsg{};
             }
             return eval_message(reports_[next_++], test_set_.get());
         });
     }
-    Sender &out(const std::string &) override { return *source_; }
+    OutPort out(const std::string &) override { return *source_; }
     void activate() override { source_->activate(); }
 
 private:
-    int64_t side() const { return params_.i("side"); }
+    int64_t side() const { return side_; }
+    int64_t side_;
     std::vector<EpochEval> reports_;
     std::shared_ptr<const Dataset> test_set_;
     size_t next_ = 0;
-    std::unique_ptr<flow::input_node<Msg>> source_;
+    std::unique_ptr<flow::input_node<EvalMsg>> source_;
 };
 
 Registrar<FlowNodeRegistry> reg({"test_reports",
                                  Category::Data,
                                  "test only: sends the epoch/eval reports given to send_next()",
-                                 {{"side", Kind::Int, "4", "samples are side x side x 1"}},
+                                 SourceParams::keys().specs(),
                                  {},
                                  {{"out", {"eval"}, "evaluated epochs"}}},
-                                [](const Params &) { return std::make_unique<ReportSource>(); });
+                                [](const Params &p) { return std::make_unique<ReportSource>(p); });
 
 }  // namespace
 

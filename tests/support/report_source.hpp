@@ -30,7 +30,7 @@ struct EpochEval {
 };
 
 // The message on an `eval` edge: both reports and the test set they were measured on.
-Msg eval_message(const EpochEval &r, const Dataset *test_set);
+EvalMsg eval_message(const EpochEval &r, const Dataset *test_set);
 
 // A model trained by nobody: its weights for the reports (EpochReport::params and ::model).
 struct FakeModel {
