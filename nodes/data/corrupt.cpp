@@ -149,10 +149,7 @@ void CorruptNode::build(Pipeline &p) {
             return m;
         });
     });
-    // Sequence numbers start at 0: a resumed run's first step is start_step.
-    const int64_t first = p.settings().start_step;
-    order_ = std::make_unique<flow::sequencer_node<TensorMsg>>(p.graph(),
-                                                               [first](const TensorMsg &m) { return size_t(m.step - first); });
+    order_ = step_order(p);
     flow::make_edge(*node_, *order_);
 }
 

@@ -45,6 +45,13 @@ NormalizeNode::NormalizeNode(const Params &p) {
 }
 
 // A value in range may still round to 0 as a float.
+std::unique_ptr<flow::sequencer_node<TensorMsg>> step_order(Pipeline &p) {
+    // Sequence numbers start at 0: a resumed run's first step is start_step.
+    const int64_t first = p.settings().start_step;
+    return std::make_unique<flow::sequencer_node<TensorMsg>>(p.graph(),
+                                                             [first](const TensorMsg &m) { return size_t(m.step - first); });
+}
+
 void NormalizeNode::resolve(Pipeline &, Diags &d) {
     if (norm_.scale == 0.f) d.error(params_.pos("scale"), params_.context() + ": 'scale' must not be 0");
     if (norm_.std <= 0.f) d.error(params_.pos("std"), params_.context() + ": 'std' must be positive");
@@ -65,10 +72,7 @@ void NormalizeNode::build(Pipeline &p) {
                 return m;
             });
         });
-    // Sequence numbers start at 0: a resumed run's first step is start_step.
-    const int64_t first = p.settings().start_step;
-    order_ = std::make_unique<flow::sequencer_node<TensorMsg>>(p.graph(),
-                                                               [first](const TensorMsg &m) { return size_t(m.step - first); });
+    order_ = step_order(p);
     flow::make_edge(*node_, *order_);
 }
 

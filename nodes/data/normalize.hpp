@@ -16,6 +16,10 @@ struct Normalizer {
     float to_unit(float y) const { return (y * std + mean - shift) / (255.f * scale); }
 };
 
+// Puts batches that were prepared in parallel back in step order, from the run's first step
+// (a resumed run starts at its checkpoint's).
+std::unique_ptr<flow::sequencer_node<TensorMsg>> step_order(Pipeline &p);
+
 class NormalizeNode : public FlowNode {
 public:
     explicit NormalizeNode(const Params &p);
