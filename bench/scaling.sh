@@ -131,7 +131,7 @@ report() {
     [[ -n ${TORCH[$b]:-} ]] || continue
     local goal=2.5 ratio=n/a why=""
     [[ $b == 256 ]] && goal=2
-    if [[ ${TORCH[$b]} == n/a ]]; then why="; skipped: no python3-torch or no $TORCH_AE"
+    if [[ ${TORCH[$b]} == n/a ]]; then why="; skipped: no python3-torch, no libopenblas0-pthread or no $TORCH_AE"
     elif [[ ${TORCH[$b]} == failed ]]; then why="; see $out/torch-b$b.log"
     else ratio=$(awk -v a="${SPS[fashion-b$b,$N]}" -v t="${TORCH[$b]}" 'BEGIN {printf "%.2fx", a / t}'); fi
     printf '%-40s %7s  >= %sx  %s  (aepipe %.0f, torch_ae.py %s samples/s%s)\n' "fashion-b$b vs torch_ae.py, $N threads" \
