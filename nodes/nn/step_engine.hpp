@@ -91,7 +91,8 @@ public:
 
     const Model &model() const { return *model_; }
     float *params() { return params_.data(); }
-    std::vector<float> param_vector() const { return {params_.begin(), params_.end()}; }  // a copy
+    // A copy of the parameters (the live slab is 64-byte aligned storage: params()).
+    std::vector<float> params_copy() const { return {params_.begin(), params_.end()}; }
     Optimizer &optimizer() { return *opt_; }
     int64_t shards() const { return int64_t(shards_.size()); }
     int64_t updates() const { return updates_; }  // steps done by this engine (not restored ones)

@@ -327,7 +327,7 @@ private:
 
     void end_epoch(const TensorMsg &m, Update::output_ports_type &out) {
         std::shared_ptr<EpochReport> r = stats_.end_epoch(m.epoch, m.step);
-        r->params = std::make_shared<const std::vector<float>>(engine_->param_vector());
+        r->params = std::make_shared<const std::vector<float>>(engine_->params_copy());
         r->model = model_.get();
         r->last = m.epoch + 1 == p_->settings().epochs || m.step + 1 == p_->settings().max_steps;
         ckpts_->add_pending(r);

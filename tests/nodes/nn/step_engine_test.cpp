@@ -48,7 +48,7 @@ std::vector<float> reference_grad(const StepEngine &e, const std::vector<float> 
                                   int64_t rows, double *loss) {
     Model m(e.model().spec_ptr());
     Workspace ws(m, rows);
-    std::vector<float> g(size_t(m.num_params()), 0.f), w = e.param_vector();
+    std::vector<float> g(size_t(m.num_params()), 0.f), w = e.params_copy();
     ws.forward(rows, x.data(), w.data());
     *loss = m.loss().forward_backward(rows, kDim, ws.output(), t.data(), ws.output_grad());
     ws.backward(rows, w.data(), g.data());
@@ -60,11 +60,11 @@ TEST(StepEngine, OneSgdStepIsTheModelsGradientTimesTheRate) {
     const int64_t rows = 8;
     const std::vector<float> x = batch(rows, 1);
     double loss = 0;
-    const std::vector<float> g = reference_grad(e, x, x, rows, &loss), w0 = e.param_vector();
+    const std::vector<float> g = reference_grad(e, x, x, rows, &loss), w0 = e.params_copy();
     const StepSums s = e.step({.x = x.data(), .rows = rows});
     EXPECT_NEAR(s.loss / rows, loss, 1e-6 * std::max(1.0, loss));
     EXPECT_DOUBLE_EQ(s.loss, s.recon);  // no KL term
-    for (size_t i = 0; i < w0.size(); ++i) ASSERT_NEAR(e.param_vector()[i], w0[i] - 0.1f * g[i], 1e-6f) << i;
+    for (size_t i = 0; i < w0.size(); ++i) ASSERT_NEAR(e.params_copy()[i], w0[i] - 0.1f * g[i], 1e-6f) << i;
     EXPECT_EQ(e.updates(), 1);
 }
 
@@ -77,8 +77,8 @@ TEST(StepEngine, AnyShardCountTakesTheSameStep) {
         const std::vector<float> x = batch(rows, 2);
         const StepSums a = one.step({.x = x.data(), .rows = rows}), b = three.step({.x = x.data(), .rows = rows});
         EXPECT_NEAR(a.loss, b.loss, 1e-5 * std::abs(a.loss));
-        for (size_t i = 0; i < one.param_vector().size(); ++i)
-            ASSERT_NEAR(one.param_vector()[i], three.param_vector()[i], 1e-6f) << i;
+        for (size_t i = 0; i < one.params_copy().size(); ++i)
+            ASSERT_NEAR(one.params_copy()[i], three.params_copy()[i], 1e-6f) << i;
     }
 }
 
@@ -88,7 +88,7 @@ TEST(StepEngine, ClippingScalesTheGradientToTheMaxNorm) {
     StepEngine e = engine(1, lr, clip);
     const std::vector<float> x = batch(rows, 3);
     double loss = 0;
-    const std::vector<float> g = reference_grad(e, x, x, rows, &loss), w0 = e.param_vector();
+    const std::vector<float> g = reference_grad(e, x, x, rows, &loss), w0 = e.params_copy();
     double norm = 0;
     for (float v : g) norm += double(v) * v;
     norm = std::sqrt(norm);
@@ -97,8 +97,8 @@ TEST(StepEngine, ClippingScalesTheGradientToTheMaxNorm) {
     double moved = 0;
     for (size_t i = 0; i < w0.size(); ++i) {
         const double want = double(w0[i]) - lr * double(g[i]) * clip / norm;
-        ASSERT_NEAR(e.param_vector()[i], want, 1e-6) << i;
-        moved += std::pow(double(w0[i]) - e.param_vector()[i], 2);
+        ASSERT_NEAR(e.params_copy()[i], want, 1e-6) << i;
+        moved += std::pow(double(w0[i]) - e.params_copy()[i], 2);
     }
     EXPECT_NEAR(std::sqrt(moved), lr * clip, 1e-3 * lr * clip);
 }
@@ -119,10 +119,10 @@ TEST(StepEngine, ANonFiniteLossThrowsAndKeepsTheWeights) {
     std::vector<float> x = batch(4, 6);
     x[3] = std::numeric_limits<float>::quiet_NaN();
     e.set_failure_note("; the last good checkpoint is c.safetensors");
-    const std::vector<float> w0 = e.param_vector();
+    const std::vector<float> w0 = e.params_copy();
     EXPECT_EQ(test::error_of<RuntimeError>([&] { e.step({.x = x.data(), .rows = 4}); }),
               "the loss is nan (diverged); lower the learning rate; the last good checkpoint is c.safetensors");
-    EXPECT_EQ(e.param_vector(), w0);
+    EXPECT_EQ(e.params_copy(), w0);
     EXPECT_EQ(e.updates(), 0);
 }
 
@@ -140,11 +140,11 @@ TEST(StepEngine, ANonFiniteGradientNamesTheTensorAndKeepsTheWeights) {
         ASSERT_FALSE(e.fused());
         const std::vector<float> x = batch(4, 7);
         e.step({.x = x.data(), .rows = 4});
-        const std::vector<float> w1 = e.param_vector();
+        const std::vector<float> w1 = e.params_copy();
         EXPECT_EQ(test::error_of<RuntimeError>([&] { e.step({.x = x.data(), .rows = 4, .step = 1}); }),
                   "gradient of 'layers.0.bias' is nan at element 3 (of 5); training stopped before this update\n"
                   "hint: lower the learning rate or set train.clip_grad_norm");
-        EXPECT_EQ(e.param_vector(), w1);
+        EXPECT_EQ(e.params_copy(), w1);
     }
 }
 
@@ -159,14 +159,14 @@ TEST(StepEngine, FusedANonFiniteGradientStopsAtItsLayer) {
     ASSERT_TRUE(e.fused());
     const std::vector<float> x = batch(4, 7);
     e.step({.x = x.data(), .rows = 4});
-    const std::vector<float> w1 = e.param_vector();
+    const std::vector<float> w1 = e.params_copy();
     EXPECT_EQ(test::error_of<RuntimeError>([&] { e.step({.x = x.data(), .rows = 4, .step = 1}); }),
               "gradient of 'layers.0.bias' is nan at element 3 (of 5); training stopped during this update (the "
               "layers after it were updated)\nhint: lower the learning rate or set train.clip_grad_norm");
     const int64_t layer1 = e.model().offset(1);
-    for (int64_t i = 0; i < layer1; ++i) ASSERT_EQ(e.param_vector()[size_t(i)], w1[size_t(i)]) << i;
-    EXPECT_NE(std::vector<float>(e.param_vector().begin() + layer1, e.param_vector().end()),
-              std::vector<float>(w1.begin() + layer1, w1.end()));
+    const std::vector<float> w2 = e.params_copy();
+    for (int64_t i = 0; i < layer1; ++i) ASSERT_EQ(w2[size_t(i)], w1[size_t(i)]) << i;
+    EXPECT_NE(std::vector<float>(w2.begin() + layer1, w2.end()), std::vector<float>(w1.begin() + layer1, w1.end()));
 }
 
 // Only a single-threaded shard fuses: an OpenMP team, several shards or clipping do not.
@@ -197,7 +197,7 @@ TEST(StepEngine, FusedUpdatesEqualTheWholeSlabUpdate) {
             const StepSums sa = a.step({.x = x.data(), .rows = 8, .step = k}), sb = b.step({.x = x.data(), .rows = 8, .step = k});
             EXPECT_EQ(sa.loss, sb.loss);
         }
-        EXPECT_EQ(a.param_vector(), b.param_vector());
+        EXPECT_EQ(a.params_copy(), b.params_copy());
     }
 }
 
