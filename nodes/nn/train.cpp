@@ -86,7 +86,7 @@ std::function<void(int64_t, float *, int64_t)> test_grad_hook(const RunSettings 
 }
 
 // This process's rows of the batch in message m, for the engine.
-StepRows rows_of(const TensorMsg &m) {
+StepRows step_rows(const TensorMsg &m) {
     StepRows r{m.x.data(), m.target ? m.target.data() : nullptr, m.count, m.total, m.step, 0};
     // This rank's rows start at total*r/R in the global batch (noise is drawn per global row).
     if (m.total > 0) r.row0 = m.total * dist::rank() / dist::size();
@@ -242,7 +242,7 @@ private:
                     p_->guard(probe, m, [&] {
                         Trace *trace = p_->settings().profile ? &traces_[size_t(k)] : nullptr;
                         if (trace) trace->m = &m;
-                        engine_->run_shard(k, rows_of(m), trace);
+                        engine_->run_shard(k, step_rows(m), trace);
                     });
                 } catch (const std::exception &) {  // named by guard
                     shard_errors_[size_t(k)] = std::current_exception();
@@ -311,7 +311,7 @@ private:
         arrived_ = 0;
         for (auto &e : shard_errors_)
             if (e) return stop(e);  // holds the gate: no further step is admitted
-        const StepSums sums = engine_->update(rows_of(m));
+        const StepSums sums = engine_->update(step_rows(m));
         const int64_t total = m.total > 0 ? m.total : m.count;
         train_s_ += stats_.end_step(sums, total);
         p_->record_step(step_t0_, total);
