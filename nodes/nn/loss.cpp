@@ -19,7 +19,7 @@ void Loss::to_image(int64_t count, const float *y, float *out) const {
 
 double mse_per_element(int64_t count, const float *a, const float *b) {
     double s = 0;
-#pragma omp parallel for reduction(+ : s) schedule(static)
+#pragma omp parallel for simd reduction(+ : s) schedule(static)
     for (int64_t i = 0; i < count; ++i) {
         double e = double(a[i]) - double(b[i]);
         s += e * e;
@@ -37,7 +37,7 @@ public:
         const int64_t count = n * d;
         const float k = float(2.0 * grad_scale / denominator(n, d));
         double s = 0;
-#pragma omp parallel for reduction(+ : s) schedule(static)
+#pragma omp parallel for simd reduction(+ : s) schedule(static)
         for (int64_t i = 0; i < count; ++i) {
             float e = y[i] - t[i];
             dy[i] = k * e;
