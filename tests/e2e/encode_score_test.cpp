@@ -302,6 +302,21 @@ TEST_F(EncodeScore, NormalClassesTheDataLacksExit2) {
     expect_intact(out / "scores.csv", "earlier\n");
 }
 
+// Every label normal leaves no anomaly: AUROC is undefined, a usage error naming the labels.
+// (The other side, no normal sample, cannot arise: a normal class the data lacks is the error
+// above.)
+TEST_F(EncodeScore, AllNormalHasNoAurocExit2) {
+    TempDir out;
+    write_bytes(out / "scores.csv", "earlier\n");
+    RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), "--normal-classes", "0-2", "--out", out.path()});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--normal-classes covers every label of " + data_.test_images +
+                         " (0, 1, 2): there is no anomaly to find"),
+              std::string::npos)
+        << r.err;
+    expect_intact(out / "scores.csv", "earlier\n");
+}
+
 TEST_F(EncodeScore, EmptyNormalClassesExit2) {
     TempDir out;
     write_bytes(out / "scores.csv", "earlier\n");
