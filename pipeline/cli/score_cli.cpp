@@ -23,6 +23,7 @@
 #include "nodes/sink/anomaly.hpp"
 #include "nodes/sink/image_grid.hpp"
 #include "pipeline/cli/cli.hpp"
+#include "pipeline/error.hpp"
 #include "pipeline/file_io.hpp"
 #include "nodes/data/infer_data.hpp"
 #include "pipeline/report/svg_plot.hpp"
@@ -146,6 +147,18 @@ Scored score_all(TrainedModel &t, const InferData &d, int64_t batch, int64_t blu
     return s;
 }
 
+// A sample whose error is not finite (a diverged model's outputs overflow) has no place in a
+// ranking, a histogram or a threshold: an error naming it, before any file is written.
+void require_finite(const std::vector<double> &e, const std::string &source, const std::string &checkpoint) {
+    const auto first = std::find_if(e.begin(), e.end(), [](double v) { return !std::isfinite(v); });
+    if (first == e.end()) return;
+    const auto bad = std::count_if(e.begin(), e.end(), [](double v) { return !std::isfinite(v); });
+    throw RuntimeError(checkpoint + ": the reconstruction error of " + std::to_string(bad) + " of " +
+                       std::to_string(e.size()) + " samples of " + source + " is not finite (the first: sample " +
+                       std::to_string(first - e.begin()) + ", " + std::to_string(*first) +
+                       "): the model's outputs overflow for them; it needs retraining");
+}
+
 // Which samples are anomalies under --normal-classes; the checks that make AUROC defined.
 std::vector<bool> anomalies(const ScoreOptions &o, const InferData &d) {
     if (d.labels.empty())
@@ -169,6 +182,7 @@ std::vector<bool> anomalies(const ScoreOptions &o, const InferData &d) {
 std::vector<double> reference_errors(const ScoreOptions &o, TrainedModel &t) {
     const InferData r = load_infer_data(o.threshold_from, "", t.card, o.prep);
     const std::vector<double> all = score_all(t, r, o.batch, o.blur).error;
+    require_finite(all, r.source, o.checkpoint);
     if (o.normal.empty() || r.labels.empty()) return all;
     const std::set<int64_t> normal(o.normal.begin(), o.normal.end());
     std::vector<double> kept;
@@ -276,6 +290,7 @@ int cmd_score(const std::vector<std::string> &args) {
     const InferData d = load_infer_data(o.data, o.labels, t.card, o.prep);
     const std::vector<bool> anomaly = o.normal.empty() ? std::vector<bool>{} : anomalies(o, d);
     const Scored s = score_all(t, d, o.batch, o.blur);
+    require_finite(s.error, d.source, o.checkpoint);
     const std::vector<double> ref = o.threshold_from.empty() ? std::vector<double>{} : reference_errors(o, t);
     const std::string unit = unit_of(*t.model, o.blur), text = summary(o, d, s.error, anomaly, ref, unit);
     const Image worst = extremes(d, s, o.k, true, o.zoom), best = extremes(d, s, o.k, false, o.zoom);

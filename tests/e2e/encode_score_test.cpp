@@ -12,6 +12,7 @@
 #include "formats/idx.hpp"
 #include "nodes/nn/sample.hpp"
 #include "formats/png.hpp"
+#include "formats/safetensors.hpp"
 #include "nodes/nn/loss.hpp"
 #include "nodes/sink/anomaly.hpp"
 #include "nodes/sink/model_card.hpp"
@@ -431,6 +432,29 @@ TEST(EncodeVae, BlurOnAVaeExit2) {
     RunResult r = run_aepipe({"score", "--checkpoint", ck, "--blur", "1", "--out", tmp / "s"});
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_NE(r.err.find("--blur applies to reconstruction errors; a VAE is scored by its negative ELBO"),
+              std::string::npos)
+        << r.err;
+    expect_intact(tmp / "s/scores.csv", "earlier\n");
+}
+
+// A model whose outputs overflow (weights near FLT_MAX, so logits are inf - inf) gives errors
+// that are not finite: score says so and writes nothing. (A NaN score used to spin the ROC AUC
+// tie loop forever.)
+TEST(EncodeVae, ScoresThatAreNotFiniteExit1) {
+    TempDir tmp;
+    TinyData d = write_tiny_data(tmp.path(), 64, 16);
+    const std::string ck = train_tiny_vae(tmp, d);
+    StFile f = read_safetensors(ck);
+    std::vector<float> &w = f.tensors.at("layers.4.weight").data;
+    for (size_t i = 0; i < w.size(); ++i) w[i] = i % 2 ? -3e38f : 3e38f;
+    write_safetensors(tmp / "overflow.safetensors", f);
+    fs::create_directories(tmp / "s");
+    write_bytes(tmp / "s/scores.csv", "earlier\n");
+    RunResult r = run_aepipe({"score", "--checkpoint", tmp / "overflow.safetensors", "--normal-classes", "0", "--out",
+                              tmp / "s"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find(tmp / "overflow.safetensors" + ": the reconstruction error of "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(" of 16 samples of " + d.test_images + " is not finite (the first: sample "),
               std::string::npos)
         << r.err;
     expect_intact(tmp / "s/scores.csv", "earlier\n");
