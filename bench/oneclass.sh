@@ -32,7 +32,14 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 classes="0 1 2 3 4 5 6 7 8 9" dense_epochs=10 conv_epochs=10 threads=2 data=/usr/share/datasets/fashion-mnist
 select=0 val=10000 blurs="0 1 2" candidates="configs/fashion_oneclass_conv_ae.yaml:10,20"
+usage() {
+  echo "usage: $0 [--select [--candidates \"CONFIG:E1,E2 ...\"]] [--classes \"0 1 ...\"] [--dense-epochs N]" \
+       "[--val N] [--blurs \"0 1 2\"] [--conv-epochs N] [--threads N] [--data DIR]" >&2
+  exit 2
+}
+# Every option but --select takes a value: a missing one is a usage error, not an unbound $2.
 while [[ $# -gt 0 ]]; do
+  if [[ $1 != --select && $# -lt 2 ]]; then echo "$1: missing its value" >&2; usage; fi
   case "$1" in
     --classes) classes=$2; shift 2 ;;
     --dense-epochs) dense_epochs=$2; shift 2 ;;
@@ -43,11 +50,21 @@ while [[ $# -gt 0 ]]; do
     --candidates) candidates=$2; shift 2 ;;
     --val) val=$2; shift 2 ;;
     --blurs) blurs=$2; shift 2 ;;
-    *) echo "usage: $0 [--select [--candidates \"CONFIG:E1,E2 ...\"]] [--classes \"0 1 ...\"] [--dense-epochs N]" \
-            "[--val N] [--blurs \"0 1 2\"] [--conv-epochs N] [--threads N] [--data DIR]" >&2
-       exit 2 ;;
+    *) usage ;;
   esac
 done
+# The numbers, before any data is read or model trained (exit 2 naming the option).
+want() {  # want OPTION VALUE REGEX WHAT
+  if [[ ! $2 =~ $3 ]]; then echo "$1 '$2': expected $4" >&2; exit 2; fi
+}
+want --classes "$classes" '^ *([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5])( +([0-9]|[1-9][0-9]|1[0-9][0-9]|2[0-4][0-9]|25[0-5]))* *$' \
+  "labels 0..255 separated by spaces, e.g. \"0 1 2\""
+want --dense-epochs "$dense_epochs" '^[1-9][0-9]*$' "a whole number >= 1"
+want --conv-epochs "$conv_epochs" '^[1-9][0-9]*$' "a whole number >= 1"
+want --threads "$threads" '^[1-9][0-9]*$' "a whole number >= 1"
+want --val "$val" '^[1-9][0-9]*$' "a whole number >= 1"
+want --blurs "$blurs" '^ *([0-9]|[1-5][0-9]|6[0-4])( +([0-9]|[1-5][0-9]|6[0-4]))* *$' \
+  "radii 0..64 separated by spaces, e.g. \"0 1 2\""
 # Check every candidate before any training: CONFIG:E1,E2,... with each count a multiple of the first.
 for cand in $candidates; do
   config=${cand%%:*} epochs=${cand#*:}
@@ -60,6 +77,9 @@ for cand in $candidates; do
       echo "--candidates '$cand': $e is not a multiple of $first (the shorter counts are snapshots of one run)" >&2; exit 2
     fi
   done
+done
+for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz; do
+  if [[ ! -f $data/$f ]]; then echo "--data '$data': no $f there (expected Fashion-MNIST's four .gz files)" >&2; exit 2; fi
 done
 data=$(cd "$data" && pwd)
 out=${OUT:-$(mktemp -d)}

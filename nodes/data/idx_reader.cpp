@@ -114,6 +114,7 @@ public:
     }
     void activate() override { source_->activate(); }
     const std::string &images() const { return prm_.images; }
+    IdxSource source() const { return {prm_.images, prm_.labels, prm_.classes.value_or(std::vector<int64_t>{})}; }
 
 private:
     // stat() first (regular_file_problem): opening a FIFO to read it would block until a
@@ -170,6 +171,11 @@ Registrar<FlowNodeRegistry> reg({"idx_reader",
 std::string idx_images(const FlowNode &n) {
     auto *r = dynamic_cast<const IdxReader *>(&n);
     return r ? r->images() : "";
+}
+
+IdxSource idx_source(const FlowNode &n) {
+    auto *r = dynamic_cast<const IdxReader *>(&n);
+    return r ? r->source() : IdxSource{};
 }
 
 }  // namespace aepipe

@@ -27,17 +27,21 @@ std::string labels_beside(const std::string &images) {
     return fs::is_regular_file(l, ec) ? l.string() : "";
 }
 
-InferData from_idx(const std::string &images, std::string labels, const Shape &want) {
+// `classes`: keep only the samples with these labels (the run's test reader filtered them).
+InferData from_idx(const std::string &images, std::string labels, const Shape &want,
+                   const std::vector<int64_t> &classes = {}) {
     std::error_code ec;
     if (!fs::is_regular_file(images, ec)) throw DataError(images, "data file not found");
     if (labels.empty()) labels = labels_beside(images);
     Dataset ds = load_dataset(images, labels);
     if (ds.n == 0) throw DataError(images, "the file holds no images");
+    if (!classes.empty()) keep_classes(ds, classes, labels);
     const Shape got{ds.c, ds.h, ds.w};
     if (got.size() != want.size() || (got.spatial() && want.spatial() && got != want))
         throw DataError(images, "the images are " + got.str() + " but the model takes " + want.str() + " inputs");
     InferData d;
     d.source = images, d.labels_source = labels, d.n = ds.n, d.shape = want;
+    if (!classes.empty()) d.source += " (classes " + labels_text(classes) + ")";
     d.pixels = std::move(ds.pixels);
     d.labels.assign(ds.labels.begin(), ds.labels.end());
     return d;
@@ -69,7 +73,8 @@ InferData load_infer_data(const std::string &data, const std::string &labels, co
         if (card.test_images.empty())
             throw RuntimeError("no DATA given, and the checkpoint does not name its run's test set: pass an IDX file "
                                "or a folder of PNGs");
-        return from_idx(card.test_images, labels, want);
+        // The very set the run evaluated: its reader's labels file and `classes` filter.
+        return from_idx(card.test_images, labels.empty() ? card.test_labels : labels, want, card.test_classes);
     }
     if (fs::is_directory(data, ec)) {
         if (!labels.empty()) throw DataError(labels, "--labels goes with an IDX file, not a folder of PNGs");

@@ -2,11 +2,13 @@
 //   - an IDX image file; labels from --labels, else the file beside it named as MNIST's are
 //     (...-images-idx3-ubyte[.gz] -> ...-labels-idx1-ubyte[.gz], "images" -> "labels") when there is one;
 //   - a folder of PNGs (sorted by name), each prepared as `aepipe reconstruct` prepares it;
-//   - "" : the run's own test set (the checkpoint's model card names it), with its labels.
+//   - "" : the run's own test set as its test reader read it (the model card names the images,
+//     the labels and the reader's `classes` filter).
 // The images must have the model's input shape; every file is read and checked before any
 // output is written.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -37,7 +39,7 @@ std::string labels_text(const std::vector<int64_t> &labels);
 // pixels normalised as in training.
 template <class F>
 void for_batches(const InferData &d, const Normalizer &norm, int64_t batch, F &&f) {
-    std::vector<float> x(size_t(batch * d.dim()));
+    std::vector<float> x(size_t(std::min(batch, d.n) * d.dim()));  // --batch may exceed the data
     for (int64_t b = 0; b < d.n; b += batch) {
         const int64_t rows = std::min(batch, d.n - b);
         norm.apply(d.pixels.data() + b * d.dim(), rows * d.dim(), x.data());

@@ -85,6 +85,12 @@ void ModelSpec::parse_layers(const YAML::Node &list, Diags &diags) {
         last_units.reset(item.IsMap() && item["units"].IsDefined() ? item["units"] : item);
     }
     check_output(list, in, last_units, diags);
+    // The last layer's output is the reconstruction; a code is what comes before it.
+    if (code_layer_ >= 0 && size_t(code_layer_) + 1 == list.size())
+        diags.error(pos_of(cfg, list[size_t(code_layer_)]["code"]),
+                    "model.layers[" + std::to_string(code_layer_) +
+                        "]: 'code: true' on the last layer, whose output is the reconstruction, not a code",
+                    "mark the layer whose output is the code (the bottleneck), e.g. the narrowest");
 }
 
 // An autoencoder reconstructs its input: the last layer must give back the data's shape.

@@ -1,6 +1,7 @@
 #include "nodes/sink/anomaly.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <string>
 
@@ -10,7 +11,16 @@ namespace aepipe {
 
 namespace {
 
+// NaN compares unequal to itself and unordered to everything: the tie loops below would never
+// advance and a sort would be undefined, so NaN is refused (inf orders and ties as it should).
+void check_not_nan(const std::vector<double> &scores, const char *what) {
+    for (size_t i = 0; i < scores.size(); ++i)
+        if (std::isnan(scores[i]))
+            throw RuntimeError(std::string(what) + ": the score of sample " + std::to_string(i) + " is NaN");
+}
+
 void check(const std::vector<double> &scores, const std::vector<bool> &anomaly, const char *what) {
+    check_not_nan(scores, what);
     if (scores.size() != anomaly.size())
         throw RuntimeError(std::string(what) + ": " + std::to_string(scores.size()) + " scores but " +
                            std::to_string(anomaly.size()) + " labels");
@@ -65,6 +75,7 @@ double average_precision(const std::vector<double> &scores, const std::vector<bo
 
 double percentile(std::vector<double> v, double p) {
     if (v.empty()) throw RuntimeError("percentile of no values");
+    check_not_nan(v, "percentile");
     std::sort(v.begin(), v.end());
     const double pos = std::clamp(p, 0.0, 100.0) / 100 * double(v.size() - 1);
     const size_t lo = size_t(pos), hi = std::min(lo + 1, v.size() - 1);

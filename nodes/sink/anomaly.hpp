@@ -12,7 +12,8 @@
 
 namespace aepipe {
 
-// RuntimeError when there is no anomaly or no normal sample (the figure is undefined).
+// RuntimeError when there is no anomaly or no normal sample (the figure is undefined), or when
+// a score is NaN (also for percentile).
 double roc_auc(const std::vector<double> &scores, const std::vector<bool> &anomaly);
 double average_precision(const std::vector<double> &scores, const std::vector<bool> &anomaly);
 // p in [0, 100]; RuntimeError on an empty list.

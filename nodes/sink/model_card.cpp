@@ -28,11 +28,11 @@ std::string one_line_yaml(const YAML::Node &n) {
     return e.c_str();
 }
 
-std::string test_set_of(const Pipeline &p, const FlowNode &train) {
+IdxSource test_set_of(const Pipeline &p, const FlowNode &train) {
     for (const auto &n : p.nodes())
         if (n->spec().type == "evaluate" && p.upstream(n->id(), "model") == &train)
-            if (const FlowNode *data = p.upstream(n->id(), "data")) return idx_images(*data);
-    return "";
+            if (const FlowNode *data = p.upstream(n->id(), "data")) return idx_source(*data);
+    return {};
 }
 
 [[noreturn]] void bad_key(const std::string &path, const std::string &key, const std::string &why) {
@@ -84,6 +84,24 @@ Corruption parse_corrupt(const std::string &path, const std::string &text) {
     return {v[0], v[1], v[2], int64_t(v[3]), int64_t(v[4]), int64_t(v[5]), seed.get<uint64_t>()};
 }
 
+// test_classes: a non-empty JSON list of labels 0..255.
+std::vector<int64_t> parse_classes(const std::string &path, const std::string &text) {
+    json j;
+    try {
+        j = json::parse(text);
+    } catch (const json::parse_error &e) {
+        bad_key(path, "test_classes", std::string("malformed JSON: ") + e.what());
+    }
+    if (!j.is_array() || j.empty()) bad_key(path, "test_classes", "expected a non-empty list of labels, e.g. [0]");
+    std::vector<int64_t> v;
+    for (const auto &c : j) {
+        if (!c.is_number_unsigned() || c.get<uint64_t>() > 255)
+            bad_key(path, "test_classes", "expected labels from 0 to 255, got " + c.dump());
+        v.push_back(c.get<int64_t>());
+    }
+    return v;
+}
+
 // One line per way the tensors differ from what `m` needs ("" when they match).
 std::string tensor_mismatch(const Model &m, const StFile &f) {
     auto str = [](const std::vector<int64_t> &s) {
@@ -128,7 +146,8 @@ ModelCard card_of(const Pipeline &p, const FlowNode &train) {
     ModelCard c;
     c.model = one_line_yaml(p.section("model"));
     c.input = train.sample_shape(p);
-    c.test_images = test_set_of(p, train);
+    const IdxSource test = test_set_of(p, train);
+    c.test_images = test.images, c.test_labels = test.labels, c.test_classes = test.classes;
     bool have_norm = false;
     const FlowNode *reader = nullptr;
     for (const FlowNode *n = p.feeder(train); n; n = p.feeder(*n)) {
@@ -165,6 +184,8 @@ std::map<std::string, std::string> card_metadata(const ModelCard &c) {
                             {"seed", k->seed}}
                            .dump();
     if (!c.test_images.empty()) m["test_images"] = c.test_images;
+    if (!c.test_labels.empty()) m["test_labels"] = c.test_labels;
+    if (!c.test_classes.empty()) m["test_classes"] = json(c.test_classes).dump();
     return m;
 }
 
@@ -179,6 +200,8 @@ std::optional<ModelCard> card_from_metadata(const StFile &f, const std::string &
     c.norm = parse_norm(path, md.at("normalize"));
     if (md.count("corrupt")) c.corruption = parse_corrupt(path, md.at("corrupt"));
     if (md.count("test_images")) c.test_images = md.at("test_images");
+    if (md.count("test_labels")) c.test_labels = md.at("test_labels");
+    if (md.count("test_classes")) c.test_classes = parse_classes(path, md.at("test_classes"));
     return c;
 }
 

@@ -8,6 +8,8 @@
 //   normalize    JSON {"scale", "shift", "mean", "std"}
 //   corrupt      JSON of the training corruption (denoisers only)
 //   test_images  the evaluate node's test set (generate --interpolate), when there is one
+//   test_labels  its labels file, when it has one
+//   test_classes JSON list of the labels its reader keeps (`classes`), when it filters
 // A checkpoint without `model` was written by an older aepipe: its run's config describes it.
 #pragma once
 
@@ -29,7 +31,8 @@ struct ModelCard {
     Shape input;
     Normalizer norm;
     std::optional<Corruption> corruption;
-    std::string test_images;
+    std::string test_images, test_labels;
+    std::vector<int64_t> test_classes;  // empty: the whole test file
 };
 
 // The card of the model that the graph's `train` node trains (the one place it is derived

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "formats/image_prep.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/file_io.hpp"
 #include "pipeline/graph.hpp"
@@ -61,6 +62,16 @@ std::string shell_quote(const std::string &a);
 // Prints how the run stopped, which epochs' metrics rows are missing (if any) and how to
 // resume it; returns 128 + signal.
 int interrupted_exit(const Interrupted &e, const std::string &command, const std::string &run_dir);
+
+// --fit, --invert and --raw (pipeline/cli/prep_options.cpp): how reconstruct, encode and score
+// turn a picture into a model input; prep_options throws po::error for a bad combination.
+void add_prep_options(po::options_description &opts);
+PrepOptions prep_options(const po::variables_map &vm);
+
+// Before a command writes several files: DataError when one of `files` is a folder or a file
+// stands where one of their folders goes (pipeline/cli/output_check.cpp), so that nothing is
+// written unless everything can be.
+void check_output_files(const std::vector<std::string> &files);
 
 int cmd_bench(const std::vector<std::string> &args);
 // aepipe bench's table (pipeline/cli/bench.cpp): the header, and one row per thread count from the

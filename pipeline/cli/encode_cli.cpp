@@ -21,6 +21,7 @@ namespace aepipe::cli {
 namespace {
 
 struct EncodeOptions {
+    PrepOptions prep;  // how a folder of PNGs becomes model inputs
     std::string checkpoint, config, data, labels, out;
     int64_t batch = 256;
 };
@@ -34,15 +35,18 @@ EncodeOptions parse_encode(const std::vector<std::string> &args) {
         "labels", po::value<std::string>(&o.labels), "IDX labels of DATA (default: the labels file beside it)")(
         "out", po::value<std::string>(&o.out)->default_value("codes.npy"), "the codes, float32 [N, K]")(
         "batch", po::value<int64_t>(&o.batch)->default_value(256), "rows per forward pass");
+    add_prep_options(opts);
     po::options_description hidden;
     hidden.add_options()("data", po::value<std::string>(&o.data));
     po::positional_options_description pos;
     pos.add("data", 1);
-    parse_with(args, opts, hidden, pos,
-               "Writes the codes of DATA (an IDX file, a folder of PNGs, or the run's test set when omitted)\n"
-               "as a NumPy .npy file, their labels beside it (STEM-labels.npy) and a picture of them (STEM.svg).\n"
-               "The code is the layer marked 'code: true', else a VAE's mu, else the narrowest layer.\n");
+    auto vm = parse_with(args, opts, hidden, pos,
+                         "Writes the codes of DATA (an IDX file, a folder of PNGs, or the run's test set when omitted)\n"
+                         "as a NumPy .npy file, their labels beside it (STEM-labels.npy) and a picture of them "
+                         "(STEM.svg).\nThe code is the layer marked 'code: true', else a VAE's mu, else the narrowest "
+                         "layer.\nPNGs are prepared as by reconstruct (--fit, --invert); --raw feeds them as they are.\n");
     if (o.checkpoint.empty()) throw po::error("missing --checkpoint FILE (a run's model.safetensors)");
+    o.prep = prep_options(vm);
     if (o.batch < 1) throw po::error("--batch must be at least 1");
     if (fs::path(o.out).extension() != ".npy") throw po::error("--out '" + o.out + "': expected a .npy file name");
     return o;
@@ -60,7 +64,7 @@ int cmd_encode(const std::vector<std::string> &args) {
     const EncodeOptions o = parse_encode(args);
     TrainedModel t = load_trained_model(o.checkpoint, o.config);
     const CodeLayer code = code_layer(*t.model, o.checkpoint);
-    const InferData d = load_infer_data(o.data, o.labels, t.card);
+    const InferData d = load_infer_data(o.data, o.labels, t.card, o.prep);
     std::vector<float> codes(size_t(d.n * code.width));
     Workspace ws(*t.model, std::min(o.batch, d.n));
     for_batches(d, t.card.norm, o.batch, [&](int64_t b, int64_t rows, const float *x) {
@@ -69,6 +73,7 @@ int cmd_encode(const std::vector<std::string> &args) {
     const LatentPicture pic =
         latent_svg(codes.data(), d.n, code.width, d.labels, "codes of " + fs::path(d.source).filename().string());
 
+    check_output_files({o.out, beside(o.out, "-labels.npy"), beside(o.out, ".svg")});
     if (!fs::path(o.out).parent_path().empty()) fs::create_directories(fs::path(o.out).parent_path());
     write_npy(o.out, d.n, code.width, codes.data());
     std::cout << "codes: " << o.out << " (" << d.n << " x " << code.width << ", from " << code.what << ") of "
@@ -76,6 +81,9 @@ int cmd_encode(const std::vector<std::string> &args) {
     if (!d.labels.empty()) {
         write_npy_labels(beside(o.out, "-labels.npy"), d.labels);
         std::cout << "labels: " << beside(o.out, "-labels.npy") << " (from " << d.labels_source << ")\n";
+    } else if (std::error_code ec; fs::remove(beside(o.out, "-labels.npy"), ec)) {
+        // An earlier call's labels would sit beside these codes as if they were theirs.
+        std::cout << "removed " << beside(o.out, "-labels.npy") << " (an earlier call's; this data has no labels)\n";
     }
     write_file_atomic(beside(o.out, ".svg"), pic.svg);
     std::cout << "picture: " << beside(o.out, ".svg") << " (" << pic.caption << ")\n";

@@ -70,13 +70,8 @@ Options parse_options(const std::vector<std::string> &args) {
         "the run's config, for checkpoints without a model card (default: the checkpoint's own card, else "
         "config.yaml beside it)")(
         "out", po::value<std::string>(&o.out)->default_value("reconstructions"), "folder for the output PNGs")(
-        "zoom", po::value<int64_t>(&o.zoom)->default_value(4), "pixel enlargement in grid.png")(
-        "fit", po::value<std::string>()->default_value("auto"),
-        "auto (MNIST's for 28x28 gray models, else resize), mnist (ink into a 20/28 box, centred by mass) or resize")(
-        "invert", po::value<std::string>()->default_value("auto"),
-        "auto (dark-on-light pictures, with MNIST's fit), always or never")(
-        "raw", "feed each picture as it is, only resized to the model's input: no level cut, crop, centring or "
-               "inversion, so a noisy photo keeps its noise for a denoiser (= --fit resize --invert never)");
+        "zoom", po::value<int64_t>(&o.zoom)->default_value(4), "pixel enlargement in grid.png");
+    add_prep_options(opts);
     po::options_description hidden;
     hidden.add_options()("images", po::value<std::vector<std::string>>(&o.images));
     po::positional_options_description pos;
@@ -91,21 +86,7 @@ Options parse_options(const std::vector<std::string> &args) {
     if (!vm.count("checkpoint")) throw po::error("missing --checkpoint FILE (a run's model.safetensors)");
     if (o.images.empty()) throw po::error("no IMAGE.png given");
     if (o.zoom < 1) throw po::error("--zoom must be at least 1");
-    if (vm.count("raw"))
-        for (const char *other : {"fit", "invert"})
-            if (!vm[other].defaulted())
-                throw po::error(std::string("--raw and --") + other + " exclude each other (--raw is --fit resize "
-                                                                      "--invert never)");
-    const bool raw = vm.count("raw") > 0;
-    const std::string fit = raw ? "resize" : vm["fit"].as<std::string>(), inv = raw ? "never" : vm["invert"].as<std::string>();
-    using Fit = PrepOptions::Fit;
-    using Invert = PrepOptions::Invert;
-    if (fit != "auto" && fit != "mnist" && fit != "resize")
-        throw po::error("--fit '" + fit + "': expected auto, mnist or resize");
-    if (inv != "auto" && inv != "always" && inv != "never")
-        throw po::error("--invert '" + inv + "': expected auto, always or never");
-    o.prep.fit = fit == "mnist" ? Fit::Mnist : fit == "resize" ? Fit::Resize : Fit::Auto;
-    o.prep.invert = inv == "always" ? Invert::Always : inv == "never" ? Invert::Never : Invert::Auto;
+    o.prep = prep_options(vm);
     o.checkpoint = vm["checkpoint"].as<std::string>();
     if (vm.count("config")) o.config = vm["config"].as<std::string>();
     return o;

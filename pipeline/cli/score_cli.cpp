@@ -10,6 +10,7 @@
 // and DIR/summary.txt (ROC AUC, average precision, threshold figures). Every check comes before
 // the first file is written.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +23,7 @@
 #include "nodes/sink/anomaly.hpp"
 #include "nodes/sink/image_grid.hpp"
 #include "pipeline/cli/cli.hpp"
+#include "pipeline/error.hpp"
 #include "pipeline/file_io.hpp"
 #include "nodes/data/infer_data.hpp"
 #include "pipeline/report/svg_plot.hpp"
@@ -33,6 +35,7 @@ namespace aepipe::cli {
 namespace {
 
 struct ScoreOptions {
+    PrepOptions prep;  // how a folder of PNGs becomes model inputs
     std::string checkpoint, config, data, labels, out, threshold_from;
     std::vector<int64_t> normal;  // empty: no AUROC
     double percentile = 99;
@@ -40,20 +43,31 @@ struct ScoreOptions {
     int64_t blur = 0;  // box-blur radius of the residual before its mean square (0: plain MSE)
 };
 
+// "0,1" or ranges "0-4,7": labels 0..255, each item a label or an inclusive range A-B (A <= B).
 std::vector<int64_t> parse_classes(const std::string &text) {
-    std::vector<int64_t> v;
-    std::stringstream ss(text);
-    for (std::string item; std::getline(ss, item, ',');) {
+    const auto bad = [&] {
+        return po::error("--normal-classes '" + text +
+                         "': expected labels 0..255 or ranges A-B separated by commas, e.g. 0,1 or 0-4,7");
+    };
+    const auto label = [&](const std::string &item) {
         size_t used = 0;
         int64_t c = -1;
         try {
             c = std::stoll(item, &used);
         } catch (const std::exception &) {
         }
-        if (item.empty() || used != item.size() || c < 0)
-            throw po::error("--normal-classes '" + text + "': expected labels separated by commas, e.g. 0,1");
-        v.push_back(c);
+        if (item.empty() || !std::isdigit(static_cast<unsigned char>(item[0])) || used != item.size() || c > 255) throw bad();
+        return c;
+    };
+    std::vector<int64_t> v;
+    std::stringstream ss(text);
+    for (std::string item; std::getline(ss, item, ',');) {
+        const size_t dash = item.find('-');
+        const int64_t lo = label(item.substr(0, dash)), hi = dash == std::string::npos ? lo : label(item.substr(dash + 1));
+        if (hi < lo) throw bad();
+        for (int64_t c = lo; c <= hi; ++c) v.push_back(c);
     }
+    if (!text.empty() && text.back() == ',') throw bad();  // getline drops a trailing empty item
     if (v.empty()) throw po::error("--normal-classes is empty: name at least one label, e.g. 0");
     return v;
 }
@@ -66,7 +80,8 @@ ScoreOptions parse_score(const std::vector<std::string> &args) {
         "config", po::value<std::string>(&o.config), "describe the model by this config (older checkpoints)")(
         "labels", po::value<std::string>(&o.labels), "IDX labels of DATA (default: the labels file beside it)")(
         "out", po::value<std::string>(&o.out)->default_value("scores"), "folder for the outputs")(
-        "normal-classes", po::value<std::string>(), "labels of normal samples, e.g. 0,1: report ROC AUC and AP")(
+        "normal-classes", po::value<std::string>(),
+        "labels of normal samples, e.g. 0,1 or 0-4: report ROC AUC and AP (the other labels are anomalies)")(
         "threshold-from", po::value<std::string>(&o.threshold_from),
         "normal data (IDX or PNG folder) to set a threshold")(
         "percentile", po::value<double>(&o.percentile), "the threshold: this percentile of those errors (default 99)")(
@@ -75,19 +90,25 @@ ScoreOptions parse_score(const std::vector<std::string> &args) {
         "batch", po::value<int64_t>(&o.batch)->default_value(256), "rows per forward pass")(
         "blur", po::value<int64_t>(&o.blur)->default_value(0),
         "score the residual box-blurred over (2 R + 1)^2 pixels: region errors count, pixel ones less");
+    add_prep_options(opts);
     po::options_description hidden;
     hidden.add_options()("data", po::value<std::string>(&o.data));
     po::positional_options_description pos;
     pos.add("data", 1);
     auto vm = parse_with(args, opts, hidden, pos,
                          "Scores each sample of DATA (an IDX file, a folder of PNGs, or the run's test set when\n"
-                         "omitted) by its reconstruction error: MSE per pixel, or a VAE's negative ELBO.\n");
+                         "omitted) by its reconstruction error: MSE per pixel, or a VAE's negative ELBO.\n"
+                         "PNGs are prepared as by reconstruct (--fit, --invert); --raw feeds them as they are.\n");
     if (o.checkpoint.empty()) throw po::error("missing --checkpoint FILE (a run's model.safetensors)");
+    o.prep = prep_options(vm);
     if (vm.count("normal-classes")) o.normal = parse_classes(vm["normal-classes"].as<std::string>());
     if (vm.count("percentile") && o.threshold_from.empty())
         throw po::error("--percentile sets the threshold from --threshold-from DATA, which is missing");
     if (!(o.percentile >= 0 && o.percentile <= 100)) throw po::error("--percentile must be within 0..100");
     if (o.k < 1 || o.batch < 1 || o.zoom < 1) throw po::error("--k, --batch and --zoom must be at least 1");
+    // The grids are k images wide at zoom x their size: bounds that keep them a picture.
+    if (o.k > 1000) throw po::error("--k must be at most 1000 (images in each grid)");
+    if (o.zoom > 32) throw po::error("--zoom must be at most 32 (pixel enlargement in the grids)");
     if (o.blur < 0 || o.blur > 64) throw po::error("--blur must be within 0..64 (a radius in pixels)");
     return o;
 }
@@ -126,6 +147,18 @@ Scored score_all(TrainedModel &t, const InferData &d, int64_t batch, int64_t blu
     return s;
 }
 
+// A sample whose error is not finite (a diverged model's outputs overflow) has no place in a
+// ranking, a histogram or a threshold: an error naming it, before any file is written.
+void require_finite(const std::vector<double> &e, const std::string &source, const std::string &checkpoint) {
+    const auto first = std::find_if(e.begin(), e.end(), [](double v) { return !std::isfinite(v); });
+    if (first == e.end()) return;
+    const auto bad = std::count_if(e.begin(), e.end(), [](double v) { return !std::isfinite(v); });
+    throw RuntimeError(checkpoint + ": the reconstruction error of " + std::to_string(bad) + " of " +
+                       std::to_string(e.size()) + " samples of " + source + " is not finite (the first: sample " +
+                       std::to_string(first - e.begin()) + ", " + std::to_string(*first) +
+                       "): the model's outputs overflow for them; it needs retraining");
+}
+
 // Which samples are anomalies under --normal-classes; the checks that make AUROC defined.
 std::vector<bool> anomalies(const ScoreOptions &o, const InferData &d) {
     if (d.labels.empty())
@@ -147,8 +180,9 @@ std::vector<bool> anomalies(const ScoreOptions &o, const InferData &d) {
 // The errors that set the threshold: of --threshold-from's normal samples (all of them when it
 // has no labels or no --normal-classes was given).
 std::vector<double> reference_errors(const ScoreOptions &o, TrainedModel &t) {
-    const InferData r = load_infer_data(o.threshold_from, "", t.card);
+    const InferData r = load_infer_data(o.threshold_from, "", t.card, o.prep);
     const std::vector<double> all = score_all(t, r, o.batch, o.blur).error;
+    require_finite(all, r.source, o.checkpoint);
     if (o.normal.empty() || r.labels.empty()) return all;
     const std::set<int64_t> normal(o.normal.begin(), o.normal.end());
     std::vector<double> kept;
@@ -236,7 +270,11 @@ std::string summary(const ScoreOptions &o, const InferData &d, const std::vector
         s << "flagged: " << flagged << " of " << e.size() << "\n";
         if (!anomaly.empty()) {
             const Detection det = detect(e, anomaly, t);
-            s << "precision: " << det.precision() << "\nrecall: " << det.recall() << "\n";
+            if (det.tp + det.fp == 0)  // 0/0: saying 0 would read as "every flag was wrong"
+                s << "precision: undefined (no sample is above the threshold)\n";
+            else
+                s << "precision: " << det.precision() << "\n";
+            s << "recall: " << det.recall() << "\n";
         }
     }
     return s.str();
@@ -249,16 +287,22 @@ int cmd_score(const std::vector<std::string> &args) {
     TrainedModel t = load_trained_model(o.checkpoint, o.config);
     if (o.blur && t.model->sample_layer() >= 0)
         throw po::error("--blur applies to reconstruction errors; a VAE is scored by its negative ELBO");
-    const InferData d = load_infer_data(o.data, o.labels, t.card);
+    const InferData d = load_infer_data(o.data, o.labels, t.card, o.prep);
     const std::vector<bool> anomaly = o.normal.empty() ? std::vector<bool>{} : anomalies(o, d);
     const Scored s = score_all(t, d, o.batch, o.blur);
+    require_finite(s.error, d.source, o.checkpoint);
     const std::vector<double> ref = o.threshold_from.empty() ? std::vector<double>{} : reference_errors(o, t);
     const std::string unit = unit_of(*t.model, o.blur), text = summary(o, d, s.error, anomaly, ref, unit);
+    const Image worst = extremes(d, s, o.k, true, o.zoom), best = extremes(d, s, o.k, false, o.zoom);
 
+    std::vector<std::string> files;
+    for (const char *f : {"scores.csv", "worst.png", "best.png", "errors.svg", "summary.txt"})
+        files.push_back(o.out + "/" + f);
+    check_output_files(files);
     fs::create_directories(o.out);
     write_file_atomic(o.out + "/scores.csv", scores_csv(d, s.error));
-    write_png(o.out + "/worst.png", extremes(d, s, o.k, true, o.zoom));
-    write_png(o.out + "/best.png", extremes(d, s, o.k, false, o.zoom));
+    write_png(o.out + "/worst.png", worst);
+    write_png(o.out + "/best.png", best);
     write_file_atomic(o.out + "/errors.svg", histogram_svg(s.error, anomaly, unit));
     write_file_atomic(o.out + "/summary.txt", text);
     std::cout << text << "wrote " << o.out << "/scores.csv, worst.png, best.png (inputs above reconstructions), "

@@ -92,6 +92,12 @@ struct Frame {
     double py(double y) const { return H - B - (y - y0) / (y1 - y0) * (H - T - B); }
 };
 
+// A range too narrow to divide by, relative to its size (1e26 +- 1 is still 1e26), widened.
+void widen(double &lo, double &hi) {
+    const double pad = std::max(1.0, 1e-3 * std::max(std::abs(lo), std::abs(hi)));
+    if (hi - lo <= 1e-9 * pad) lo -= pad, hi += pad;
+}
+
 Frame frame_of(const std::vector<double> &xy) {
     Frame f{1e300, -1e300, 1e300, -1e300};
     for (size_t i = 0; i + 1 < xy.size(); i += 2) {
@@ -99,8 +105,8 @@ Frame frame_of(const std::vector<double> &xy) {
         f.y0 = std::min(f.y0, xy[i + 1]), f.y1 = std::max(f.y1, xy[i + 1]);
     }
     if (f.x0 > f.x1) f.x0 = f.y0 = 0, f.x1 = f.y1 = 1;
-    if (f.x1 - f.x0 < 1e-12) f.x0 -= 1, f.x1 += 1;
-    if (f.y1 - f.y0 < 1e-12) f.y0 -= 1, f.y1 += 1;
+    widen(f.x0, f.x1);
+    widen(f.y0, f.y1);
     const double px = (f.x1 - f.x0) * 0.04, py = (f.y1 - f.y0) * 0.04;
     f.x0 -= px, f.x1 += px, f.y0 -= py, f.y1 += py;
     return f;
@@ -145,10 +151,28 @@ std::string points(const Frame &f, const std::vector<double> &xy, const std::vec
     return o;
 }
 
+// The rows whose every number is finite, with their labels: a diverged model's inf or NaN would
+// make every PCA axis and every coordinate NaN. Returns how many were left out.
+int64_t finite_rows(const float *codes, int64_t n, int64_t k, const std::vector<int64_t> &labels,
+                    std::vector<float> &rows, std::vector<int64_t> &kept_labels) {
+    for (int64_t i = 0; i < n; ++i) {
+        const float *r = codes + i * k;
+        if (!std::all_of(r, r + k, [](float v) { return std::isfinite(v); })) continue;
+        rows.insert(rows.end(), r, r + k);
+        if (!labels.empty()) kept_labels.push_back(labels[size_t(i)]);
+    }
+    return n - int64_t(rows.size()) / std::max<int64_t>(k, 1);
+}
+
 }  // namespace
 
-LatentPicture latent_svg(const float *codes, int64_t n, int64_t k, const std::vector<int64_t> &labels,
+LatentPicture latent_svg(const float *all_codes, int64_t all_n, int64_t k, const std::vector<int64_t> &all_labels,
                          const std::string &title, int64_t max_points) {
+    std::vector<float> kept;
+    std::vector<int64_t> labels;
+    const int64_t left_out = finite_rows(all_codes, all_n, k, all_labels, kept, labels);
+    const float *codes = kept.data();
+    const int64_t n = all_n - left_out;
     std::vector<double> xy(size_t(n * 2), 0);
     std::string xl = "code[0]", yl = k >= 2 ? "code[1]" : "(none: a 1-D code)", caption;
     if (k > 2) {
@@ -165,8 +189,9 @@ LatentPicture latent_svg(const float *codes, int64_t n, int64_t k, const std::ve
     }
     const int64_t step = std::max<int64_t>(1, (n + max_points - 1) / std::max<int64_t>(max_points, 1));
     const int64_t shown = (n + step - 1) / step;
-    caption += ", " + std::to_string(shown) + " of " + std::to_string(n) + " samples" +
+    caption += ", " + std::to_string(shown) + " of " + std::to_string(all_n) + " samples" +
                (labels.empty() ? "" : ", coloured by label");
+    if (left_out) caption += " (" + std::to_string(left_out) + " with codes that are not finite left out)";
     const Frame f = frame_of(xy);
     return {axes(f, title, xl, yl) + points(f, xy, labels, n, step) + "</svg>\n", caption};
 }

@@ -12,6 +12,7 @@
 #include "formats/idx.hpp"
 #include "nodes/nn/sample.hpp"
 #include "formats/png.hpp"
+#include "formats/safetensors.hpp"
 #include "nodes/nn/loss.hpp"
 #include "nodes/sink/anomaly.hpp"
 #include "nodes/sink/model_card.hpp"
@@ -118,6 +119,30 @@ std::vector<std::vector<std::string>> csv_rows(const std::string &text) {
 // What a bad input must leave behind: the files an earlier call wrote.
 void expect_intact(const std::string &path, const std::string &bytes) { EXPECT_EQ(read_bytes(path), bytes) << path; }
 
+// --batch larger than the data (any size a user types) runs the data in one batch: the same
+// codes and scores as small batches, not an allocation of --batch rows.
+TEST_F(EncodeScore, BatchLargerThanTheData) {
+    TempDir out;
+    for (const char *batch : {"5", "1000000000000"}) {
+        const std::string b = batch;
+        RunResult e = run_aepipe({"encode", "--checkpoint", ckpt(), "--batch", b, "--out", out / ("c" + b + ".npy")});
+        ASSERT_EQ(e.exit_code, 0) << e.err;
+        RunResult s = run_aepipe({"score", "--checkpoint", ckpt(), "--batch", b, "--out", out / ("s" + b)});
+        ASSERT_EQ(s.exit_code, 0) << s.err;
+    }
+    const auto near = [](const std::string &a, const std::string &b) {
+        ASSERT_EQ(a.size(), b.size());
+        std::vector<float> x(a.size() / 4), y(b.size() / 4);
+        std::memcpy(x.data(), a.data(), a.size()), std::memcpy(y.data(), b.data(), b.size());
+        for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(x[i], y[i], 1e-5f * (1 + std::abs(y[i]))) << i;
+    };
+    near(npy_payload(out / "c5.npy"), npy_payload(out / "c1000000000000.npy"));
+    const auto s5 = csv_rows(read_bytes(out / "s5/scores.csv"));
+    const auto sbig = csv_rows(read_bytes(out / "s1000000000000/scores.csv"));
+    ASSERT_EQ(s5.size(), sbig.size());
+    for (size_t i = 1; i < s5.size(); ++i) EXPECT_NEAR(std::stod(s5[i][2]), std::stod(sbig[i][2]), 1e-6) << i;
+}
+
 TEST_F(EncodeScore, ScoresAreTheReconstructionErrorAndAurocFollows) {
     TempDir out;
     RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), data_.test_images, "--normal-classes", "0", "--out",
@@ -191,6 +216,81 @@ TEST_F(EncodeScore, BlurOutOfRangeExit2) {
     expect_intact(out / "scores.csv", "earlier\n");
 }
 
+// --k and --zoom size the grids: out of bounds is a usage error before anything is read (a
+// zoom of a million used to run out of memory after scores.csv was written).
+TEST_F(EncodeScore, GridSizesOutOfRangeExit2) {
+    TempDir out;
+    write_bytes(out / "scores.csv", "earlier\n");
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+        {{"--k", "0"}, "--k, --batch and --zoom must be at least 1"},
+        {{"--zoom", "0"}, "--k, --batch and --zoom must be at least 1"},
+        {{"--k", "1001"}, "--k must be at most 1000"},
+        {{"--zoom", "1000000"}, "--zoom must be at most 32"}};
+    for (const auto &[opt, msg] : cases) {
+        RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), opt[0], opt[1], "--out", out.path()});
+        EXPECT_EQ(r.exit_code, 2) << opt[0] << " " << opt[1] << ": " << r.err;
+        EXPECT_NE(r.err.find(msg), std::string::npos) << r.err;
+    }
+    expect_intact(out / "scores.csv", "earlier\n");
+}
+
+// --percentile outside 0..100, NaN or without --threshold-from is a usage error.
+TEST_F(EncodeScore, BadPercentileExit2) {
+    TempDir out;
+    write_bytes(out / "scores.csv", "earlier\n");
+    for (const char *bad : {"-1", "100.5", "nan", "inf"}) {
+        RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), "--threshold-from", data_.train_images,
+                                  "--percentile", bad, "--out", out.path()});
+        EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+        EXPECT_NE(r.err.find("--percentile must be within 0..100"), std::string::npos) << r.err;
+    }
+    RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), "--percentile", "99", "--out", out.path()});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--percentile sets the threshold from --threshold-from DATA, which is missing"),
+              std::string::npos)
+        << r.err;
+    expect_intact(out / "scores.csv", "earlier\n");
+}
+
+// --threshold-from data whose labels include none of --normal-classes has no normal errors to
+// set a threshold from: exit 1 naming the file, nothing written.
+TEST_F(EncodeScore, ThresholdDataWithoutTheNormalClassExit1) {
+    TempDir out;
+    Dataset ds = load_dataset(data_.train_images, data_.train_labels);
+    std::vector<uint8_t> px, labels;
+    for (int64_t i = 0; i < ds.n; ++i)
+        if (ds.labels[size_t(i)] != 0)
+            px.insert(px.end(), ds.image(i), ds.image(i) + ds.dim()), labels.push_back(ds.labels[size_t(i)]);
+    write_images(out / "ref-images-idx3-ubyte", int64_t(labels.size()), ds.h, ds.w, px);
+    write_labels(out / "ref-labels-idx1-ubyte", labels);
+    write_bytes(out / "scores.csv", "earlier\n");
+    RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), "--normal-classes", "0", "--threshold-from",
+                              out / "ref-images-idx3-ubyte", "--out", out.path()});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find(out / "ref-images-idx3-ubyte" +
+                         ": error: --threshold-from: no sample has a label of --normal-classes (labels present: 1, 2)"),
+              std::string::npos)
+        << r.err;
+    expect_intact(out / "scores.csv", "earlier\n");
+}
+
+// Images of another size than the model's input are an error naming the file and both shapes.
+TEST_F(EncodeScore, ImagesOfAnotherSizeExit1) {
+    TempDir out;
+    write_images(out / "small-images-idx3-ubyte", 4, 4, 4, std::vector<uint8_t>(64, 7));
+    write_bytes(out / "c.npy", "earlier");
+    for (const char *cmd : {"encode", "score"}) {
+        RunResult r = run_aepipe({cmd, "--checkpoint", ckpt(), out / "small-images-idx3-ubyte", "--out",
+                                  std::string(cmd) == "encode" ? out / "c.npy" : out.path()});
+        EXPECT_EQ(r.exit_code, 1) << r.err;
+        EXPECT_NE(r.err.find(out / "small-images-idx3-ubyte" + ": error: the images are 4x4x1 but the model takes 8x8x1"),
+                  std::string::npos)
+            << r.err;
+    }
+    expect_intact(out / "c.npy", "earlier");
+    EXPECT_FALSE(fs::exists(out / "scores.csv"));
+}
+
 TEST_F(EncodeScore, NormalClassesTheDataLacksExit2) {
     TempDir out;
     write_bytes(out / "scores.csv", "earlier\n");
@@ -203,6 +303,21 @@ TEST_F(EncodeScore, NormalClassesTheDataLacksExit2) {
     expect_intact(out / "scores.csv", "earlier\n");
 }
 
+// Every label normal leaves no anomaly: AUROC is undefined, a usage error naming the labels.
+// (The other side, no normal sample, cannot arise: a normal class the data lacks is the error
+// above.)
+TEST_F(EncodeScore, AllNormalHasNoAurocExit2) {
+    TempDir out;
+    write_bytes(out / "scores.csv", "earlier\n");
+    RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), "--normal-classes", "0-2", "--out", out.path()});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("--normal-classes covers every label of " + data_.test_images +
+                         " (0, 1, 2): there is no anomaly to find"),
+              std::string::npos)
+        << r.err;
+    expect_intact(out / "scores.csv", "earlier\n");
+}
+
 TEST_F(EncodeScore, EmptyNormalClassesExit2) {
     TempDir out;
     write_bytes(out / "scores.csv", "earlier\n");
@@ -210,6 +325,45 @@ TEST_F(EncodeScore, EmptyNormalClassesExit2) {
         RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), "--normal-classes", bad, "--out", out.path()});
         EXPECT_EQ(r.exit_code, 2) << r.err;
         EXPECT_NE(r.err.find("--normal-classes"), std::string::npos) << r.err;
+    }
+    expect_intact(out / "scores.csv", "earlier\n");
+}
+
+// The 100th percentile of the very errors being scored flags nothing: precision is 0/0, said
+// so rather than printed as 0; recall is 0.
+TEST_F(EncodeScore, NothingFlaggedHasNoPrecision) {
+    TempDir out;
+    fs::copy_file(data_.test_images, out / "pics.idx.gz");  // no labels: every sample sets the threshold
+    RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), "--normal-classes", "0", "--threshold-from",
+                              out / "pics.idx.gz", "--percentile", "100", "--out", out / "s"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("flagged: 0 of 64\nprecision: undefined (no sample is above the threshold)\nrecall: 0\n"),
+              std::string::npos)
+        << r.out;
+}
+
+// A labels rule: ranges A-B name every label from A to B, so 0-1 is 0,1.
+TEST_F(EncodeScore, NormalClassRangesAreALabelsRule) {
+    TempDir out;
+    RunResult a = run_aepipe({"score", "--checkpoint", ckpt(), "--normal-classes", "0,1", "--out", out / "a"});
+    RunResult b = run_aepipe({"score", "--checkpoint", ckpt(), "--normal-classes", "0-1", "--out", out / "b"});
+    ASSERT_EQ(a.exit_code, 0) << a.err;
+    ASSERT_EQ(b.exit_code, 0) << b.err;
+    const auto auroc = [](const std::string &text) { return text.substr(text.find("auroc: "), 14); };
+    EXPECT_EQ(auroc(a.out), auroc(b.out));
+    EXPECT_NE(b.out.find("normal classes: 0, 1 ("), std::string::npos) << b.out;
+}
+
+// Malformed lists are usage errors before anything is read or written.
+TEST_F(EncodeScore, MalformedNormalClassesExit2) {
+    TempDir out;
+    write_bytes(out / "scores.csv", "earlier\n");
+    for (const char *bad : {"0,", "2-1", "-1", "0-", "1e0", "256", "0,,1", " 1"}) {
+        RunResult r = run_aepipe({"score", "--checkpoint", ckpt(), "--normal-classes", bad, "--out", out.path()});
+        EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.err;
+        EXPECT_NE(r.err.find("--normal-classes '" + std::string(bad) + "': expected labels 0..255 or ranges A-B"),
+                  std::string::npos)
+            << r.err;
     }
     expect_intact(out / "scores.csv", "earlier\n");
 }
@@ -283,6 +437,29 @@ TEST(EncodeVae, BlurOnAVaeExit2) {
     expect_intact(tmp / "s/scores.csv", "earlier\n");
 }
 
+// A model whose outputs overflow (weights near FLT_MAX, so logits are inf - inf) gives errors
+// that are not finite: score says so and writes nothing. (A NaN score used to spin the ROC AUC
+// tie loop forever.)
+TEST(EncodeVae, ScoresThatAreNotFiniteExit1) {
+    TempDir tmp;
+    TinyData d = write_tiny_data(tmp.path(), 64, 16);
+    const std::string ck = train_tiny_vae(tmp, d);
+    StFile f = read_safetensors(ck);
+    std::vector<float> &w = f.tensors.at("layers.4.weight").data;
+    for (size_t i = 0; i < w.size(); ++i) w[i] = i % 2 ? -3e38f : 3e38f;
+    write_safetensors(tmp / "overflow.safetensors", f);
+    fs::create_directories(tmp / "s");
+    write_bytes(tmp / "s/scores.csv", "earlier\n");
+    RunResult r = run_aepipe({"score", "--checkpoint", tmp / "overflow.safetensors", "--normal-classes", "0", "--out",
+                              tmp / "s"});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find(tmp / "overflow.safetensors" + ": the reconstruction error of "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(" of 16 samples of " + d.test_images + " is not finite (the first: sample "),
+              std::string::npos)
+        << r.err;
+    expect_intact(tmp / "s/scores.csv", "earlier\n");
+}
+
 // `code: true` travels in the checkpoint's model card: encode takes that layer, not the narrowest.
 TEST(EncodeMarked, MarkedLayerFromTheCheckpointAlone) {
     TempDir tmp;
@@ -300,6 +477,46 @@ TEST(EncodeMarked, MarkedLayerFromTheCheckpointAlone) {
     EXPECT_NE(e.out.find("(16 x 32, from model.layers[0] (marked code: true))"), std::string::npos) << e.out;
 }
 
+// With DATA omitted, the run's own test set is the one its test reader read: its labels file
+// (named nothing like the images, so not guessed) and its `classes` filter travel in the card,
+// for encode, score and the report's latent picture alike.
+TEST(EncodeTestSet, TheTestReadersLabelsAndClasses) {
+    TempDir tmp;
+    TinyData d = write_tiny_data(tmp.path(), 64, 48);
+    fs::copy_file(d.test_labels, tmp / "answers.idx.gz");
+    fs::remove(d.test_labels);
+    std::string cfg = tiny_config_yaml(d, 1);
+    const std::string labels = "labels: '" + d.test_labels + "'";
+    cfg.replace(cfg.find(labels), labels.size(), "labels: '" + tmp / "answers.idx.gz" + "', classes: [1, 2]");
+    cfg.replace(cfg.find("  edges:\n"), 9, "    - {id: report, type: report}\n  edges:\n");
+    write_bytes(tmp / "filtered.yaml", cfg + "    - eval -> report\n");
+    RunResult run = run_aepipe({"run", tmp / "filtered.yaml", "--out", tmp / "runs", "--quiet"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const std::string r = tmp / ("runs/" + list_dir(tmp / "runs").at(0));
+    const IdxArray all = read_idx(tmp / "answers.idx.gz");
+    std::vector<int64_t> kept;
+    for (uint8_t l : all.data)
+        if (l == 1 || l == 2) kept.push_back(l);
+    ASSERT_GT(kept.size(), 0u);
+    ASSERT_LT(kept.size(), all.data.size());
+    const std::string n = std::to_string(kept.size());
+
+    RunResult e = run_aepipe({"encode", "--checkpoint", r + "/model.safetensors", "--out", tmp / "c.npy"});
+    ASSERT_EQ(e.exit_code, 0) << e.err;
+    EXPECT_NE(e.out.find("(" + n + " x 16, "), std::string::npos) << e.out;
+    const std::string lp = npy_payload(tmp / "c-labels.npy");
+    ASSERT_EQ(lp.size(), kept.size() * 8);
+    std::vector<int64_t> got(kept.size());
+    std::memcpy(got.data(), lp.data(), lp.size());
+    EXPECT_EQ(got, kept);
+    RunResult s = run_aepipe({"score", "--checkpoint", r + "/model.safetensors", "--normal-classes", "1", "--out",
+                              tmp / "s"});
+    ASSERT_EQ(s.exit_code, 0) << s.err;
+    EXPECT_EQ(csv_rows(read_bytes(tmp / "s/scores.csv")).size(), kept.size() + 1);
+    EXPECT_NE(read_bytes(r + "/latent.txt").find(n + " of " + n + " samples, coloured by label"), std::string::npos)
+        << read_bytes(r + "/latent.txt");
+}
+
 // A folder of PNGs is encoded in name order, without labels.
 TEST_F(EncodeScore, FolderOfPngs) {
     TempDir out;
@@ -312,6 +529,88 @@ TEST_F(EncodeScore, FolderOfPngs) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(npy_payload(out / "c.npy").size(), size_t(3 * 16 * 4));
     EXPECT_FALSE(fs::exists(out / "c-labels.npy"));
+}
+
+// A 28x28 gray model gets MNIST's recipe for pictures by default (the ink refitted and
+// centred); --raw feeds already-prepared PNGs as they are, so they encode and score exactly as
+// the IDX images they were written from. --raw with --fit is a usage error.
+TEST(EncodePngs, RawFeedsPreparedPicturesAsTheyAre) {
+    TempDir tmp;
+    TinyData d = write_tiny_data(tmp.path(), 32, 8, 28);
+    RunResult run = run_aepipe({"run", write_tiny_config(tmp.path(), d, 1), "--out", tmp / "runs", "--quiet"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    const std::string ck = tmp / ("runs/" + list_dir(tmp / "runs").at(0) + "/model.safetensors");
+    fs::create_directories(tmp / "pics");
+    Dataset ds = load_dataset(d.test_images, "");
+    for (int i = 0; i < 8; ++i)
+        write_png(tmp / ("pics/" + std::to_string(i) + ".png"),
+                  Image{28, 28, 1, std::vector<uint8_t>(ds.image(i), ds.image(i) + 784)});
+    for (const char *cmd : {"encode", "score"}) {
+        const bool enc = std::string(cmd) == "encode";
+        auto out = [&](const std::string &name) { return tmp / (name + (enc ? ".npy" : "")); };
+        const std::string file = enc ? "" : "/scores.csv";
+        ASSERT_EQ(run_aepipe({cmd, "--checkpoint", ck, d.test_images, "--out", out("idx")}).exit_code, 0);
+        RunResult raw = run_aepipe({cmd, "--checkpoint", ck, tmp / "pics", "--raw", "--out", out("raw")});
+        ASSERT_EQ(raw.exit_code, 0) << raw.err;
+        RunResult fit = run_aepipe({cmd, "--checkpoint", ck, tmp / "pics", "--out", out("fit")});
+        ASSERT_EQ(fit.exit_code, 0) << fit.err;
+        if (enc) {
+            EXPECT_EQ(npy_payload(out("raw")), npy_payload(out("idx"))) << cmd;
+            EXPECT_NE(npy_payload(out("fit")), npy_payload(out("idx"))) << cmd;
+        } else {  // the same errors; the IDX file has labels, the folder none
+            const auto errors = [](const std::string &csv) {
+                std::vector<std::string> e;
+                for (const auto &row : csv_rows(csv)) e.push_back(row.back());
+                return e;
+            };
+            EXPECT_EQ(errors(read_bytes(out("raw") + file)), errors(read_bytes(out("idx") + file)));
+        }
+        RunResult both = run_aepipe({cmd, "--checkpoint", ck, tmp / "pics", "--raw", "--fit", "mnist"});
+        EXPECT_EQ(both.exit_code, 2) << both.err;
+        EXPECT_NE(both.err.find("--raw and --fit exclude each other"), std::string::npos) << both.err;
+    }
+}
+
+// Every destination is checked before the first write: a folder where an output file goes, or a
+// file where its folder goes, is an error that leaves the earlier outputs as they were.
+TEST_F(EncodeScore, OutputsInTheWayExit1) {
+    TempDir out;
+    write_bytes(out / "codes.npy", "earlier");
+    fs::create_directories(out / "codes.svg");
+    RunResult e = run_aepipe({"encode", "--checkpoint", ckpt(), "--out", out / "codes.npy"});
+    EXPECT_EQ(e.exit_code, 1) << e.err;
+    EXPECT_NE(e.err.find(out / "codes.svg" + ": error: is a folder, but this output is a file"), std::string::npos)
+        << e.err;
+    expect_intact(out / "codes.npy", "earlier");
+    EXPECT_FALSE(fs::exists(out / "codes-labels.npy"));
+
+    write_bytes(out / "plain", "a file");
+    RunResult under = run_aepipe({"encode", "--checkpoint", ckpt(), "--out", out / "plain/sub/c.npy"});
+    EXPECT_EQ(under.exit_code, 1) << under.err;
+    EXPECT_NE(under.err.find(out / "plain" + ": error: is a file, but the output " + out / "plain/sub/c.npy" +
+                             " needs a folder here"),
+              std::string::npos)
+        << under.err;
+
+    fs::create_directories(out / "s/worst.png");
+    write_bytes(out / "s/scores.csv", "earlier\n");
+    RunResult s = run_aepipe({"score", "--checkpoint", ckpt(), "--out", out / "s"});
+    EXPECT_EQ(s.exit_code, 1) << s.err;
+    EXPECT_NE(s.err.find(out / "s/worst.png" + ": error: is a folder"), std::string::npos) << s.err;
+    expect_intact(out / "s/scores.csv", "earlier\n");
+}
+
+// Codes of data without labels replace an earlier call's codes: its labels file goes too, or it
+// would pass for theirs.
+TEST_F(EncodeScore, StaleLabelsBesideNewCodesAreRemoved) {
+    TempDir out;
+    ASSERT_EQ(run_aepipe({"encode", "--checkpoint", ckpt(), "--out", out / "c.npy"}).exit_code, 0);
+    ASSERT_TRUE(fs::exists(out / "c-labels.npy"));
+    fs::copy_file(data_.test_images, out / "pics.idx.gz");  // no labels file beside it
+    RunResult r = run_aepipe({"encode", "--checkpoint", ckpt(), out / "pics.idx.gz", "--out", out / "c.npy"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_FALSE(fs::exists(out / "c-labels.npy"));
+    EXPECT_NE(r.out.find("removed " + out / "c-labels.npy"), std::string::npos) << r.out;
 }
 
 // A model with no layer narrower than its input and none marked `code: true` has no code.

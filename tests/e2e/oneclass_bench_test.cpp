@@ -54,6 +54,69 @@ TEST(OneclassBench, SelectChoosesOnValidationAndReportsTest) {
     EXPECT_NE(again.out.find("| fashion_oneclass_conv_ae:2:blur0 |"), std::string::npos) << again.out;
 }
 
+// The plain mode (the benchmark, no validation split): the dense and conv AEs and PCA-64
+// per class, one table row per class and the mean, every figure an AUROC.
+TEST(OneclassBench, PlainModeReportsDenseConvAndPca) {
+    if (!python_has_numpy()) GTEST_SKIP() << "no /usr/bin/python3 with numpy (bench/pca_baseline.py needs it)";
+    TempDir tmp("aepipe-oneclass");
+    write_fashion_layout(tmp.path());
+    RunResult r = run_program({"/bin/bash", "bench/oneclass.sh", "--classes", "0 1", "--dense-epochs", "1",
+                               "--conv-epochs", "1", "--threads", "1", "--data", tmp.path()},
+                              AEPIPE_SOURCE_DIR, 300, {"AEPIPE=" AEPIPE_BINARY, "OUT=" + (tmp / "out")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("| class | dense AE | conv AE | PCA-64 |"), std::string::npos) << r.out;
+    for (const char *row : {"0", "1", "mean"})
+        EXPECT_TRUE(std::regex_search(r.out, std::regex(std::string("\\| ") + row + "( \\| [01]\\.[0-9]{4}){3} \\|")))
+            << row << "\n" << r.out;
+}
+
+// Each bad option value is a usage error (exit 2) naming it, before any data is read or run.
+RunResult oneclass_with(const std::vector<std::string> &args) {
+    std::vector<std::string> cmd{"/bin/bash", "bench/oneclass.sh"};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    return run_program(cmd, AEPIPE_SOURCE_DIR, 60, {"AEPIPE=/bin/false"});
+}
+
+TEST(OneclassBench, BadClassesAreAUsageError) {
+    for (const char *bad : {"", "x", "256", "0,1", "-1"}) {
+        RunResult r = oneclass_with({"--classes", bad});
+        EXPECT_EQ(r.exit_code, 2) << bad;
+        EXPECT_NE(r.err.find("--classes '" + std::string(bad) + "': expected labels 0..255"), std::string::npos)
+            << r.err;
+    }
+}
+
+TEST(OneclassBench, BadCountsAreAUsageError) {
+    for (const char *opt : {"--dense-epochs", "--conv-epochs", "--threads", "--val"})
+        for (const char *bad : {"0", "abc", "-2"}) {
+            RunResult r = oneclass_with({opt, bad});
+            EXPECT_EQ(r.exit_code, 2) << opt << " " << bad;
+            EXPECT_NE(r.err.find(std::string(opt) + " '" + bad + "': expected a whole number >= 1"), std::string::npos)
+                << r.err;
+        }
+}
+
+TEST(OneclassBench, BadBlursAreAUsageError) {
+    RunResult r = oneclass_with({"--blurs", "0 65"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--blurs '0 65': expected radii 0..64"), std::string::npos) << r.err;
+}
+
+TEST(OneclassBench, OptionWithoutItsValueIsAUsageError) {
+    RunResult r = oneclass_with({"--select", "--classes"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--classes: missing its value"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("usage:"), std::string::npos) << r.err;
+}
+
+TEST(OneclassBench, DataFolderWithoutTheFilesIsAUsageError) {
+    TempDir tmp("aepipe-oneclass");
+    RunResult r = oneclass_with({"--data", tmp.path()});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--data '" + tmp.path() + "': no train-images-idx3-ubyte.gz there"), std::string::npos)
+        << r.err;
+}
+
 // Each bad --candidates entry is a usage error (exit 2) naming it, before any data is read or run.
 RunResult oneclass_with_candidates(const std::string &candidates) {
     return run_program({"/bin/bash", "bench/oneclass.sh", "--select", "--candidates", candidates, "--data",

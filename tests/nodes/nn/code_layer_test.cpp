@@ -64,6 +64,17 @@ TEST(CodeLayer, TwoMarksAreAConfigError) {
               std::string::npos);
 }
 
+// The last layer's output is the reconstruction: marking it would make `encode` write the
+// reconstructions as codes, so it is a config error at the mark.
+TEST(CodeLayer, MarkOnTheLastLayerIsAConfigError) {
+    const std::string msg = error_of<ConfigError>(
+        [] { model_of("    - {type: dense, units: 4}\n    - {type: dense, units: 8, code: true}\n", 8); });
+    EXPECT_NE(msg.find("m.yaml:4:"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("model.layers[1]: 'code: true' on the last layer, whose output is the reconstruction"),
+              std::string::npos)
+        << msg;
+}
+
 // encode_rows runs the layers up to the code: the same numbers as the whole forward's act.
 TEST(CodeLayer, EncodeRowsMatchesTheForwardPass) {
     Model m = model_of(kDense, 8);

@@ -3,6 +3,8 @@
 // with tied scores as one threshold, numpy's percentile, precision and recall at a threshold.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "nodes/sink/anomaly.hpp"
 #include "pipeline/error.hpp"
 #include "support/expect_error.hpp"
@@ -38,6 +40,21 @@ TEST(Anomaly, UndefinedWithoutBothKinds) {
     EXPECT_NE(error_of<RuntimeError>([] { roc_auc({1, 2}, {false, false}); }).find("no anomaly"), std::string::npos);
     EXPECT_NE(error_of<RuntimeError>([] { average_precision({1, 2}, {true, true}); }).find("no normal sample"),
               std::string::npos);
+}
+
+// A NaN score is an error naming the sample (the tie loops used to spin on it forever);
+// infinite scores order as the largest and tie with each other.
+TEST(Anomaly, NanScoreIsAnErrorInfinityOrders) {
+    const double nan = std::nan("");
+    for (const auto &f : {roc_auc, average_precision})
+        EXPECT_NE(error_of<RuntimeError>([&] { f({0.1, nan, 0.3}, {false, true, true}); })
+                      .find("the score of sample 1 is NaN"),
+                  std::string::npos);
+    EXPECT_NE(error_of<RuntimeError>([&] { percentile({1, nan}, 50); }).find("percentile: the score of sample 1 is NaN"),
+              std::string::npos);
+    const double inf = INFINITY;
+    EXPECT_DOUBLE_EQ(roc_auc({0.1, inf, inf, 0.2}, {false, true, true, false}), 1.0);
+    EXPECT_DOUBLE_EQ(average_precision({0.1, inf, inf, 0.2}, {false, true, false, false}), 0.5);
 }
 
 TEST(Anomaly, PercentileInterpolatesLikeNumpy) {

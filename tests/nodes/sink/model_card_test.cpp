@@ -66,6 +66,28 @@ TEST(ModelCard, IsWhatTheTrainNodeSeesAndSurvivesTheMetadata) {
     EXPECT_EQ(back->test_images, d.test_images);
 }
 
+// The test reader's labels file and `classes` filter travel with its images, so that the run's
+// own test set can be read back as the run read it.
+TEST(ModelCard, TheTestReadersLabelsAndClassesSurviveTheMetadata) {
+    TempDir t("aepipe-card");
+    TinyData d = write_tiny_data(t.path(), 32, 16, 8, false);
+    std::string yaml = denoiser_yaml(d);
+    const std::string test = "images: '" + d.test_images + "'";
+    yaml.replace(yaml.find(test), test.size(), test + ", labels: '" + d.test_labels + "', classes: [2, 0]");
+    ConfigFile cfg = parse_config(yaml, t / "denoise.yaml");
+    Pipeline p(cfg, RunSettings{});
+    const ModelCard c = card_of(p);
+    EXPECT_EQ(c.test_labels, d.test_labels);
+    EXPECT_EQ(c.test_classes, (std::vector<int64_t>{2, 0}));
+    StFile f;
+    f.metadata = card_metadata(c);
+    EXPECT_EQ(f.metadata.at("test_classes"), "[2,0]");
+    const std::optional<ModelCard> back = card_from_metadata(f, "m.safetensors");
+    ASSERT_TRUE(back);
+    EXPECT_EQ(back->test_labels, d.test_labels);
+    EXPECT_EQ(back->test_classes, c.test_classes);
+}
+
 TEST(ModelCard, ACheckpointWithoutOneIsAnOlderCheckpoint) {
     StFile f;
     f.metadata = {{"format", "aepipe-1"}, {"epoch", "3"}};
@@ -133,7 +155,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadCard{"ZeroSide", "input_shape", "0x2x1", "has a zero or too large side"},
         BadCard{"StdZero", "normalize", R"({"scale": 1, "shift": 0, "mean": 0, "std": 0})", "std > 0"},
         BadCard{"NormalizeNotJson", "normalize", "scale=1", "malformed JSON"},
-        BadCard{"CorruptNotAnObject", "corrupt", "[1]", "needs a number 'noise_std'"}),
+        BadCard{"CorruptNotAnObject", "corrupt", "[1]", "needs a number 'noise_std'"},
+        BadCard{"TestClassesNotJson", "test_classes", "0,1", "__metadata__ 'test_classes': malformed JSON"},
+        BadCard{"TestClassesEmpty", "test_classes", "[]", "expected a non-empty list of labels"},
+        BadCard{"TestClassesNotALabel", "test_classes", "[1, 256]", "expected labels from 0 to 255, got 256"},
+        BadCard{"TestClassesNegative", "test_classes", "[-1]", "expected labels from 0 to 255, got -1"}),
     [](const auto &info) { return info.param.name; });
 
 }  // namespace

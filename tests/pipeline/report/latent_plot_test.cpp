@@ -74,5 +74,36 @@ TEST(LatentPlot, TwoDimensionalCodesAreDrawnAsTheyAre) {
     EXPECT_NE(pic.svg.find("code[1]"), std::string::npos);
 }
 
+// Codes that are all one large value (a saturated code layer): the frame is widened relative to
+// their size, so no coordinate is 0/0 (1e26 +- 1 was still 1e26, and every tick read "nan").
+TEST(LatentPlot, EqualHugeCodesGiveFiniteCoordinates) {
+    for (int64_t k : {2, 3}) {
+        const std::vector<float> codes(size_t(6 * k), 2.9e26f);
+        const LatentPicture pic = latent_svg(codes.data(), 6, k, {}, "codes");
+        EXPECT_EQ(pic.svg.find("nan"), std::string::npos) << k << "\n" << pic.svg;
+        EXPECT_EQ(pic.svg.find("inf"), std::string::npos) << k << "\n" << pic.svg;
+    }
+}
+
+// A diverged model's codes (inf, NaN) are left out of the picture, and the caption says how many;
+// the finite ones are drawn with their labels.
+TEST(LatentPlot, CodesThatAreNotFiniteAreLeftOut) {
+    const float inf = INFINITY, nan = NAN;
+    for (int64_t k : {2, 3}) {
+        std::vector<float> codes;
+        for (int64_t i = 0; i < 5; ++i)
+            for (int64_t j = 0; j < k; ++j) codes.push_back(float(i * 3 + j) + (i == 1 && j == 0 ? inf : 0.f));
+        codes[size_t(3 * k + k - 1)] = nan;
+        const LatentPicture pic = latent_svg(codes.data(), 5, k, {0, 1, 2, 3, 4}, "codes");
+        EXPECT_NE(pic.caption.find("3 of 5 samples, coloured by label (2 with codes that are not finite left out)"),
+                  std::string::npos)
+            << pic.caption;
+        EXPECT_EQ(pic.svg.find("nan"), std::string::npos) << pic.svg;
+        EXPECT_EQ(pic.svg.find("inf"), std::string::npos) << pic.svg;
+        EXPECT_EQ(pic.svg.find("label 1"), std::string::npos) << "sample 1 is not finite";
+        EXPECT_NE(pic.svg.find("label 4"), std::string::npos);
+    }
+}
+
 }  // namespace
 }  // namespace aepipe::test
