@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <regex>
 #include <sstream>
 
@@ -138,6 +139,16 @@ TEST(RunName, ConfigNameWinsAndOverridesRenameIt) {
     EXPECT_EQ(cli::run_name(named, "configs/x.yaml"), "fashion_ae");
     ConfigFile unnamed = parse_config("model: {}\n", "configs/x.yaml");
     EXPECT_EQ(cli::run_name(unnamed, "configs/x.yaml"), "x");
+}
+
+// An empty --name (YAML null) used to name the folder 'null-DATE'; now a usage error, no folder.
+TEST(RunName, EmptyNameIsAnErrorAndMakesNoFolder) {
+    TempDir tmp("aepipe-empty-name");
+    TinyData d = write_tiny_data(tmp.path(), 32, 16, 8);
+    write_bytes(tmp / "tiny.yaml", tiny_config_yaml(d, 1));
+    RunResult r = run_aepipe({"run", tmp / "tiny.yaml", "--out", tmp / "out", "--name", ""});
+    expect_exit(r, 2, "config: 'name' is empty: give a plain name");
+    EXPECT_TRUE(!std::filesystem::exists(tmp / "out") || list_dir(tmp / "out").empty());
 }
 
 TEST(CheckpointKeys, OldEveryKeyIsAnErrorNamingTheNewKeys) {

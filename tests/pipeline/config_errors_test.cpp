@@ -286,6 +286,15 @@ const std::vector<OverrideCase> kOverrides = {
      {"name=../../x"},
      {kCli + "config: 'name' must be a plain name (letters, digits, _ . -), got '../../x'",
       "hint: it names the run folder inside --out"}},
+    // An empty value is YAML's null, not a name: it made run folders called 'null-DATE'.
+    {"name_is_empty",
+     {"name="},
+     {kCli + "config: 'name' is empty: give a plain name (letters, digits, _ . -)",
+      "hint: it names the run folder inside --out; leave the key out for the config file's name"}},
+    {"name_is_null",
+     {"name=~"},
+     {kCli + "config: 'name' is empty: give a plain name (letters, digits, _ . -)",
+      "hint: it names the run folder inside --out; leave the key out for the config file's name"}},
     {"misspelt_type_key", {"graph.nodes[0].typ=x"}, {kCli + "graph.nodes[0] 'train_set' (idx_reader): unknown key 'typ'", "hint: did you mean 'type'?"}},
 };
 
