@@ -101,6 +101,10 @@ std::string make_run_dir(const std::string &out, const std::string &name) {
     return dir;
 }
 
+void make_parent_dir(const std::string &file) {
+    if (const fs::path parent = fs::path(file).parent_path(); !parent.empty()) fs::create_directories(parent);
+}
+
 std::string run_name(const ConfigFile &cfg, const std::string &config_path) {
     return cfg.root["name"] ? cfg.root["name"].as<std::string>() : fs::path(config_path).stem().string();
 }
