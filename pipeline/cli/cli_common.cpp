@@ -66,14 +66,17 @@ namespace {
 // so copies of the config (bench's runs, config.yaml) and the checks agree on the file.
 void anchor_override_paths(ConfigFile &cfg) {
     const YAML::Node &root = cfg.root;  // const: looking must not add keys
+    // A part that is missing or of the wrong kind is validation's to report, not this.
+    if (!root.IsMap() || !root["graph"] || !root["graph"].IsMap() || !root["graph"]["nodes"]) return;
     const YAML::Node nodes = root["graph"]["nodes"];
     if (!nodes.IsSequence()) return;
     for (const auto &n : nodes) {
         const NodeSpec *spec = n.IsMap() ? find_spec(n["type"].as<std::string>("")) : nullptr;
         if (!spec) continue;
         for (const auto &k : spec->keys) {
+            if (k.kind != Kind::Path || !n[k.name]) continue;  // a missing key's node is invalid to ask
             YAML::Node v = n[k.name];  // rebinds to the tree's node: assigning below edits it in place
-            if (k.kind != Kind::Path || !v.IsScalar() || v.Scalar().empty() || fs::path(v.Scalar()).is_absolute())
+            if (!v.IsScalar() || v.Scalar().empty() || fs::path(v.Scalar()).is_absolute())
                 continue;
             const SourcePos at = pos_of(cfg, v);
             if (at.line == 0 && at.file != cfg.path) v = fs::absolute(v.Scalar()).lexically_normal().string();
