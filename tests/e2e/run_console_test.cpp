@@ -161,5 +161,23 @@ TEST(CheckpointKeys, OldEveryKeyIsAnErrorNamingTheNewKeys) {
     EXPECT_NE(msg.find("'every_epochs'"), std::string::npos) << msg;
 }
 
+// image_grid's periodic files have the checkpoint node's name for the same meaning.
+TEST(ImageGridKeys, OldEveryKeyIsAnErrorNamingTheNewKey) {
+    TempDir tmp("aepipe-grid-keys");
+    TinyData d = write_tiny_data(tmp.path(), 32, 16, 8);
+    std::string yaml = tiny_config_yaml(d, 1);
+    const std::string from = "type: image_grid, count: 8}";
+    ASSERT_NE(yaml.find(from), std::string::npos);
+    std::string old = yaml, now = yaml;
+    old.replace(old.find(from), from.size(), "type: image_grid, count: 8, every: 2}");
+    now.replace(now.find(from), from.size(), "type: image_grid, count: 8, snapshot_every_epochs: 2}");
+    const std::string msg = config_error(old);
+    EXPECT_NE(msg.find("'every' is no longer accepted"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("renamed: 'snapshot_every_epochs' (NAME_epoch<E>.png every N epochs)"), std::string::npos)
+        << msg;
+    ConfigFile cfg = parse_config(now, "test.yaml");
+    EXPECT_NO_THROW(Pipeline(cfg, RunSettings{})) << "the new key is valid";
+}
+
 }  // namespace
 }  // namespace aepipe::test
