@@ -116,6 +116,12 @@ static const NodeSpec kGraphSpec{"graph", Category::Section, "the flow graph", G
 
 static const SectionRegistrar kTopSection(kTopSpec), kTrainSection(train_section_spec()), kGraphSection(kGraphSpec);
 
+void FlowNode::check_run_file_name(const char *key, const std::string &value, Diags &d) const {
+    if (value.empty() || value == "." || value == ".." || value.find('/') != std::string::npos)
+        d.error(params_.pos(key), params_.context() + ": '" + key + "' must be a file name in the run folder, got '" +
+                                      clip_text(value) + "'");
+}
+
 Pipeline::Pipeline(const ConfigFile &cfg, RunSettings settings)
     : cfg_(cfg), settings_(std::move(settings)), console_(settings_.tty, settings_.quiet) {
     Diags diags;

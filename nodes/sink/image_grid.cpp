@@ -66,6 +66,7 @@ public:
     void resolve(Pipeline &p, Diags &d) override {
         if (prm_.count < 1) d.error(params_.pos("count"), params_.context() + ": 'count' must be at least 1");
         if (prm_.zoom < 1) d.error(params_.pos("zoom"), params_.context() + ": 'zoom' must be at least 1");
+        check_run_file_name("file", prm_.file, d);
         if (!d.empty()) return;
         try {
             model_ = std::make_unique<Model>(model_spec_of(p, *this));
