@@ -52,8 +52,8 @@ aepipe_median_sps() {
 latest_run() { local runs=("$1/${2:-}"*/); echo "${runs[-1]%/}"; }
 
 # DATA_ARGS: the overrides that point a config's readers (ids train_set, test_set) at the IDX
-# files (images and labels, .gz) in folder $1, made absolute: override paths are relative to the
-# config's folder.
+# files (images and labels, .gz) in folder $1, made absolute, so they name the same files from
+# any folder.
 data_overrides() {
   local d
   d=$(cd "$1" && pwd)

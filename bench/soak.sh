@@ -60,7 +60,7 @@ graph:
     - {id: test_set, type: idx_reader, images: test-images.idx.gz}
     - {id: eval, type: evaluate}
     - {id: metrics, type: metrics}
-    - {id: recon, type: image_grid, count: 8, every: 10}
+    - {id: recon, type: image_grid, count: 8, snapshot_every_epochs: 10}
     - {id: ckpt, type: checkpoint, snapshot_every_epochs: 1}
     - {id: report, type: report}
   edges:

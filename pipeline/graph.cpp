@@ -116,14 +116,23 @@ static const NodeSpec kGraphSpec{"graph", Category::Section, "the flow graph", G
 
 static const SectionRegistrar kTopSection(kTopSpec), kTrainSection(train_section_spec()), kGraphSection(kGraphSpec);
 
+void FlowNode::check_run_file_name(const char *key, const std::string &value, Diags &d) const {
+    if (value.empty() || value == "." || value == ".." || value.find('/') != std::string::npos)
+        d.error(params_.pos(key), params_.context() + ": '" + key + "' must be a file name in the run folder, got '" +
+                                      clip_text(value) + "'");
+}
+
 Pipeline::Pipeline(const ConfigFile &cfg, RunSettings settings)
     : cfg_(cfg), settings_(std::move(settings)), console_(settings_.tty, settings_.quiet) {
     Diags diags;
     check_params(kTopSpec, cfg_, cfg_.root, "config", diags, {});
     train_ = check_params(train_section_spec(), cfg_, cfg_.root["train"], "train", diags, {});
     static const std::regex name_re("[A-Za-z0-9_][A-Za-z0-9_.-]*");
-    if (const YAML::Node name = cfg_.root["name"];
-        name && name.IsScalar() && !(short_text(name.Scalar()) && std::regex_match(name.Scalar(), name_re)))
+    // A null name (`name:`, name=, --name '') is no name: it used to make a run folder 'null-DATE'.
+    if (const YAML::Node name = cfg_.root["name"]; name && name.IsNull())
+        diags.error(pos_of(cfg_, name), "config: 'name' is empty: give a plain name (letters, digits, _ . -)",
+                    "it names the run folder inside --out; leave the key out for the config file's name");
+    else if (name && name.IsScalar() && !(short_text(name.Scalar()) && std::regex_match(name.Scalar(), name_re)))
         diags.error(pos_of(cfg_, name), "config: 'name' must be a plain name (letters, digits, _ . -), got '" +
                                             clip_text(name.Scalar()) + "'",
                     "it names the run folder inside --out");

@@ -139,6 +139,11 @@ public:
     void set_probe(int p) { probe_ = p; }
 
 protected:
+    // A key naming a file the node writes into the run folder must be a plain file name: a path
+    // would write outside the run ('../x.png') or into a folder nobody made ('sub/x'), and an
+    // empty name writes nothing. Checked by resolve(), so validate reports it.
+    void check_run_file_name(const char *key, const std::string &value, Diags &d) const;
+
     int probe_ = 0;
     std::string id_;
     Params params_;

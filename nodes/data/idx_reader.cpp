@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 
 #include "nodes/data/idx_reader.hpp"
 
@@ -122,10 +123,17 @@ private:
     void check_file(const std::string &full) const {
         const std::string path = clip_text(full, 400);  // a config may hold a path of any length
         const std::string why = regular_file_problem(full, "an IDX file");
+        // MNIST's own file names get the fetch hint; any other file is the user's, whose usual
+        // slip is a relative path taken from the wrong folder.
+        static const std::regex mnist_name(R"((train|t10k)-(images-idx3|labels-idx1)-ubyte(\.gz)?)");
         if (why == "file not found")
-            throw RuntimeError(where() + ": data file not found: " + path +
-                               "\nhint: fetch MNIST with scripts/fetch_mnist.sh; Fashion-MNIST comes with "
-                               "'apt-get install dataset-fashion-mnist'");
+            throw RuntimeError(
+                where() + ": data file not found: " + path +
+                (std::regex_match(std::filesystem::path(full).filename().string(), mnist_name)
+                     ? "\nhint: fetch MNIST with scripts/fetch_mnist.sh; Fashion-MNIST comes with "
+                       "'apt-get install dataset-fashion-mnist'"
+                     : "\nhint: a relative path in a config file is relative to the file's folder, in a "
+                       "command-line override to the current folder"));
         if (!why.empty())  // "is a FIFO (named pipe), ..." or "cannot read (File name too long)"
             throw RuntimeError(where() + ": data file " + path + (why.rfind("is ", 0) == 0 ? " " : ": ") + why);
     }

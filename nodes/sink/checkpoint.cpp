@@ -148,7 +148,8 @@ bool CheckpointSink::reads_back(const std::string &path) const {
     return true;
 }
 
-void CheckpointSink::resolve(Pipeline &p, Diags &) {
+void CheckpointSink::resolve(Pipeline &p, Diags &d) {
+    check_run_file_name("file", prm_.file, d);
     for (FlowNode *n = p.upstream(id_, "in"); n && !train_; n = p.feeder(*n))
         if (auto *client = dynamic_cast<CheckpointClient *>(n)) {
             client->use_checkpoints(*this);

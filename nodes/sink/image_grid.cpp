@@ -1,10 +1,10 @@
 // image_grid: eval -> PNG. `count` test images in the top row, the model's reconstructions
-// below, each cell `zoom` times enlarged: NAME_epoch<E>.png every `every` epochs and
+// below, each cell `zoom` times enlarged: NAME_epoch<E>.png every `snapshot_every_epochs` epochs and
 // `file` (NAME.png, default recon.png) after the last epoch. When the evaluation corrupts
 // its inputs (denoising) there are three rows: original / corrupted / restored, with the test
 // set's fixed corruption (the images the PSNR columns measure).
 // YAML keys: count, seed (-1: the first `count` test images; else a seeded random pick),
-// every, zoom, file.
+// snapshot_every_epochs (the checkpoint node's name for the same meaning; was `every`), zoom, file.
 #include <omp.h>
 
 #include <algorithm>
@@ -42,7 +42,7 @@ Image tile_rows(const std::vector<std::vector<const uint8_t *>> &rows, int64_t h
 namespace {
 
 struct ImageGridParams {
-    int64_t count = 0, seed = -1, every = 0, zoom = 1;
+    int64_t count = 0, seed = -1, snapshot_every_epochs = 0, zoom = 1;
     std::string file;
     static const Keys<ImageGridParams> &keys();
 };
@@ -52,7 +52,7 @@ const Keys<ImageGridParams> &ImageGridParams::keys() {
         key(&P::count, {"count", Kind::Int, "8", "images per row", {}, false, size_range(1, 1024)}),
         key(&P::seed, {"seed", Kind::Int, "-1", "-1: the first test images; else a seeded random pick", {}, false,
                        at_least(-1, 9007199254740992.0)}),
-        key(&P::every, {"every", Kind::Int, "0",
+        key(&P::snapshot_every_epochs, {"snapshot_every_epochs", Kind::Int, "0",
                         "also write NAME_epoch<E>.png (NAME: file without .png) every N epochs (0: off)", {}, false,
                         at_least(0, 1e9)}),
         key(&P::zoom, {"zoom", Kind::Int, "2", "pixel enlargement", {}, false, size_range(1, 64)}),
@@ -66,6 +66,7 @@ public:
     void resolve(Pipeline &p, Diags &d) override {
         if (prm_.count < 1) d.error(params_.pos("count"), params_.context() + ": 'count' must be at least 1");
         if (prm_.zoom < 1) d.error(params_.pos("zoom"), params_.context() + ": 'zoom' must be at least 1");
+        check_run_file_name("file", prm_.file, d);
         if (!d.empty()) return;
         try {
             model_ = std::make_unique<Model>(model_spec_of(p, *this));
@@ -88,7 +89,7 @@ private:
         const auto &r = epoch_report(m);
         const EvalReport &ev = eval_report(m);
         const int64_t e = r.epoch + 1;
-        const bool periodic = periodic_epoch(prm_.every, r);
+        const bool periodic = periodic_epoch(prm_.snapshot_every_epochs, r);
         const std::string &dir = p.settings().run_dir;
         if ((!periodic && !r.last) || dir.empty()) return;
         omp_set_num_threads(threads_);  // this TBB thread's OpenMP team for oneDNN
@@ -144,7 +145,10 @@ Registrar<FlowNodeRegistry> reg({"image_grid",
                                  "denoising: original / corrupted / restored rows",
                                  ImageGridParams::keys().specs(),
                                  {{"in", {"eval"}, "evaluated epochs (carry the test set)"}},
-                                 {}},
+                                 {},
+                                 "",
+                                 {{"every", "renamed: 'snapshot_every_epochs' (NAME_epoch<E>.png every N epochs), "
+                                            "the checkpoint node's name for the same meaning"}}},
                                 [](const Params &p) { return std::make_unique<ImageGrid>(p); });
 
 }  // namespace

@@ -207,6 +207,12 @@ std::optional<ModelCard> card_from_metadata(const StFile &f, const std::string &
 
 TrainedModel load_trained_model(const std::string &checkpoint, const std::string &config) {
     std::error_code ec;
+    // A run folder is what a user has at hand: name the file in it rather than say "not found".
+    if (fs::is_directory(checkpoint, ec))
+        throw DataError(checkpoint, "is a folder; --checkpoint takes the model file" +
+                                        std::string(fs::is_regular_file(fs::path(checkpoint) / "model.safetensors", ec)
+                                                        ? ": " + (fs::path(checkpoint) / "model.safetensors").string()
+                                                        : ", a run's model.safetensors"));
     if (!fs::is_regular_file(checkpoint, ec))
         throw DataError(checkpoint, "checkpoint not found (expected a run's model.safetensors)");
     StFile st = read_safetensors(checkpoint);

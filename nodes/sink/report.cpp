@@ -33,11 +33,8 @@ class Report : public FlowNode, public RunReportSink {
 public:
     explicit Report(const Params &p) : prm_(parse<ReportParams>(p)) {}
     void resolve(Pipeline &, Diags &d) override {
-        for (const auto &[k, v] : {std::pair<const char *, const std::string &>{"file", prm_.file}, {"curves", prm_.curves}}) {
-            if (v.empty() || v.find('/') != std::string::npos)
-                d.error(params_.pos(k), params_.context() + ": '" + k + "' must be a file name in the run folder, got '" +
-                                            v + "'");
-        }
+        check_run_file_name("file", prm_.file, d);
+        check_run_file_name("curves", prm_.curves, d);
     }
     void build(Pipeline &p) override {
         dir_ = p.settings().run_dir;

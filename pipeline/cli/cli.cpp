@@ -27,8 +27,9 @@ namespace {
 
 const char *kUsageNotes = R"(
 Overrides address any config value by path, e.g. train.epochs=3 model.layers[2].units=32
-graph.nodes[0].images=/data/train-images-idx3-ubyte.gz name=fashion_ae. Relative paths in a
-config are relative to the config file's folder. aepipe list-nodes prints every key a config can hold.
+graph.nodes[test_set].images=/data/t10k-images-idx3-ubyte.gz name=fashion_ae. Relative paths in a
+config file are relative to its folder; in an override, to the current folder.
+aepipe list-nodes prints every key a config can hold.
 
 Exit codes: 0 success, 1 runtime error (data, I/O, divergence), 2 config or usage error,
 130 / 143 stopped by SIGINT / SIGTERM after writing a checkpoint (the resume command is printed).

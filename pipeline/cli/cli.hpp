@@ -46,6 +46,9 @@ ConfigFile load(const Common &c, const po::variables_map &vm);
 bool stdout_is_terminal();
 // OUT/NAME-YYYYmmdd-HHMMSS[-k], created.
 std::string make_run_dir(const std::string &out, const std::string &name);
+// Creates the folder an output file named on the command line goes into (--out a/b.png), as
+// the commands that write folders (reconstruct, score, encode, data pack) always did.
+void make_parent_dir(const std::string &file);
 std::string run_name(const ConfigFile &cfg, const std::string &config_path);
 // Writes the resolved config (absolute paths) into dir/config.yaml.
 void save_resolved(const ConfigFile &cfg, const std::string &dir);

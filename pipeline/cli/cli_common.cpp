@@ -59,11 +59,39 @@ po::variables_map parse(const std::vector<std::string> &args, po::options_descri
     return vm;
 }
 
+namespace {
+
+// A relative path typed in an override is relative to where the user is (as every other
+// argument on that command line), not to the config's folder: it is made absolute here, once,
+// so copies of the config (bench's runs, config.yaml) and the checks agree on the file.
+void anchor_override_paths(ConfigFile &cfg) {
+    const YAML::Node &root = cfg.root;  // const: looking must not add keys
+    // A part that is missing or of the wrong kind is validation's to report, not this.
+    if (!root.IsMap() || !root["graph"] || !root["graph"].IsMap() || !root["graph"]["nodes"]) return;
+    const YAML::Node nodes = root["graph"]["nodes"];
+    if (!nodes.IsSequence()) return;
+    for (const auto &n : nodes) {
+        const NodeSpec *spec = n.IsMap() ? find_spec(n["type"].as<std::string>("")) : nullptr;
+        if (!spec) continue;
+        for (const auto &k : spec->keys) {
+            if (k.kind != Kind::Path || !n[k.name]) continue;  // a missing key's node is invalid to ask
+            YAML::Node v = n[k.name];  // rebinds to the tree's node: assigning below edits it in place
+            if (!v.IsScalar() || v.Scalar().empty() || fs::path(v.Scalar()).is_absolute())
+                continue;
+            const SourcePos at = pos_of(cfg, v);
+            if (at.line == 0 && at.file != cfg.path) v = fs::absolute(v.Scalar()).lexically_normal().string();
+        }
+    }
+}
+
+}  // namespace
+
 ConfigFile load(const Common &c, const po::variables_map &vm) {
     ConfigFile cfg = load_config(c.config);
     for (size_t i = 0; i < c.overrides.size(); ++i)
         apply_override(cfg, c.overrides[i],
                        override_origin(i < c.override_argv.size() ? c.override_argv[i] : 0, c.overrides[i]));
+    anchor_override_paths(cfg);
     if (vm.count("threads") && !vm["threads"].as<std::string>().empty() &&
         vm["threads"].as<std::string>().find(',') == std::string::npos)
         apply_override(cfg, "train.threads=" + vm["threads"].as<std::string>(),
@@ -99,6 +127,10 @@ std::string make_run_dir(const std::string &out, const std::string &name) {
     // each get a folder of their own, never one shared.
     for (int k = 2; !fs::create_directory(dir); ++k) dir = base + "-" + std::to_string(k);
     return dir;
+}
+
+void make_parent_dir(const std::string &file) {
+    if (const fs::path parent = fs::path(file).parent_path(); !parent.empty()) fs::create_directories(parent);
 }
 
 std::string run_name(const ConfigFile &cfg, const std::string &config_path) {

@@ -124,6 +124,9 @@ void check_one_grid(const po::variables_map &vm) {
                             " grid (one grid per call: --n/--seed samples, --interpolate/--steps, --manifold)");
         }
     }
+    // Without --interpolate the samples grid is drawn and --steps would change nothing.
+    if (first == "steps" && !vm.count("interpolate"))
+        throw po::error("--steps needs --interpolate A,B: it sets the decodings of the interpolation grid");
 }
 
 void write_manifold(Vae &v, int64_t g, int64_t zoom, const std::string &path) {
@@ -217,6 +220,7 @@ int cmd_generate(const std::vector<std::string> &args) {
         return vm.count("out") ? vm["out"].as<std::string>() : (fs::path(checkpoint).parent_path() / name).string();
     };
     Vae v = load_vae(checkpoint, vm.count("config") ? vm["config"].as<std::string>() : "");
+    if (vm.count("out")) make_parent_dir(vm["out"].as<std::string>());
     if (vm.count("manifold"))
         write_manifold(v, vm["manifold"].as<int64_t>(), zoom, out("manifold.png"));
     else if (vm.count("interpolate"))

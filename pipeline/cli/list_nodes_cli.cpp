@@ -22,6 +22,25 @@ std::string heading(Category cat) {
     }
 }
 
+// Keys every item of a category takes besides its type's own: the builder and the model spec
+// read them, not the schemas, so they are written here (list-nodes is to show every key).
+const char *common_keys(Category cat) {
+    switch (cat) {
+        case Category::Layer:
+            return "every layer: type (required); code: true/false, default false. marks the code layer that "
+                   "aepipe encode and score use (else a VAE's mu, else the narrowest layer; at most one)";
+        case Category::Loss: return "a name (loss: mse) or a map with a type ({type: bce, from_logits: true})";
+        case Category::Optimizer: return "a name (optimizer: adam) or a map with a type ({type: adam, lr: 0.001})";
+        case Category::Section: return nullptr;
+        default: return "every node: id (required, unique; edges name it), type (required)";
+    }
+}
+
+void print_heading(std::ostream &os, Category cat) {
+    os << "== " << heading(cat) << "\n";
+    if (const char *common = common_keys(cat)) os << common << "\n";
+}
+
 std::vector<const NodeSpec *> specs_of(Category cat) {
     std::vector<const NodeSpec *> v;
     for (const NodeSpec *s : cat == Category::Section ? section_specs() : all_specs())
@@ -42,6 +61,16 @@ void print_spec(std::ostream &os, const NodeSpec &s) {
     for (const auto &[old, hint] : s.renamed) os << "  (" << old << ": no longer accepted; " << hint << ")\n";
 }
 
+// A key name asked for as if it were a node ('every_epochs', 'name'): the entries that hold it.
+std::string owners_of_key(const std::string &key) {
+    std::string owners;
+    for (Category cat : kCategories)
+        for (const NodeSpec *s : specs_of(cat))
+            for (const auto &k : s->keys)
+                if (k.name == key) owners += (owners.empty() ? "" : ", ") + s->type;
+    return owners.empty() ? "" : owners + " (aepipe list-nodes " + owners.substr(0, owners.find(',')) + ")";
+}
+
 }  // namespace
 
 int cmd_list_nodes(const std::vector<std::string> &args) {
@@ -60,7 +89,7 @@ int cmd_list_nodes(const std::vector<std::string> &args) {
     if (names.size() > 1) throw po::error("expected at most one NAME, got " + std::to_string(names.size()));
     if (names.empty()) {
         for (Category cat : kCategories) {
-            std::cout << "== " << heading(cat) << "\n";
+            print_heading(std::cout, cat);
             for (const NodeSpec *s : specs_of(cat)) print_spec(std::cout, *s);
             std::cout << "\n";
         }
@@ -72,15 +101,19 @@ int cmd_list_nodes(const std::vector<std::string> &args) {
         for (const NodeSpec *s : specs_of(cat)) {
             known.push_back(s->type);
             if (s->type != names[0]) continue;
-            std::cout << (found ? "\n" : "") << "== " << heading(cat) << "\n";
+            std::cout << (found ? "\n" : "");
+            print_heading(std::cout, cat);
             print_spec(std::cout, *s);
             found = true;
         }
     if (found) return 0;
     const std::string near = nearest(names[0], known);
+    const std::string owners = owners_of_key(names[0]);
     throw ConfigError({"command line", 0, 0}, "list-nodes: no node type, layer, loss, optimizer or section '" +
                                                   names[0] + "'",
-                      (near.empty() ? "" : "did you mean '" + near + "'? ") + "aepipe list-nodes prints them all");
+                      !owners.empty() ? "'" + names[0] + "' is a key of " + owners
+                      : near.empty()  ? "aepipe list-nodes prints them all"
+                                      : "did you mean '" + near + "'? aepipe list-nodes prints them all");
 }
 
 }  // namespace aepipe::cli

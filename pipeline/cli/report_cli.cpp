@@ -32,6 +32,7 @@ int cmd_graph(const std::vector<std::string> &args) {
                   << "hint: " << kGraphvizHint << "\n";
         return 1;
     }
+    make_parent_dir(svg);
     std::string tmp = svg + ".dot.tmp";
     write_file_atomic(tmp, dot);
     try {
@@ -104,6 +105,7 @@ int cmd_compare(const std::vector<std::string> &args) {
                          "their final figures, and their newest image grids side by side.\n");
     if (dirs.size() < 2) throw po::error("expected at least two run folders, got " + std::to_string(dirs.size()));
     std::string out = vm["out"].as<std::string>();
+    make_parent_dir(out);
     write_file_atomic(out, compare_html(dirs, out, vm.count("log-scale") > 0));
     std::cout << "wrote " << out << "\n";
     return 0;

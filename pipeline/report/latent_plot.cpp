@@ -8,6 +8,7 @@
 
 #include "pipeline/file_io.hpp"
 #include "pipeline/report/html.hpp"
+#include "pipeline/report/svg_plot.hpp"
 
 namespace aepipe {
 
@@ -87,7 +88,9 @@ std::string fmt(const char *f, double a, double b = 0, double c = 0, double d = 
 }
 
 struct Frame {
-    double x0, x1, y0, y1, L = 60, R = 110, T = 36, B = 46, W = 560, H = 460;
+    double x0, x1, y0, y1;
+    AxisTicks xt{}, yt{};  // round values (1-2-5 steps), as the loss plots have; the axes end on them
+    double L = 60, R = 110, T = 36, B = 46, W = 560, H = 460;
     double px(double x) const { return L + (x - x0) / (x1 - x0) * (W - L - R); }
     double py(double y) const { return H - B - (y - y0) / (y1 - y0) * (H - T - B); }
 };
@@ -105,10 +108,11 @@ Frame frame_of(const std::vector<double> &xy) {
         f.y0 = std::min(f.y0, xy[i + 1]), f.y1 = std::max(f.y1, xy[i + 1]);
     }
     if (f.x0 > f.x1) f.x0 = f.y0 = 0, f.x1 = f.y1 = 1;
-    widen(f.x0, f.x1);
+    widen(f.x0, f.x1);  // a range of equal huge values first (linear_ticks pads by 1 only)
     widen(f.y0, f.y1);
-    const double px = (f.x1 - f.x0) * 0.04, py = (f.y1 - f.y0) * 0.04;
-    f.x0 -= px, f.x1 += px, f.y0 -= py, f.y1 += py;
+    f.xt = linear_ticks(f.x0, f.x1, false, true, 6);
+    f.yt = linear_ticks(f.y0, f.y1, false, true, 6);
+    f.x0 = f.xt.lo, f.x1 = f.xt.hi, f.y0 = f.yt.lo, f.y1 = f.yt.hi;
     return f;
 }
 
@@ -121,11 +125,14 @@ std::string axes(const Frame &f, const std::string &title, const std::string &xl
          "</text>\n";
     o += fmt("<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"none\" stroke=\"black\"/>\n", f.L, f.T,
              f.W - f.L - f.R, f.H - f.T - f.B);
-    for (int t = 0; t <= 4; ++t) {
-        const double xv = f.x0 + (f.x1 - f.x0) * t / 4, yv = f.y0 + (f.y1 - f.y0) * t / 4;
-        o += fmt("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.3g</text>", f.px(xv), f.H - f.B + 16, xv);
-        o += fmt("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%.3g</text>\n", f.L - 5, f.py(yv) + 4, yv);
-    }
+    for (size_t t = 0; t < f.xt.values.size(); ++t)
+        o += fmt("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", f.px(f.xt.values[t]), f.H - f.B + 16) +
+             f.xt.labels[t] + "</text>";
+    o += "\n";
+    for (size_t t = 0; t < f.yt.values.size(); ++t)
+        o += fmt("<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">", f.L - 5, f.py(f.yt.values[t]) + 4) +
+             f.yt.labels[t] + "</text>";
+    o += "\n";
     o += fmt("<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">", (f.L + f.W - f.R) / 2, f.H - 10) + xl + "</text>\n";
     o += fmt("<text x=\"14\" y=\"%g\" text-anchor=\"middle\" transform=\"rotate(-90 14 %g)\">", (f.T + f.H - f.B) / 2,
              (f.T + f.H - f.B) / 2) + yl + "</text>\n";

@@ -320,6 +320,19 @@ TEST(ReconstructUsage, MissingCheckpoint) {
     expect_error(r, 1, t / "none.safetensors" + ": error: checkpoint not found", t / "out");
 }
 
+// A run folder given as the checkpoint: the error names the model file inside it.
+TEST(ReconstructUsage, RunFolderAsCheckpointNamesTheFileInIt) {
+    TempDir t("aepipe-pics");
+    fs::create_directories(t / "run");
+    RunResult r = run_aepipe({"reconstruct", "--checkpoint", t / "run", "--out", t / "out", "x.png"});
+    expect_error(r, 1, t / "run" + ": error: is a folder; --checkpoint takes the model file, a run's model.safetensors",
+                 t / "out");
+    write_bytes(t / "run/model.safetensors", "x");
+    r = run_aepipe({"reconstruct", "--checkpoint", t / "run", "--out", t / "out", "x.png"});
+    expect_error(r, 1, t / "run" + ": error: is a folder; --checkpoint takes the model file: " + t / "run/model.safetensors",
+                 t / "out");
+}
+
 TEST(ReconstructUsage, NoCheckpointOption) {
     TempDir t("aepipe-pics");
     expect_error(run_aepipe({"reconstruct", "x.png", "--out", t / "out"}), 2, "missing --checkpoint FILE", t / "out");

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <regex>
 #include <sstream>
 
@@ -140,6 +141,16 @@ TEST(RunName, ConfigNameWinsAndOverridesRenameIt) {
     EXPECT_EQ(cli::run_name(unnamed, "configs/x.yaml"), "x");
 }
 
+// An empty --name (YAML null) used to name the folder 'null-DATE'; now a usage error, no folder.
+TEST(RunName, EmptyNameIsAnErrorAndMakesNoFolder) {
+    TempDir tmp("aepipe-empty-name");
+    TinyData d = write_tiny_data(tmp.path(), 32, 16, 8);
+    write_bytes(tmp / "tiny.yaml", tiny_config_yaml(d, 1));
+    RunResult r = run_aepipe({"run", tmp / "tiny.yaml", "--out", tmp / "out", "--name", ""});
+    expect_exit(r, 2, "config: 'name' is empty: give a plain name");
+    EXPECT_TRUE(!std::filesystem::exists(tmp / "out") || list_dir(tmp / "out").empty());
+}
+
 TEST(CheckpointKeys, OldEveryKeyIsAnErrorNamingTheNewKeys) {
     TempDir tmp("aepipe-ckpt-keys");
     TinyData d = write_tiny_data(tmp.path(), 32, 16, 8);
@@ -148,6 +159,24 @@ TEST(CheckpointKeys, OldEveryKeyIsAnErrorNamingTheNewKeys) {
     EXPECT_NE(msg.find("'every' is no longer accepted"), std::string::npos) << msg;
     EXPECT_NE(msg.find("snapshot_every_epochs"), std::string::npos) << msg;
     EXPECT_NE(msg.find("'every_epochs'"), std::string::npos) << msg;
+}
+
+// image_grid's periodic files have the checkpoint node's name for the same meaning.
+TEST(ImageGridKeys, OldEveryKeyIsAnErrorNamingTheNewKey) {
+    TempDir tmp("aepipe-grid-keys");
+    TinyData d = write_tiny_data(tmp.path(), 32, 16, 8);
+    std::string yaml = tiny_config_yaml(d, 1);
+    const std::string from = "type: image_grid, count: 8}";
+    ASSERT_NE(yaml.find(from), std::string::npos);
+    std::string old = yaml, now = yaml;
+    old.replace(old.find(from), from.size(), "type: image_grid, count: 8, every: 2}");
+    now.replace(now.find(from), from.size(), "type: image_grid, count: 8, snapshot_every_epochs: 2}");
+    const std::string msg = config_error(old);
+    EXPECT_NE(msg.find("'every' is no longer accepted"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("renamed: 'snapshot_every_epochs' (NAME_epoch<E>.png every N epochs)"), std::string::npos)
+        << msg;
+    ConfigFile cfg = parse_config(now, "test.yaml");
+    EXPECT_NO_THROW(Pipeline(cfg, RunSettings{})) << "the new key is valid";
 }
 
 }  // namespace

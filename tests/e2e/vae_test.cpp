@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "formats/png.hpp"
+#include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
 #include "support/model_card.hpp"
 #include "support/shared_run.hpp"
@@ -205,6 +206,20 @@ TEST_F(Vae, GenerateWritesASampleGrid) {
     EXPECT_EQ(read_bytes(tmp() / "again.png"), first) << "the same seed decodes the same samples";
     ASSERT_EQ(generate({"--checkpoint", checkpoint(), "--n", "6", "--seed", "5", "--out", tmp() / "other.png"}).exit_code, 0);
     EXPECT_NE(read_bytes(tmp() / "other.png"), first) << "another seed, other samples";
+}
+
+TEST_F(Vae, GenerateMakesTheFolderOfOut) {
+    RunResult r = generate({"--checkpoint", checkpoint(), "--n", "4", "--out", tmp() / "new/dir/s.png"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(read_png(tmp() / "new/dir/s.png").w, 2 * kCell + 2);
+}
+
+// --steps belongs to the interpolation: alone it would be ignored while samples are drawn.
+TEST(GenerateSteps, WithoutInterpolateIsAnError) {
+    TempDir t("aepipe-gen-steps");
+    RunResult r = run_aepipe({"generate", "--checkpoint", t / "none.safetensors", "--steps", "5", "--out", t / "g.png"});
+    expect_exit(r, 2, "--steps needs --interpolate A,B");
+    EXPECT_FALSE(std::filesystem::exists(t / "g.png"));
 }
 
 TEST_F(Vae, GenerateWritesAnInterpolationRow) {

@@ -286,6 +286,23 @@ const std::vector<OverrideCase> kOverrides = {
      {"name=../../x"},
      {kCli + "config: 'name' must be a plain name (letters, digits, _ . -), got '../../x'",
       "hint: it names the run folder inside --out"}},
+    // An empty value is YAML's null, not a name: it made run folders called 'null-DATE'.
+    {"name_is_empty",
+     {"name="},
+     {kCli + "config: 'name' is empty: give a plain name (letters, digits, _ . -)",
+      "hint: it names the run folder inside --out; leave the key out for the config file's name"}},
+    {"name_is_null",
+     {"name=~"},
+     {kCli + "config: 'name' is empty: give a plain name (letters, digits, _ . -)",
+      "hint: it names the run folder inside --out; leave the key out for the config file's name"}},
+    // A file a sink writes is a name in the run folder: 'sub/x' failed after training (no such
+    // folder), '../x.png' wrote outside the run; validate said ok to both.
+    {"checkpoint_file_in_a_folder",
+     {"graph.nodes[ckpt].file=sub/m.safetensors"},
+     {kCli + "graph.nodes[9] 'ckpt' (checkpoint): 'file' must be a file name in the run folder, got 'sub/m.safetensors'"}},
+    {"image_grid_file_outside_the_run",
+     {"graph.nodes[recon].file=../escape.png"},
+     {kCli + "graph.nodes[8] 'recon' (image_grid): 'file' must be a file name in the run folder, got '../escape.png'"}},
     {"misspelt_type_key", {"graph.nodes[0].typ=x"}, {kCli + "graph.nodes[0] 'train_set' (idx_reader): unknown key 'typ'", "hint: did you mean 'type'?"}},
 };
 

@@ -3,6 +3,8 @@
 // argv), down to the keys inside a map-valued override.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "support/expect_error.hpp"
 #include "support/fixtures.hpp"
 
@@ -60,6 +62,28 @@ TEST(Override, CliNamesTheArgument) {
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_EQ(lines_of(r.err).at(0),
               "error: node 'test_set' (idx_reader, " + config + ":21:7): data file not found: /nonexistent.gz");
+}
+
+// A relative path typed in an override is relative to the current folder (as the shell's other
+// arguments), not to the config's: it used to be looked for beside the config. Paths written in
+// the config file stay relative to its folder; the run's config.yaml records both absolute.
+TEST(Override, RelativePathIsRelativeToTheCurrentFolder) {
+    TempDir dir("aepipe-override-cwd");
+    std::filesystem::create_directories(dir / "cfg");
+    std::filesystem::create_directories(dir / "mine");
+    TinyData d = write_tiny_data(dir / "mine", 32, 16);
+    const std::string config = write_tiny_config(dir / "cfg", d, 1);  // its own paths are absolute
+    const std::string rel = "mine/" + std::filesystem::path(d.train_images).filename().string();
+    RunResult r = run_aepipe({"validate", config, "graph.nodes[train_set].images=" + rel}, dir.path());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    // From another folder the same text names another file, and the error says which.
+    r = run_aepipe({"validate", config, "graph.nodes[train_set].images=" + rel}, dir / "cfg");
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("data file not found: " + dir / "cfg/" + rel), std::string::npos) << r.err;
+    r = run_aepipe({"run", config, "graph.nodes[train_set].images=" + rel, "--out", dir / "runs", "-q"}, dir.path());
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::string run = dir / "runs/" + list_dir(dir / "runs").at(0);
+    EXPECT_NE(read_bytes(run + "/config.yaml").find("images: " + d.train_images), std::string::npos);
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // The image_grid sink on hand-made eval messages (support/report_source.hpp): the test images
 // in the top row and the model's reconstructions of them below, cell by cell, after the last
-// epoch; NAME_epoch<E>.png every `every` epochs.
+// epoch; NAME_epoch<E>.png every `snapshot_every_epochs` epochs.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -79,7 +79,7 @@ TEST(ImageGridSink, TestImagesAboveTheirReconstructions) {
 
 TEST(ImageGridSink, EveryNEpochsWritesANumberedGrid) {
     TempDir run("aepipe-grid");
-    const std::string yaml = sink_config(kAe, "{id: sink, type: image_grid, every: 2, file: grid.png}");
+    const std::string yaml = sink_config(kAe, "{id: sink, type: image_grid, snapshot_every_epochs: 2, file: grid.png}");
     const FakeModel m = fake_model(parse_config(yaml, "sink.yaml"), kSide, 7);
     const Normalizer norm;
     std::vector<EpochEval> reports;

@@ -4,6 +4,9 @@
 // list-nodes NAME prints that one entry, an unknown NAME is a usage error with a hint.
 #include <gtest/gtest.h>
 
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
 #include <regex>
 #include <set>
 
@@ -128,6 +131,42 @@ TEST(ListNodes, UnknownNameIsAUsageErrorWithAHint) {
     EXPECT_NE(r.err.find("no node type, layer, loss, optimizer or section 'trian'"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("did you mean 'train'?"), std::string::npos) << r.err;
     EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
+// A key asked for as if it were an entry: the hint names the entries that hold it.
+TEST(ListNodes, AKeysNameIsAnsweredWithTheEntriesThatHoldIt) {
+    RunResult r = run_aepipe({"list-nodes", "every_epochs"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("hint: 'every_epochs' is a key of checkpoint (aepipe list-nodes checkpoint)"),
+              std::string::npos)
+        << r.err;
+    RunResult name = run_aepipe({"list-nodes", "name"});
+    EXPECT_EQ(name.exit_code, 2);
+    EXPECT_NE(name.err.find("hint: 'name' is a key of config (aepipe list-nodes config)"), std::string::npos)
+        << name.err;
+}
+
+void collect_keys(const YAML::Node &n, std::set<std::string> &keys) {
+    if (n.IsMap())
+        for (const auto &kv : n) {
+            keys.insert(kv.first.as<std::string>());
+            collect_keys(kv.second, keys);
+        }
+    else if (n.IsSequence())
+        for (const auto &item : n) collect_keys(item, keys);
+}
+
+// Every key that a shipped config holds is documented by list-nodes, the keys every layer or
+// node takes (type, code, id) included.
+TEST(ListNodes, DocumentsEveryKeyOfEveryShippedConfig) {
+    RunResult r = run_aepipe({"list-nodes"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::set<std::string> keys;
+    for (const auto &e : std::filesystem::directory_iterator(std::string(AEPIPE_SOURCE_DIR) + "/configs"))
+        if (e.path().extension() == ".yaml") collect_keys(YAML::LoadFile(e.path().string()), keys);
+    EXPECT_TRUE(keys.count("code") && keys.count("id")) << "the configs no longer use what this test is about";
+    for (const auto &k : keys)
+        EXPECT_TRUE(std::regex_search(r.out, std::regex("[\\n ;]" + k + "(: | \\()"))) << "list-nodes leaves out '" << k << "'";
 }
 
 TEST(ListNodes, HelpPrintsHelp) {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <random>
+#include <regex>
 
 #include "pipeline/report/latent_plot.hpp"
 
@@ -102,6 +103,36 @@ TEST(LatentPlot, CodesThatAreNotFiniteAreLeftOut) {
         EXPECT_EQ(pic.svg.find("inf"), std::string::npos) << pic.svg;
         EXPECT_EQ(pic.svg.find("label 1"), std::string::npos) << "sample 1 is not finite";
         EXPECT_NE(pic.svg.find("label 4"), std::string::npos);
+    }
+}
+
+// Numbers drawn as tick labels along one axis ("middle": x, "end": y), in order.
+std::vector<double> tick_values(const std::string &svg, const char *anchor) {
+    std::vector<double> v;
+    const std::regex tick(std::string("text-anchor=\"") + anchor + "\">(-?[0-9.]+(e[-+]?[0-9]+)?)</text>");
+    for (auto it = std::sregex_iterator(svg.begin(), svg.end(), tick); it != std::sregex_iterator(); ++it)
+        v.push_back(std::stod((*it)[1]));
+    return v;
+}
+
+// The odd ticks (-3.33, -1.64, 0.0463, ...) were the range cut in four: ticks are round
+// values, evenly 1, 2 or 5 times a power of ten apart, and the axis ends on them around the data.
+TEST(LatentPlot, TicksAreRoundValuesAroundTheData) {
+    const std::vector<float> codes = {-3.33f, 2.54f, 3.42f, -2.24f, 0.0463f, 0.152f};
+    const LatentPicture pic = latent_svg(codes.data(), 3, 2, {}, "codes");
+    for (const char *anchor : {"middle", "end"}) {
+        const std::vector<double> t = tick_values(pic.svg, anchor);
+        ASSERT_GE(t.size(), 3u) << anchor << "\n" << pic.svg;
+        const double step = t[1] - t[0], p = std::pow(10.0, std::floor(std::log10(step) + 1e-9));
+        const double m = step / p;
+        EXPECT_TRUE(std::abs(m - 1) < 1e-9 || std::abs(m - 2) < 1e-9 || std::abs(m - 5) < 1e-9) << step;
+        for (size_t i = 0; i < t.size(); ++i) {
+            EXPECT_NEAR(t[i], t[0] + double(i) * step, 1e-9) << anchor;
+            EXPECT_NEAR(t[i] / step, std::round(t[i] / step), 1e-9) << t[i];
+        }
+        const double lo = anchor[0] == 'm' ? -3.33 : -2.24, hi = anchor[0] == 'm' ? 3.42 : 2.54;
+        EXPECT_LE(t.front(), lo) << anchor;
+        EXPECT_GE(t.back(), hi) << anchor;
     }
 }
 

@@ -77,6 +77,10 @@ TEST(GraphDot, CommandPrintsDotAndRendersSvg) {
     EXPECT_TRUE(contains(svg, "<svg")) << svg.substr(0, 300);
     EXPECT_TRUE(contains(svg, ">report</text>"));
     EXPECT_FALSE(fs::exists(tmp / "g.svg.dot.tmp"));
+    // A file in a folder that does not exist yet: the folder is made (it failed with '.tmp.tmp').
+    r = run_aepipe({"graph", tmp / "g.yaml", "--svg", tmp / "new/dir/g.svg"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(contains(read_bytes(tmp / "new/dir/g.svg"), "<svg"));
 }
 
 TEST(GraphDot, SvgWithoutGraphvizSaysHowToInstallIt) {
@@ -306,6 +310,12 @@ TEST(RunReport, ComparePageOverlaysRuns) {
     EXPECT_TRUE(contains(h, ">lr_a</text>"));  // legends name runs by their config's name
     EXPECT_TRUE(contains(h, "<td>lr_b</td>"));
     EXPECT_EQ(count_between(h, "id=\"images\"", "</body>", "<img class=\"grid\""), 2);
+
+    // --out in a folder that does not exist yet: the folder is made, links stay relative to it.
+    r = run_aepipe({"compare", a, b, "--out", tmp / "new/dir/cmp.html"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(contains(read_bytes(tmp / "new/dir/cmp.html"),
+                         "<a href=\"" + fs::relative(a, tmp / "new/dir").string() + "/report.html\">"));
 
     RunResult one = run_aepipe({"compare", a});
     EXPECT_EQ(one.exit_code, 2);

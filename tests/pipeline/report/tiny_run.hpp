@@ -41,7 +41,7 @@ inline std::string tiny_run(const TempDir &tmp, int64_t epochs, const std::strin
     write_bytes(cfg, vae ? tiny_vae_yaml(yaml) : yaml);
     std::string out = tmp / ("runs-" + name);
     // every=1: periodic image grids too, so the report must pick the newest.
-    std::vector<std::string> args{command, cfg, "--out", out, "--quiet", "--threads", "1", "graph.nodes[8].every=1"};
+    std::vector<std::string> args{command, cfg, "--out", out, "--quiet", "--threads", "1", "graph.nodes[8].snapshot_every_epochs=1"};
     args.insert(args.end(), extra.begin(), extra.end());
     RunResult r = run_aepipe(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
