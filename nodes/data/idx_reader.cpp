@@ -114,6 +114,7 @@ public:
     }
     void activate() override { source_->activate(); }
     const std::string &images() const { return prm_.images; }
+    int64_t samples() const { return n_ <= 0 ? -1 : kept_ >= 0 ? kept_ : n_; }  // -1: files not readable
 
 private:
     // stat() first (regular_file_problem): opening a FIFO to read it would block until a
@@ -141,6 +142,9 @@ private:
                            "add labels: PATH (the IDX file of the images' labels)");
         if (!regular_file_problem(labels).empty()) return;  // reported by preflight(); a FIFO would block
         const IdxArray l = read_idx(labels);
+        kept_ = std::count_if(l.data.begin(), l.data.end(), [&](uint8_t v) {
+            return std::find(classes.begin(), classes.end(), int64_t(v)) != classes.end();
+        });
         for (int64_t c : classes)
             if (c < 0 || c > 255 || std::find(l.data.begin(), l.data.end(), uint8_t(c)) == l.data.end())
                 d.error(params_.pos("classes"),
@@ -149,7 +153,7 @@ private:
     }
 
     IdxReaderParams prm_;
-    int64_t epochs_ = 1, next_ = 0, dim_ = 0, n_ = 0;
+    int64_t epochs_ = 1, next_ = 0, dim_ = 0, n_ = 0, kept_ = -1;  // kept_: samples of `classes`
     Shape shape_;
     bool paced_ = false;
     Dataset data_;
@@ -170,6 +174,11 @@ Registrar<FlowNodeRegistry> reg({"idx_reader",
 std::string idx_images(const FlowNode &n) {
     auto *r = dynamic_cast<const IdxReader *>(&n);
     return r ? r->images() : "";
+}
+
+int64_t idx_samples(const FlowNode &n) {
+    auto *r = dynamic_cast<const IdxReader *>(&n);
+    return r ? r->samples() : -1;
 }
 
 }  // namespace aepipe
