@@ -547,7 +547,8 @@ int Pipeline::side_threads() const {
 
 void Pipeline::preflight() {
     for (auto &n : nodes_) n->preflight(*this);
-    check_memory(memory_estimate(), available_memory(), double(settings_.max_memory), train_.pos("max_memory"));
+    const MemoryBound avail = available_memory_bound();
+    check_memory(memory_estimate(), avail.bytes, double(settings_.max_memory), train_.pos("max_memory"), avail.name);
 }
 
 std::vector<MemoryItem> Pipeline::memory_estimate() const {
