@@ -107,6 +107,9 @@ TEST_F(RunFolder, ResumeWithoutCheckpointsGivesTheRightHint) {
     fs::create_directories(tmp / "runs/tiny-20260101-000000");
     RunResult r = run({"--resume", tmp / "runs/tiny-20260101-000000"});
     EXPECT_EQ(r.exit_code, 2) << r.err;
+    // An error of the command line, not of a file: it said "<config>: error: --resume ...".
+    EXPECT_EQ(lines_of(r.err).at(0),
+              "error: --resume " + tmp / "runs/tiny-20260101-000000" + ": no checkpoints/step-N.ckpt in it");
     EXPECT_NE(r.err.find("hint: the config's checkpoint node 'ckpt' writes them (every_epochs, every_steps), but this "
                          "run stopped before its first one; start it anew: aepipe run " + config),
               std::string::npos)
