@@ -115,6 +115,14 @@ TEST_F(RunFolder, ResumeWithoutCheckpointsGivesTheRightHint) {
               std::string::npos)
         << r.err;
     EXPECT_EQ(r.err.find("needs a checkpoint node"), std::string::npos) << r.err;
+    // A node that writes training checkpoints only after the last step is named as such.
+    RunResult off = run({"graph.nodes[ckpt].every_epochs=0", "graph.nodes[ckpt].every_steps=0", "--resume",
+                         tmp / "runs/tiny-20260101-000000"});
+    EXPECT_EQ(off.exit_code, 2) << off.err;
+    EXPECT_NE(off.err.find("hint: the config's checkpoint node 'ckpt' has every_epochs: 0 and every_steps: 0, so it "
+                           "writes one only after the last step"),
+              std::string::npos)
+        << off.err;
     // A config without one gets the other hint.
     std::string text = read_bytes(config);
     text = text.substr(0, text.find("    - {id: ckpt")) + text.substr(text.find("  edges:"));
