@@ -21,7 +21,9 @@ std::string clip_text(const std::string &text, size_t max) {
 
 // Each line is bounded too (echo sites clip what they quote; this catches any they miss).
 std::string Diagnostic::str() const {
-    std::string s = pos.str() + ": error: " + clip_text(message, 2000);
+    // An error of the command line (--resume DIR) has no place in a file: no "<config>: ".
+    const bool nowhere = pos.file.empty() && pos.line <= 0;
+    std::string s = (nowhere ? "" : pos.str() + ": ") + "error: " + clip_text(message, 2000);
     if (!hint.empty()) s += "\nhint: " + clip_text(hint, 2000);
     return s;
 }

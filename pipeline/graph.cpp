@@ -47,7 +47,8 @@ OutPort FlowNode::out(const std::string &port) {
 
 // std::regex matches recursively, one stack frame per character: a name or edge of 200,000
 // characters overflowed the stack. Anything longer than this is refused before matching.
-static bool short_text(const std::string &s) { return s.size() <= 1000; }
+// A run folder is NAME-YYYYMMDD-HHMMSS[-N]: 200 characters leave room under NAME_MAX (255).
+static bool short_text(const std::string &s) { return !s.empty() && s.size() <= 200; }
 
 static const NodeSpec kTopSpec{"config",
                                Category::Section,
@@ -71,7 +72,7 @@ struct TrainSection {
 const Keys<TrainSection> &TrainSection::keys() {
     using P = TrainSection;
     static const Keys<P> k{
-        key(&P::epochs, {"epochs", Kind::Int, "10", "passes over the training set", {}, false, at_least(1)}),
+        key(&P::epochs, {"epochs", Kind::Int, "10", "passes over the training set", {}, false, at_least(1, kMaxEpochs)}),
         key(&P::batch, {"batch", Kind::Int, "50", "samples per step (default of the batch node's size)", {}, false,
                         size_range()}),
         key(&P::seed, {"seed", Kind::Int, "42", "seed of initialisation, shuffling and sampling", {}, false, seed_range()}),
@@ -133,8 +134,9 @@ Pipeline::Pipeline(const ConfigFile &cfg, RunSettings settings)
         diags.error(pos_of(cfg_, name), "config: 'name' is empty: give a plain name (letters, digits, _ . -)",
                     "it names the run folder inside --out; leave the key out for the config file's name");
     else if (name && name.IsScalar() && !(short_text(name.Scalar()) && std::regex_match(name.Scalar(), name_re)))
-        diags.error(pos_of(cfg_, name), "config: 'name' must be a plain name (letters, digits, _ . -), got '" +
-                                            clip_text(name.Scalar()) + "'",
+        diags.error(pos_of(cfg_, name),
+                    "config: 'name' must be a plain name (letters, digits, _ . -) of at most 200 characters, got '" +
+                        clip_text(name.Scalar()) + "'",
                     "it names the run folder inside --out");
     diags.throw_if_any();  // the ranges are checked: the values below are valid
 
@@ -383,6 +385,12 @@ const PortSpec *Pipeline::pick_port(const std::string &ctx, const SourcePos &pos
             port = ports[0].name;
             return &ports[0];
         }
+        if (ports.empty()) {  // a source has no input (a sink no output): nothing to name
+            diags.error(pos, ctx + ": node '" + node + "' has no " + dir + " ports",
+                        std::string(dir) == "input" ? "it is a source: no edge can lead to it"
+                                                    : "it is a sink: no edge can leave it");
+            return nullptr;
+        }
         diags.error(pos, ctx + ": node '" + node + "' has " + std::to_string(ports.size()) + " " + dir +
                              " ports; name one: " + port_list(ports));
         return nullptr;
@@ -547,7 +555,8 @@ int Pipeline::side_threads() const {
 
 void Pipeline::preflight() {
     for (auto &n : nodes_) n->preflight(*this);
-    check_memory(memory_estimate(), available_memory(), double(settings_.max_memory), train_.pos("max_memory"));
+    const MemoryBound avail = available_memory_bound();
+    check_memory(memory_estimate(), avail.bytes, double(settings_.max_memory), train_.pos("max_memory"), avail.name);
 }
 
 std::vector<MemoryItem> Pipeline::memory_estimate() const {

@@ -6,6 +6,9 @@
 #include <fstream>
 #include <limits>
 #include <sstream>
+#include <utility>
+
+#include <sys/resource.h>
 
 namespace aepipe {
 
@@ -38,9 +41,43 @@ double cgroup_available() {
     return std::max(0.0, std::stod(max_s) - cur);
 }
 
+// A field of /proc/self/status in bytes ("VmSize:", "VmData:"); 0 when absent.
+double self_status_bytes(const std::string &field) {
+    std::ifstream in("/proc/self/status");
+    std::string key;
+    while (in >> key) {
+        if (key == field) {
+            double kb = 0;
+            in >> kb;
+            return kb * 1024;
+        }
+        std::getline(in, key);
+    }
+    return 0;
+}
+
+// What is left of a setrlimit bound (ulimit -v: all mappings count, ulimit -d: data); under
+// such a limit MemAvailable can be plenty while every large allocation fails.
+double rlimit_left(int resource, const std::string &used_field) {
+    struct rlimit r {};
+    if (getrlimit(resource, &r) != 0 || r.rlim_cur == RLIM_INFINITY) return std::numeric_limits<double>::infinity();
+    return std::max(0.0, double(r.rlim_cur) - self_status_bytes(used_field));
+}
+
 }  // namespace
 
-double available_memory() { return std::min(meminfo_available(), cgroup_available()); }
+MemoryBound available_memory_bound() {
+    MemoryBound b{meminfo_available(), "MemAvailable"};
+    const std::pair<double, const char *> others[] = {
+        {cgroup_available(), "the cgroup's memory.max"},
+        {rlimit_left(RLIMIT_AS, "VmSize:"), "what the address-space limit, ulimit -v, leaves"},
+        {rlimit_left(RLIMIT_DATA, "VmData:"), "what the data-segment limit, ulimit -d, leaves"}};
+    for (const auto &[bytes, name] : others)
+        if (bytes < b.bytes) b = {bytes, name};
+    return b;
+}
+
+double available_memory() { return available_memory_bound().bytes; }
 
 std::string human_bytes(double bytes) {
     static const char *units[] = {"bytes", "kB", "MB", "GB", "TB", "PB", "EB"};
@@ -52,7 +89,7 @@ std::string human_bytes(double bytes) {
 }
 
 void check_memory(const std::vector<MemoryItem> &items, double available, double max_memory,
-                  const SourcePos &max_memory_pos) {
+                  const SourcePos &max_memory_pos, const std::string &available_name) {
     double total = 0;
     const MemoryItem *largest = nullptr;
     for (const auto &it : items) {
@@ -64,7 +101,7 @@ void check_memory(const std::vector<MemoryItem> &items, double available, double
     if (!largest || total <= limit) return;
     const std::string bound = own_limit ? "train.max_memory (" + human_bytes(limit) + ", set at " +
                                               max_memory_pos.str() + ")"
-                                        : "the " + human_bytes(limit) + " of memory available (MemAvailable)";
+                                        : "the " + human_bytes(limit) + " of memory available (" + available_name + ")";
     throw ConfigError(largest->pos,
                       largest->what + ": the run needs about " + human_bytes(total) + " (" +
                           std::to_string(int64_t(total)) + " bytes), more than " + bound + "; " + largest->what +

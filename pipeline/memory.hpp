@@ -21,7 +21,13 @@ struct MemoryItem {
 };
 
 // The memory this process may still use: MemAvailable of /proc/meminfo, lowered by a cgroup
-// (v2) limit when one is set; infinity when neither can be read.
+// (v2) limit and by the process's own limits (ulimit -v, ulimit -d: what is left of them)
+// when set; infinity when none can be read. `name` says which bound it is.
+struct MemoryBound {
+    double bytes;
+    std::string name;  // "MemAvailable", "the cgroup's memory.max", "the address-space limit, ulimit -v", ...
+};
+MemoryBound available_memory_bound();
 double available_memory();
 
 // "9.41 GB" (decimal units, 3 significant digits).
@@ -30,6 +36,6 @@ std::string human_bytes(double bytes);
 // Throws ConfigError at the largest item when the sum exceeds min(available, max_memory)
 // (max_memory <= 0: no limit of its own). max_memory_pos: where train.max_memory is set.
 void check_memory(const std::vector<MemoryItem> &items, double available, double max_memory,
-                  const SourcePos &max_memory_pos);
+                  const SourcePos &max_memory_pos, const std::string &available_name = "MemAvailable");
 
 }  // namespace aepipe

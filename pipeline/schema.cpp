@@ -205,8 +205,14 @@ std::string range_mismatch(const KeySpec &ks, const YAML::Node &v) {
     auto check = [&](const YAML::Node &n) -> std::string {
         const double x = ks.kind == Kind::Float ? n.as<double>() : double(n.as<int64_t>());
         if (!std::isfinite(x)) return ks.range.set ? "a finite number " + ks.range.text() : "a finite number";
-        if (!ks.range.set || ks.range.contains(x)) return "";
-        return ks.range.text();
+        if (ks.range.set && !ks.range.contains(x)) return ks.range.text();
+        // Numbers are computed in 32-bit floats: 1e39 would be inf there (and lr: 1e-50 zero),
+        // so a value that passes as a double would still fail at the first step.
+        const double f = double(float(x));
+        if (ks.kind == Kind::Float && (!std::isfinite(f) || (ks.range.set && !ks.range.contains(f))))
+            return (ks.range.set ? ks.range.text() + " " : std::string()) +
+                   "as a 32-bit float (magnitude at most 3.4e+38, at least 1.4e-45 unless 0)";
+        return "";
     };
     if (ks.kind == Kind::Int || ks.kind == Kind::Float) return check(v);
     if (ks.kind == Kind::IntList)

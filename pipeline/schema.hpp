@@ -51,6 +51,9 @@ inline Range size_range(double lo = 1, double hi = kMaxSize) { return at_least(l
 // 2^24, inside int64.
 constexpr double kMaxValuesPerSample = double(int64_t(1) << 36);
 constexpr double kMaxWeightsPerLayer = double(int64_t(1) << 40);
+// Epochs: the test set's reader sends one message per epoch ahead of the evaluation, and a
+// run past max_steps still walks its remaining epochs; a million bounds both (~100 MB, a few s).
+constexpr double kMaxEpochs = 1e6;
 inline Range seed_range() { return at_least(0, 9007199254740992.0); }  // 2^53: exact as a double
 
 struct KeySpec {

@@ -11,6 +11,7 @@
 // rank fewer rows, or none), so R ranks see exactly the samples one process would.
 // YAML keys: size (default: train.batch), drop_last.
 #include "formats/idx.hpp"
+#include "nodes/data/idx_reader.hpp"
 #include "pipeline/dist.hpp"
 #include "pipeline/graph.hpp"
 
@@ -47,6 +48,15 @@ public:
                     "make the batch a multiple of " + std::to_string(ranks) + ", e.g. " +
                         std::to_string(std::max<int64_t>(ranks, size_ / ranks * ranks)) + ", or run another number of ranks");
         if (const FlowNode *t = p.credit_source(id_, "step_done")) p.add_credit_edge(*t, "step_done", *this, "step_credit");
+    }
+    // What build()'s batches would refuse at step 1, known from the reader's headers: with
+    // drop_last, a data set smaller than one batch has no step (validate said ok, run failed).
+    void preflight(Pipeline &p) override {
+        int64_t n = -1;
+        for (FlowNode *up = p.upstream(id_, "in"); up && n < 0; up = p.feeder(*up)) n = idx_samples(*up);
+        if (prm_.drop_last && n >= 0 && n < size_)
+            throw RuntimeError(where() + ": the dataset has " + std::to_string(n) + " samples, fewer than one batch of " +
+                               std::to_string(size_) + " (drop_last is on)");
     }
     void build(Pipeline &p) override {
         split_ = std::make_unique<Split>(p.graph(), flow::serial, [this, &p](const DatasetMsg &m, Split::output_ports_type &out) {

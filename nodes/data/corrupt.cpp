@@ -83,7 +83,7 @@ const Keys<CorruptParams> &CorruptParams::keys() {
     using P = CorruptParams;
     static const Keys<P> k{
         key(&P::noise_std, {"noise_std", Kind::Float, "0", "Gaussian noise sigma, pixel range [0, 1] (clipped after)", {},
-                            false, at_least(0)}),
+                            false, at_least(0, 1e3)}),  // a sigma of 1000 pixel ranges is noise alone
         key(&P::salt_pepper,
             {"salt_pepper", Kind::Float, "0", "fraction of pixels set to 0 or 1 (half each)", {}, false, unit_interval()}),
         key(&P::masks, {"masks", Kind::Int, "0", "rectangles blanked per image", {}, false, at_least(0, 1024)}),
@@ -110,7 +110,7 @@ void CorruptNode::resolve(Pipeline &p, Diags &d) {
     const std::string &ctx = params_.context();
     if (!(c.noise_std >= 0 && c.noise_std <= 1e3))
         d.error(params_.pos("noise_std"),
-                ctx + ": 'noise_std' must be at least 0 (in units of the pixel range [0, 1])");
+                ctx + ": 'noise_std' must be between 0 and 1000 (in units of the pixel range [0, 1])");
     if (!(c.salt_pepper >= 0 && c.salt_pepper <= 1))
         d.error(params_.pos("salt_pepper"), ctx + ": 'salt_pepper' must be a fraction of pixels in [0, 1]");
     if (!(c.mask_value >= 0 && c.mask_value <= 1))

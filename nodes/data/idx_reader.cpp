@@ -116,6 +116,7 @@ public:
     void activate() override { source_->activate(); }
     const std::string &images() const { return prm_.images; }
     IdxSource source() const { return {prm_.images, prm_.labels, prm_.classes.value_or(std::vector<int64_t>{})}; }
+    int64_t samples() const { return n_ <= 0 ? -1 : kept_ >= 0 ? kept_ : n_; }  // -1: files not readable
 
 private:
     // stat() first (regular_file_problem): opening a FIFO to read it would block until a
@@ -150,6 +151,9 @@ private:
                            "add labels: PATH (the IDX file of the images' labels)");
         if (!regular_file_problem(labels).empty()) return;  // reported by preflight(); a FIFO would block
         const IdxArray l = read_idx(labels);
+        kept_ = std::count_if(l.data.begin(), l.data.end(), [&](uint8_t v) {
+            return std::find(classes.begin(), classes.end(), int64_t(v)) != classes.end();
+        });
         for (int64_t c : classes)
             if (c < 0 || c > 255 || std::find(l.data.begin(), l.data.end(), uint8_t(c)) == l.data.end())
                 d.error(params_.pos("classes"),
@@ -158,7 +162,7 @@ private:
     }
 
     IdxReaderParams prm_;
-    int64_t epochs_ = 1, next_ = 0, dim_ = 0, n_ = 0;
+    int64_t epochs_ = 1, next_ = 0, dim_ = 0, n_ = 0, kept_ = -1;  // kept_: samples of `classes`
     Shape shape_;
     bool paced_ = false;
     Dataset data_;
@@ -184,6 +188,12 @@ std::string idx_images(const FlowNode &n) {
 IdxSource idx_source(const FlowNode &n) {
     auto *r = dynamic_cast<const IdxReader *>(&n);
     return r ? r->source() : IdxSource{};
+}
+
+
+int64_t idx_samples(const FlowNode &n) {
+    auto *r = dynamic_cast<const IdxReader *>(&n);
+    return r ? r->samples() : -1;
 }
 
 }  // namespace aepipe

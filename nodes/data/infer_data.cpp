@@ -6,6 +6,7 @@
 
 #include "formats/idx.hpp"
 #include "pipeline/error.hpp"
+#include "pipeline/file_io.hpp"
 
 namespace fs = std::filesystem;
 
@@ -30,8 +31,9 @@ std::string labels_beside(const std::string &images) {
 // `classes`: keep only the samples with these labels (the run's test reader filtered them).
 InferData from_idx(const std::string &images, std::string labels, const Shape &want,
                    const std::vector<int64_t> &classes = {}) {
-    std::error_code ec;
-    if (!fs::is_regular_file(images, ec)) throw DataError(images, "data file not found");
+    const std::string why = regular_file_problem(images, "an IDX file");
+    if (why == "file not found") throw DataError(images, "data file not found");
+    if (!why.empty()) throw DataError(images, why);  // a FIFO, a device: it exists, but is no file
     if (labels.empty()) labels = labels_beside(images);
     Dataset ds = load_dataset(images, labels);
     if (ds.n == 0) throw DataError(images, "the file holds no images");
@@ -50,7 +52,9 @@ InferData from_idx(const std::string &images, std::string labels, const Shape &w
 InferData from_pngs(const std::string &dir, const Shape &want, const PrepOptions &prep) {
     std::vector<std::string> files;
     for (const auto &e : fs::directory_iterator(dir))
-        if (e.is_regular_file() && e.path().extension() == ".png") files.push_back(e.path().string());
+        // Not only regular files: a FIFO named x.png is refused by read_png naming what it is,
+        // rather than skipped into "no .png files".
+        if (!e.is_directory() && e.path().extension() == ".png") files.push_back(e.path().string());
     std::sort(files.begin(), files.end());
     if (files.empty()) throw DataError(dir, "no .png files in this folder");
     InferData d;

@@ -136,6 +136,7 @@ public:
             d.error(p.train_params().pos("clip_grad_norm"), "train: 'clip_grad_norm' must be 0 (off) or positive");
     }
     void use_checkpoints(const CheckpointPolicy &policy) override { policy_ = &policy; }
+    void preflight(Pipeline &p) override;
 
     void memory(const Pipeline &p, std::vector<MemoryItem> &out) const override {
         if (model_) train_memory(p, *model_, opt_ ? opt_->state_count() : 0, out);
@@ -366,6 +367,14 @@ private:
     clk::time_point last_progress_{};
     double train_s_ = 0, step_t0_ = 0;  // seconds of all steps so far; this step's start (profile clock)
 };
+
+// --init-from's weights are read (and checked: damage, shapes, NaN) before the run folder
+// exists; a folder was made and the data loaded before a bad file was refused.
+void Train::preflight(Pipeline &p) {
+    if (p.settings().init_from.empty() || !model_) return;
+    std::vector<float> scratch(size_t(model_->num_params()));
+    load_weights(p.settings().init_from, *model_, scratch.data());
+}
 
 Registrar<FlowNodeRegistry> reg({"train",
                                  Category::Compute,

@@ -67,6 +67,8 @@ public:
         if (prm_.count < 1) d.error(params_.pos("count"), params_.context() + ": 'count' must be at least 1");
         if (prm_.zoom < 1) d.error(params_.pos("zoom"), params_.context() + ": 'zoom' must be at least 1");
         check_run_file_name("file", prm_.file, d);
+        if (FlowNode *ev = p.upstream(id_, "in"))
+            if (FlowNode *test = p.upstream(ev->id(), "data")) check_grid(test->sample_shape(p), d);
         if (!d.empty()) return;
         try {
             model_ = std::make_unique<Model>(model_spec_of(p, *this));
@@ -83,8 +85,28 @@ public:
         });
     }
     InPort in(const std::string &, const std::string &) override { return *node_; }
+    // The grid and its PNG rows, and the inputs and outputs of `count` test images.
+    void memory(const Pipeline &, std::vector<MemoryItem> &out) const override {
+        const double bytes = 2 * grid_bytes_ + double(prm_.count) * double(dim_) * 10;
+        out.push_back({params_.context(), params_.where(), bytes, "the image grid " + human_bytes(bytes)});
+    }
 
 private:
+    // count and zoom are each in range, their product need not be: count 1024 at zoom 64 of
+    // 28x28 images is a 6.6 GB picture that took minutes to draw, estimated nowhere.
+    static constexpr double kMaxGridBytes = double(1 << 28);
+    void check_grid(const Shape &s, Diags &d) {
+        const double z = double(prm_.zoom), gap = 2;
+        const double w = double(prm_.count) * (double(s.w) * z + gap) + gap, h = 3 * (double(s.h) * z + gap) + gap;
+        dim_ = s.size();
+        grid_bytes_ = w * h * double(s.c);  // three rows when denoising (original, corrupted, restored)
+        if (grid_bytes_ > kMaxGridBytes)
+            d.error(params_.pos("zoom"),
+                    params_.context() + ": the grid of " + std::to_string(prm_.count) + " images at zoom " +
+                        std::to_string(prm_.zoom) + " would be up to " + std::to_string(int64_t(w)) + "x" +
+                        std::to_string(int64_t(h)) + " pixels (" + human_bytes(grid_bytes_) + "), more than 268 MB",
+                    "lower 'count' or 'zoom'");
+    }
     void draw(Pipeline &p, const EvalMsg &m) {
         const auto &r = epoch_report(m);
         const EvalReport &ev = eval_report(m);
@@ -133,6 +155,8 @@ private:
         }
     }
     ImageGridParams prm_;
+    double grid_bytes_ = 0;
+    int64_t dim_ = 0;  // values per test image
     int threads_ = 1;
     std::unique_ptr<Model> model_;
     std::unique_ptr<Workspace> ws_;

@@ -12,6 +12,7 @@
 #include "nodes/data/idx_reader.hpp"
 #include "nodes/sink/checkpoint.hpp"
 #include "pipeline/config.hpp"
+#include "pipeline/file_io.hpp"
 
 namespace fs = std::filesystem;
 
@@ -124,8 +125,10 @@ std::string tensor_mismatch(const Model &m, const StFile &f) {
 }
 
 ModelCard card_of_config(const std::string &config, const std::string &checkpoint, bool beside) {
-    std::error_code ec;
-    if (!fs::is_regular_file(config, ec))
+    // A directory or a FIFO is named as such, not "not found" (it exists).
+    if (std::string why = regular_file_problem(config, "a YAML config file"); !why.empty() && why != "file not found")
+        throw DataError(config, why);
+    if (!regular_file_problem(config).empty())
         throw DataError(config, beside ? "config not found: " + checkpoint +
                                              " has no model description in its metadata (written by an older "
                                              "aepipe), so the run's config.yaml is needed; pass it with --config FILE"
@@ -213,8 +216,9 @@ TrainedModel load_trained_model(const std::string &checkpoint, const std::string
                                         std::string(fs::is_regular_file(fs::path(checkpoint) / "model.safetensors", ec)
                                                         ? ": " + (fs::path(checkpoint) / "model.safetensors").string()
                                                         : ", a run's model.safetensors"));
-    if (!fs::is_regular_file(checkpoint, ec))
-        throw DataError(checkpoint, "checkpoint not found (expected a run's model.safetensors)");
+    const std::string why = regular_file_problem(checkpoint, "a checkpoint (a run's model.safetensors)");
+    if (why == "file not found") throw DataError(checkpoint, "checkpoint not found (expected a run's model.safetensors)");
+    if (!why.empty()) throw DataError(checkpoint, why);  // a FIFO, a device: it exists, but is no file
     StFile st = read_safetensors(checkpoint);
     TrainedModel t;
     std::optional<ModelCard> card = config.empty() ? card_from_metadata(st, checkpoint) : std::nullopt;

@@ -84,6 +84,7 @@ static RunSettings run_settings(const Common &c, const po::variables_map &vm, bo
         throw po::error(e.what());
     }
     if (vm.count("resume") && vm.count("init-from")) throw po::error("--resume and --init-from exclude each other");
+    if (vm.count("init-from")) s.init_from = vm["init-from"].as<std::string>();  // checked by preflight
     return s;
 }
 

@@ -41,14 +41,29 @@ static std::string newest_run(const std::string &out, const std::string &name, c
     return best;
 }
 
-// The id of the config's checkpoint node, "" if it has none.
-static std::string checkpoint_node(const ConfigFile &cfg) {
+// Why a run folder has no training checkpoint, for the hint: the config has no checkpoint
+// node, its node writes them only after the last step (every_epochs: 0, every_steps: 0), or
+// the run stopped before the first one.
+static std::string no_checkpoint_hint(const ConfigFile &cfg, const std::string &config_path) {
     const YAML::Node nodes = cfg.root["graph"]["nodes"];
     if (nodes.IsSequence())
-        for (const auto &n : nodes)
-            if (n.IsMap() && n["type"].IsScalar() && n["type"].Scalar() == "checkpoint")
-                return n["id"].IsScalar() ? n["id"].Scalar() : "checkpoint";
-    return "";
+        for (const auto &n : nodes) {
+            if (!n.IsMap() || !n["type"].IsScalar() || n["type"].Scalar() != "checkpoint") continue;
+            const std::string id = n["id"].IsScalar() ? n["id"].Scalar() : "checkpoint";
+            auto given = [&](const char *key) {  // a missing key of a const node is invalid: test first
+                const YAML::Node v = n[key];
+                return v.IsDefined() && v.IsScalar() ? v.Scalar() : std::string();
+            };
+            const bool epochs_off = given("every_epochs") == "0";
+            const bool steps_off = given("every_steps").empty() || given("every_steps") == "0";
+            if (epochs_off && steps_off)
+                return "the config's checkpoint node '" + id + "' has every_epochs: 0 and every_steps: 0, so it writes "
+                       "one only after the last step; set either to resume a stopped run, and start it anew: aepipe "
+                       "run " + shell_quote(config_path);
+            return "the config's checkpoint node '" + id + "' writes them (every_epochs, every_steps), but this run "
+                   "stopped before its first one; start it anew: aepipe run " + shell_quote(config_path);
+        }
+    return "the run needs a checkpoint node (graph.nodes: {id: ckpt, type: checkpoint})";
 }
 
 std::string prepare_resume(const ConfigFile &cfg, const std::string &config_path, const std::string &arg,
@@ -61,13 +76,9 @@ std::string prepare_resume(const ConfigFile &cfg, const std::string &config_path
     // Before anything is read: another process may be writing its newest checkpoint.
     if (lock) *lock = RunLock(dir);
     auto files = list_train_checkpoints(dir);
-    const std::string node = checkpoint_node(cfg);
     if (files.empty())
         throw ConfigError(SourcePos{}, "--resume " + dir + ": no checkpoints/step-N.ckpt in it",
-                          node.empty() ? "the run needs a checkpoint node (graph.nodes: {id: ckpt, type: checkpoint})"
-                                       : "the config's checkpoint node '" + node + "' writes them (every_epochs, "
-                                         "every_steps), but this run stopped before its first one; start it anew: "
-                                         "aepipe run " + shell_quote(config_path));
+                          no_checkpoint_hint(cfg, config_path));
     std::string errors;
     for (auto it = files.rbegin(); it != files.rend(); ++it) {
         CkptFile f;

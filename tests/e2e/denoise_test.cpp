@@ -85,7 +85,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCorrupt{"unknown_key", ", noise_sdt: 0.1", "noise_sdt", "unknown key 'noise_sdt'",
                    "did you mean 'noise_std'?"},
         BadCorrupt{"negative_sigma", ", noise_std: -0.1", "-0.1",
-                   "'noise_std' must be at least 0, got '-0.1'"},
+                   "'noise_std' must be between 0 and 1000, got '-0.1'"},
+        // 1e30 said "must be at least 0" (a check of its own, at most 1000, with the wrong words)
+        BadCorrupt{"huge_sigma", ", noise_std: 1e30", "1e30", "'noise_std' must be between 0 and 1000, got '1e30'"},
         BadCorrupt{"rate_above_one", ", salt_pepper: 1.5", "1.5",
                    "'salt_pepper' must be between 0 and 1, got '1.5'"},
         BadCorrupt{"negative_masks", ", masks: -1", "-1", "'masks' must be between 0 and 1024, got '-1'"},

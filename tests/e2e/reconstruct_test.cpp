@@ -4,6 +4,8 @@
 // in-process; and one test per error, each leaving no output behind.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <filesystem>
 
 #include "formats/image_prep.hpp"
@@ -311,6 +313,47 @@ TEST_F(Reconstruct, TrainingDataGone) {
     expect_error(reconstruct({picture("bar.png", kBar)}, {"--config", cfg}), 1,
                  gone.train_images + ": error: not found: the model's input shape is read from its training data",
                  out());
+}
+
+// A checkpoint, config, data file or picture that exists but is a directory or a FIFO is
+// named as what it is: these said "checkpoint not found", "config not found", "data file not
+// found" and (a FIFO x.png in a folder) "no .png files in this folder".
+TEST_F(Reconstruct, NonRegularInputsAreNamedAsWhatTheyAre) {
+    const std::string fifo_tail = " (aepipe reads only regular files: this one could block or never end)";
+    const std::string ckpt = run() + "/model.safetensors", bar = picture("bar.png", kBar);
+    fs::create_directories(pics_ / "dir.safetensors");
+    expect_error(run_aepipe({"reconstruct", "--checkpoint", pics_ / "dir.safetensors", "--out", out(), bar}), 1,
+                 pics_ / "dir.safetensors" + ": error: is a folder; --checkpoint takes the model file, a run's model.safetensors",
+                 out());
+    ASSERT_EQ(::mkfifo((pics_ / "c.yaml").c_str(), 0600), 0);
+    expect_error(run_aepipe({"reconstruct", "--checkpoint", ckpt, "--config", pics_ / "c.yaml", "--out", out(), bar}),
+                 1, pics_ / "c.yaml" + ": error: is a FIFO (named pipe), expected a YAML config file" + fifo_tail,
+                 out());
+    RunResult s = run_aepipe({"score", "--checkpoint", ckpt, pics_ / "c.yaml", "--out", out() + "/s.csv"});
+    expect_exit(s, 1, pics_ / "c.yaml" + ": error: is a FIFO (named pipe), expected an IDX file" + fifo_tail);
+    fs::create_directories(pics_ / "pngs");
+    ASSERT_EQ(::mkfifo((pics_ / "pngs/a.png").c_str(), 0600), 0);
+    RunResult e = run_aepipe({"encode", "--checkpoint", ckpt, pics_ / "pngs", "--out", out() + "/e.npy"});
+    expect_exit(e, 1, pics_ / "pngs/a.png" + ": error: is a FIFO (named pipe), expected a PNG file" + fifo_tail);
+}
+
+// --init-from a file that cannot be loaded is refused before the run folder is made (it was
+// refused after the folder was made and the data loaded).
+TEST_F(Reconstruct, InitFromABadFileMakesNoRunFolder) {
+    fs::create_directories(pics_ / "dir.ckpt");
+    write_bytes(pics_ / "junk.safetensors", "junk");
+    const std::string cfg = run() + "/config.yaml";
+    for (const std::string &from : {pics_ / "dir.ckpt", pics_ / "junk.safetensors"}) {
+        RunResult r = run_aepipe({"run", cfg, "--out", pics_ / "runs", "--init-from", from});
+        EXPECT_EQ(r.exit_code, 1) << r.err;
+        EXPECT_NE(r.err.find(from + ": "), std::string::npos) << r.err;
+        EXPECT_FALSE(fs::exists(pics_ / "runs")) << from;
+    }
+    RunResult shape = run_aepipe({"run", cfg, "--out", pics_ / "runs", "--init-from", run() + "/model.safetensors",
+                                  "model.layers[1].units=8"});
+    EXPECT_EQ(shape.exit_code, 1) << shape.err;
+    EXPECT_NE(shape.err.find("the model needs"), std::string::npos) << shape.err;
+    EXPECT_FALSE(fs::exists(pics_ / "runs"));
 }
 
 // Usage errors need no trained model.

@@ -107,11 +107,22 @@ TEST_F(RunFolder, ResumeWithoutCheckpointsGivesTheRightHint) {
     fs::create_directories(tmp / "runs/tiny-20260101-000000");
     RunResult r = run({"--resume", tmp / "runs/tiny-20260101-000000"});
     EXPECT_EQ(r.exit_code, 2) << r.err;
+    // An error of the command line, not of a file: it said "<config>: error: --resume ...".
+    EXPECT_EQ(lines_of(r.err).at(0),
+              "error: --resume " + tmp / "runs/tiny-20260101-000000" + ": no checkpoints/step-N.ckpt in it");
     EXPECT_NE(r.err.find("hint: the config's checkpoint node 'ckpt' writes them (every_epochs, every_steps), but this "
                          "run stopped before its first one; start it anew: aepipe run " + config),
               std::string::npos)
         << r.err;
     EXPECT_EQ(r.err.find("needs a checkpoint node"), std::string::npos) << r.err;
+    // A node that writes training checkpoints only after the last step is named as such.
+    RunResult off = run({"graph.nodes[ckpt].every_epochs=0", "graph.nodes[ckpt].every_steps=0", "--resume",
+                         tmp / "runs/tiny-20260101-000000"});
+    EXPECT_EQ(off.exit_code, 2) << off.err;
+    EXPECT_NE(off.err.find("hint: the config's checkpoint node 'ckpt' has every_epochs: 0 and every_steps: 0, so it "
+                           "writes one only after the last step"),
+              std::string::npos)
+        << off.err;
     // A config without one gets the other hint.
     std::string text = read_bytes(config);
     text = text.substr(0, text.find("    - {id: ckpt")) + text.substr(text.find("  edges:"));

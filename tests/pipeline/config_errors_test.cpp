@@ -79,7 +79,7 @@ const std::vector<ErrorCase> kCases = {
      {F("bad_enum_value") +
           ":8:44: error: model.layers[0] (dense): 'activation' must be one of identity sigmoid relu tanh, got 'rleu'",
       "hint: did you mean 'relu'?"}},
-    {"value_out_of_range", {F("value_out_of_range") + ":15:11: error: train: 'epochs' must be at least 1, got '0'"}},
+    {"value_out_of_range", {F("value_out_of_range") + ":15:11: error: train: 'epochs' must be between 1 and 1000000, got '0'"}},
     {"unknown_layer_type",
      {F("unknown_layer_type") + ":9:14: error: model.layers[1]: unknown layer type 'dens'",
       "hint: did you mean 'dense'? known: {layer_types}"}},
@@ -284,7 +284,7 @@ const std::vector<OverrideCase> kOverrides = {
     // The name becomes the run folder: a path would write outside --out.
     {"name_is_a_path",
      {"name=../../x"},
-     {kCli + "config: 'name' must be a plain name (letters, digits, _ . -), got '../../x'",
+     {kCli + "config: 'name' must be a plain name (letters, digits, _ . -) of at most 200 characters, got '../../x'",
       "hint: it names the run folder inside --out"}},
     // An empty value is YAML's null, not a name: it made run folders called 'null-DATE'.
     {"name_is_empty",

@@ -88,6 +88,14 @@ TEST_F(GraphShape, NoSinkAtAll) {
               "hint: add a metrics, checkpoint, image_grid or report node fed by the train or evaluate node");
 }
 
+// An edge back into a data source (a cycle through a node with no inputs) used to say
+// "node 'train_set' has 0 input ports; name one: (none)".
+TEST_F(GraphShape, AnEdgeIntoASourceSaysItHasNoInputs) {
+    const std::string msg = error_with({{"    - shuffle -> batches\n", "    - shuffle -> batches\n    - shuffle -> train_set\n"}});
+    EXPECT_EQ(lines_of(msg).at(0), "tiny.yaml:29:7: error: graph.edges[2]: node 'train_set' has no input ports");
+    EXPECT_EQ(lines_of(msg).at(1), "hint: it is a source: no edge can lead to it");
+}
+
 // `aepipe validate` exits 2 for the file form of the first case.
 TEST_F(GraphShape, ValidateExits2OnEmptyGraph) {
     const std::string path = dir_->path() + "/empty.yaml";

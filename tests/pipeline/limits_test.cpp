@@ -29,12 +29,28 @@ TEST(ConfigLimits, AFolderGivenAsTheConfig) {
 TEST(ConfigLimits, EchoedValuesAreClipped) {
     const std::string name(500000, 'n');
     const std::string msg = config_error("name: '" + name + "/'\nmodel: {}\ngraph: {nodes: [], edges: []}\n", "n.yaml");
-    EXPECT_EQ(msg, "n.yaml:1:7: error: config: 'name' must be a plain name (letters, digits, _ . -), got '" +
+    EXPECT_EQ(msg, "n.yaml:1:7: error: config: 'name' must be a plain name (letters, digits, _ . -) of at most 200 characters, got '" +
                        name.substr(0, 80) + "... (500001 bytes)'\nhint: it names the run folder inside --out");
     const std::string key(300000, 'k');  // an unknown key is echoed too (an explicit key: any length)
     EXPECT_EQ(config_error("? " + key + "\n: 1\nmodel: {}\ngraph: {nodes: [], edges: []}\n", "k.yaml"),
               "k.yaml:1:3: error: config: unknown key '" + key.substr(0, 80) +
                   "... (300000 bytes)'\nhint: known keys: name, model, train, graph");
+}
+
+// The name becomes the run folder NAME-DATE-TIME: 300 letters passed validate and run then
+// stopped with a bare "filesystem error: ... File name too long"; an empty `name=` made a
+// folder called 'null-DATE-TIME'.
+TEST(ConfigLimits, NameMustFitAFolderName) {
+    const std::string tail = "\nmodel: {}\ngraph: {nodes: [], edges: []}\n";
+    const std::string at = "n.yaml:1:7: error: config: 'name' must be a plain name (letters, digits, _ . -) of at most "
+                           "200 characters, got ";
+    EXPECT_EQ(config_error("name: " + std::string(201, 'a') + tail, "n.yaml"),
+              at + "'" + std::string(80, 'a') + "... (201 bytes)'\nhint: it names the run folder inside --out");
+    EXPECT_EQ(lines_of(config_error("name: ''" + tail, "n.yaml")).at(0), at + "''");
+    EXPECT_EQ(lines_of(config_error("name:" + tail, "n.yaml")).at(0),  // a null's mark is where the next token is
+              "n.yaml:2:1: error: config: 'name' is empty: give a plain name (letters, digits, _ . -)");
+    const std::string ok = config_error("name: " + std::string(200, 'a') + tail, "n.yaml");
+    EXPECT_EQ(ok.find("'name'"), std::string::npos) << ok;  // 200 is fine (other errors remain)
 }
 
 TEST(ConfigLimits, ErrorListStopsWithACount) {

@@ -34,7 +34,7 @@ TEST(LongText, HugeNodeIdIsAConfigError) {
 TEST(LongText, HugeRunNameIsAConfigError) {
     const std::string name = std::string(200000, 'r');
     const std::string msg = long_error("name: " + name + "\n" + kHead + "graph: {nodes: [], edges: []}\n");
-    EXPECT_EQ(msg, "long.yaml:1:7: error: config: 'name' must be a plain name (letters, digits, _ . -), got '" +
+    EXPECT_EQ(msg, "long.yaml:1:7: error: config: 'name' must be a plain name (letters, digits, _ . -) of at most 200 characters, got '" +
                        name.substr(0, 80) + "... (200000 bytes)'\nhint: it names the run folder inside --out");
 }
 

@@ -102,6 +102,15 @@ protected:
         text.replace(at, from.size(), to);
         return config_error(text, "tiny.yaml");
     }
+    // The tiny config with the replacement builds a pipeline (validation passes).
+    static void expect_valid_with(const std::string &from, const std::string &to) {
+        std::string text = tiny_config_yaml(*data_, 2);
+        text.replace(text.find(from), from.size(), to);
+        EXPECT_NO_THROW({
+            ConfigFile cfg = parse_config(text, "tiny.yaml");
+            Pipeline p(cfg, RunSettings{});
+        }) << to;
+    }
     static TempDir *dir_;
     static TinyData *data_;
     static std::string *config_;
@@ -156,6 +165,38 @@ TEST_F(RangeErrors, CorruptProbabilityAndListElements) {
               "and 16777216, got a list");
 }
 
+// A finite double that is not a finite (or non-zero) 32-bit float passed validation and
+// failed at the first step: lr 1e39 and normalize scale 1e39 "diverged" (exit 1), Adam's
+// eps 1e-50 became 0. Every Float key is checked as the float it is computed in.
+TEST_F(RangeErrors, FloatKeysMustHoldAsThirtyTwoBitFloats) {
+    const std::string f32 = "as a 32-bit float (magnitude at most 3.4e+38, at least 1.4e-45 unless 0), got '";
+    EXPECT_EQ(error_with("lr: 0.01", "lr: 1e39"),
+              "tiny.yaml:10:31: error: train.optimizer (adam): 'lr' must be greater than 0 " + f32 + "1e39'");
+    EXPECT_EQ(error_with("lr: 0.01}", "lr: 0.01, eps: 1e-50}"),
+              "tiny.yaml:10:42: error: train.optimizer (adam): 'eps' must be greater than 0 " + f32 + "1e-50'");
+    EXPECT_EQ(error_with("{id: scale, type: normalize}", "{id: scale, type: normalize, mean: -1e300}"),
+              "tiny.yaml:19:42: error: graph.nodes[3] 'scale' (normalize): 'mean' must be a finite number " + f32 +
+                  "-1e300'");
+    expect_valid_with("lr: 0.01", "lr: 3.4e38");  // the largest float itself is fine
+}
+
+// Each key in range, their product need not be: an image grid of 1024 images at zoom 64 was
+// a picture of gigabytes drawn for minutes, estimated nowhere; 256 at zoom 4 is fine.
+TEST_F(RangeErrors, ImageGridSizeIsBounded) {
+    EXPECT_EQ(error_with("{id: recon, type: image_grid, count: 8}", "{id: recon, type: image_grid, count: 1024, zoom: 64}"),
+              "tiny.yaml:24:56: error: graph.nodes[8] 'recon' (image_grid): the grid of 1024 images at zoom 64 would be "
+              "up to 526338x1544 pixels (813 MB), more than 268 MB\nhint: lower 'count' or 'zoom'");
+    expect_valid_with("{id: recon, type: image_grid, count: 8}", "{id: recon, type: image_grid, count: 256, zoom: 4}");
+}
+
+// Epochs are bounded: with 10^8 the test set's reader queued one message per epoch ahead of
+// the evaluation (6.6 GB in 20 s, SIGTERM unanswered), and max_steps: 3 ran on for ever.
+TEST_F(RangeErrors, EpochsAreBounded) {
+    EXPECT_EQ(error_with("  epochs: 2\n", "  epochs: 100000000\n"),
+              "tiny.yaml:12:11: error: train: 'epochs' must be between 1 and 1000000, got '100000000'");
+    expect_valid_with("  epochs: 2\n", "  epochs: 1000000\n");
+}
+
 }  // namespace
 }  // namespace aepipe::test
 
@@ -171,6 +212,8 @@ TEST(Ranges, FuzzSeedsAreRejectedForTheirReason) {
         {"range_mixed.yaml", "train: 'batch' must be between 1 and 16777216, got '-50'"},
         {"graph_two_train.yaml", "node 'model2' (train): a graph may hold one train node"},
         {"graph_empty.yaml", "graph.nodes: the graph has no nodes"},
+        {"range_float32.yaml", "train.optimizer (adam): 'lr' must be greater than 0 as a 32-bit float"},
+        {"range_epochs.yaml", "train: 'epochs' must be between 1 and 1000000, got '100000000'"},
     };
     for (const auto &[file, want] : seeds) {
         const std::string msg = error_of<ConfigError>([&, file = file] {  // clang 14: no captured bindings

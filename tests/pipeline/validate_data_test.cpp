@@ -80,6 +80,25 @@ TEST_F(ValidateData, LongMissingPathIsClipped) {
                   missing.substr(0, 400) + "... (" + std::to_string(missing.size()) + " bytes)");
 }
 
+// A batch larger than the data set with drop_last has no step: `run` stopped at step 1
+// (exit 1, after making its folder) while `validate` said ok.
+TEST_F(ValidateData, DropLastBatchLargerThanTheDataSet) {
+    EXPECT_EQ(both_fail({"train.batch=33", "graph.nodes[batches].drop_last=true"}),
+              "error: node 'batches' (batch, " + config_ + ":18:7): the dataset has 32 samples, fewer than one batch of "
+              "33 (drop_last is on)");
+}
+
+// The same counted after `classes` keeps 3 of the 32 samples.
+TEST_F(ValidateData, DropLastBatchLargerThanTheKeptClasses) {
+    std::vector<uint8_t> labels(32, 0);
+    labels[3] = labels[9] = labels[20] = 1;
+    write_labels(dir_ / "l.idx", labels);
+    EXPECT_EQ(both_fail({"graph.nodes[train_set].labels=" + dir_ / "l.idx", "graph.nodes[train_set].classes=[1]",
+                         "train.batch=4", "graph.nodes[batches].drop_last=true"}),
+              "error: node 'batches' (batch, " + config_ + ":18:7): the dataset has 3 samples, fewer than one batch of "
+              "4 (drop_last is on)");
+}
+
 TEST_F(ValidateData, ValidConfigStillOk) {
     RunResult r = run_aepipe({"validate", config_});
     EXPECT_EQ(r.exit_code, 0) << r.err;
