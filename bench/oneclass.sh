@@ -9,7 +9,8 @@
 # box-blurred over 3x3 pixels before squaring; pca_baseline.py --blur 1 does the same), so every
 # method gets the same scoring. Why this conv AE and blur 1: --select (below) chose them on a
 # validation set, never the test set: blur 1 validated 0.9267 at 10 epochs and 0.9268 at 20, so
-# 10 epochs keep the command to about 15 minutes on 2 cores at no cost in validation AUROC.
+# 10 epochs keep the command to about 15 minutes on 2 cores at no cost in validation AUROC
+# (13 min 40 s on 2 cores shared with other builds, 2026-12-07; the figures: bench/README.md).
 # Epochs: 6,000 images of class c, 120 steps of 50 an epoch; 20 runs of 1,200 steps.
 # --conv-config CONFIG and --blur R change the conv AE and the radius: the older comparison
 # (configs/fashion_conv_ae.yaml, plain MSE, in which PCA-64 won) is
