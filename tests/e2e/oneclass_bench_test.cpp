@@ -55,8 +55,9 @@ TEST(OneclassBench, SelectChoosesOnValidationAndReportsTest) {
 }
 
 // The plain mode (the benchmark, no validation split): the dense and conv AEs and PCA-64
-// per class, one table row per class and the mean, every figure an AUROC.
-TEST(OneclassBench, PlainModeReportsDenseConvAndPca) {
+// per class, each scored plain and with the default blur (1), one table row per class and the
+// mean, every figure an AUROC.
+TEST(OneclassBench, PlainModeReportsDenseConvAndPcaPlainAndBlurred) {
     if (!python_has_numpy()) GTEST_SKIP() << "no /usr/bin/python3 with numpy (bench/pca_baseline.py needs it)";
     TempDir tmp("aepipe-oneclass");
     write_fashion_layout(tmp.path());
@@ -64,10 +65,34 @@ TEST(OneclassBench, PlainModeReportsDenseConvAndPca) {
                                "--conv-epochs", "1", "--threads", "1", "--data", tmp.path()},
                               AEPIPE_SOURCE_DIR, 300, {"AEPIPE=" AEPIPE_BINARY, "OUT=" + (tmp / "out")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("| class | dense AE | conv AE | PCA-64 |"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("conv: fashion_oneclass_conv_ae, 1 epochs"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("| class | dense AE | dense AE, blur 1 | conv AE | conv AE, blur 1 | PCA-64 | PCA-64, blur 1 |"),
+              std::string::npos)
+        << r.out;
     for (const char *row : {"0", "1", "mean"})
+        EXPECT_TRUE(std::regex_search(r.out, std::regex(std::string("\\| ") + row + "( \\| [01]\\.[0-9]{4}){6} \\|")))
+            << row << "\n" << r.out;
+    // Both scorings of one model come from one run: a conv run folder per class, each with one run.
+    for (const char *c : {"0", "1"})
+        EXPECT_EQ(list_dir(tmp / (std::string("out/plain/fashion_oneclass_conv_ae-e1-class") + c)).size(), 1u) << c;
+}
+
+// --conv-config and --blur 0 give the older comparison: the other conv AE, plain MSE columns only.
+TEST(OneclassBench, PlainModeWithAnotherConvConfigAndNoBlur) {
+    if (!python_has_numpy()) GTEST_SKIP() << "no /usr/bin/python3 with numpy (bench/pca_baseline.py needs it)";
+    TempDir tmp("aepipe-oneclass");
+    write_fashion_layout(tmp.path());
+    RunResult r = run_program({"/bin/bash", "bench/oneclass.sh", "--classes", "1", "--dense-epochs", "1",
+                               "--conv-epochs", "1", "--threads", "1", "--conv-config", "configs/fashion_conv_ae.yaml",
+                               "--blur", "0", "--data", tmp.path()},
+                              AEPIPE_SOURCE_DIR, 300, {"AEPIPE=" AEPIPE_BINARY, "OUT=" + (tmp / "out")});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("conv: fashion_conv_ae, 1 epochs"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("| class | dense AE | conv AE | PCA-64 |"), std::string::npos) << r.out;
+    for (const char *row : {"1", "mean"})
         EXPECT_TRUE(std::regex_search(r.out, std::regex(std::string("\\| ") + row + "( \\| [01]\\.[0-9]{4}){3} \\|")))
             << row << "\n" << r.out;
+    EXPECT_EQ(list_dir(tmp / "out/plain/fashion_conv_ae-e1-class1").size(), 1u);
 }
 
 // Each bad option value is a usage error (exit 2) naming it, before any data is read or run.
@@ -100,6 +125,20 @@ TEST(OneclassBench, BadBlursAreAUsageError) {
     RunResult r = oneclass_with({"--blurs", "0 65"});
     EXPECT_EQ(r.exit_code, 2);
     EXPECT_NE(r.err.find("--blurs '0 65': expected radii 0..64"), std::string::npos) << r.err;
+}
+
+TEST(OneclassBench, BadBlurIsAUsageError) {
+    for (const char *bad : {"", "65", "-1", "1 2", "x"}) {
+        RunResult r = oneclass_with({"--blur", bad});
+        EXPECT_EQ(r.exit_code, 2) << bad;
+        EXPECT_NE(r.err.find("--blur '" + std::string(bad) + "': expected a radius 0..64"), std::string::npos) << r.err;
+    }
+}
+
+TEST(OneclassBench, MissingConvConfigIsAUsageError) {
+    RunResult r = oneclass_with({"--conv-config", "configs/no_such.yaml"});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_NE(r.err.find("--conv-config 'configs/no_such.yaml': no such file"), std::string::npos) << r.err;
 }
 
 TEST(OneclassBench, OptionWithoutItsValueIsAUsageError) {
