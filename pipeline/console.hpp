@@ -25,6 +25,13 @@ public:
         std::lock_guard<std::mutex> lock(mu_);
         put(s);
     }
+    // A line on stderr that --quiet keeps: what a user must not miss ("note: ...").
+    void note(const std::string &s) {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (progress_shown_) std::fputs("\r\033[K", stdout), std::fflush(stdout), progress_shown_ = false;
+        std::fprintf(stderr, "note: %s\n", s.c_str());
+        std::fflush(stderr);
+    }
     // A node prints one line per evaluated epoch (epoch_line): after_epoch holds lines until then.
     void expect_epoch_lines() {
         std::lock_guard<std::mutex> lock(mu_);

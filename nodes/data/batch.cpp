@@ -2,7 +2,10 @@
 //   ceil(N / size) batches per epoch; with drop_last, floor(N / size).
 //   Batch b of epoch e has global step e * batches_per_epoch + b; with train.max_steps the
 //   stream ends after that many steps (the last one closes a shortened epoch). A resumed run
-//   skips the steps before its checkpoint's (RunSettings::start_step).
+//   skips the steps before its checkpoint's (RunSettings::start_step). A run that max_steps
+//   stopped closed its last epoch early, so its checkpoint has fewer steps than its whole epochs
+//   would: resumed, the next epoch's steps go on from the steps done (step_shift), or the
+//   sequencers downstream (normalize, corrupt) would wait for a step that never comes.
 // The batches of an epoch wait in a queue; a limiter lets `train.in_flight` of them go on
 // to normalisation and compute, and gets a credit back after each training step (a credit
 // edge `T.step_done -> batch.step_credit` from the nearest node downstream sending them).
@@ -10,6 +13,8 @@
 // [c*r/R, c*(r+1)/R) of each batch of c rows (an even share; a partial last batch may give a
 // rank fewer rows, or none), so R ranks see exactly the samples one process would.
 // YAML keys: size (default: train.batch), drop_last.
+#include <algorithm>
+
 #include "formats/idx.hpp"
 #include "nodes/data/idx_reader.hpp"
 #include "pipeline/dist.hpp"
@@ -67,10 +72,11 @@ public:
                     throw RuntimeError("the dataset has " + std::to_string(n) + " samples, fewer than one batch of " +
                                        std::to_string(size_) + " (drop_last is on)");
                 const int64_t max_steps = p.settings().max_steps;
+                const int64_t shift = std::max<int64_t>(0, p.settings().start_epoch * per_epoch - p.settings().start_step);
                 for (int64_t b = 0; b < per_epoch; ++b) {
                     BatchMsg o;
                     static_cast<DatasetMsg &>(o) = m;
-                    o.step = m.epoch * per_epoch + b;
+                    o.step = m.epoch * per_epoch + b - shift;
                     if (max_steps && o.step >= max_steps) break;
                     if (o.step < p.settings().start_step) continue;  // resuming: done before the checkpoint
                     o.total = std::min(size_, n - b * size_);

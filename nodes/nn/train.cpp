@@ -117,6 +117,20 @@ void show_progress(Console &c, const TensorMsg &m, int64_t epochs, const EpochSt
     c.progress(buf);
 }
 
+// A resumed run whose budget is spent re-evaluates and writes its reports, and trains
+// nothing: say so (on stderr, so --quiet keeps it), rather than end as if it had trained.
+void say_if_nothing_left(Pipeline &p, const EpochStats &stats) {
+    const RunSettings &s = p.settings();
+    if (stats.epochs_done() >= s.epochs)
+        p.console().note("nothing left to train: all " + std::to_string(s.epochs) +
+                         " epochs are done (to train on, raise train.epochs, e.g. train.epochs=" +
+                         std::to_string(s.epochs + 1) + ")");
+    else if (s.max_steps > 0 && stats.steps() >= s.max_steps)
+        p.console().note("nothing left to train: the checkpoint is at step " + std::to_string(stats.steps()) +
+                         " and train.max_steps is " + std::to_string(s.max_steps) +
+                         " (to train on, raise it or set train.max_steps=0)");
+}
+
 class Train : public FlowNode, public CheckpointClient {
     using Fn = flow::function_node<TensorMsg, TensorMsg>;
     using Update = flow::multifunction_node<TensorMsg, std::tuple<EpochMsg>>;
@@ -257,31 +271,7 @@ private:
     }
 
 
-    void restore(Pipeline &p) {
-        const RunSettings &s = p.settings();
-        ckpts_ = std::make_unique<TrainCheckpoints>(policy_, s.run_dir,
-                                                    policy_ && !s.run_dir.empty() ? config_fingerprint(p.config())
-                                                                                  : nlohmann::json(),
-                                                    s.seed);
-        if (const ResumeFrom *from = resume_from(s)) {
-            TrainProgress pr;
-            std::vector<std::shared_ptr<EpochReport>> pending;
-            restore_train_checkpoint(from->ckpt, from->path, *model_, engine_->params(), engine_->optimizer(), pr,
-                                     pending);
-            stats_.restore(pr);
-            for (auto &r : pending) {
-                r->last = r->epoch + 1 == s.epochs || r->steps == s.max_steps;
-                ckpts_->add_pending(r);
-            }
-            p.console().line("resumed from " + from->path + " (step " + std::to_string(stats_.steps()) + ", epoch " +
-                             std::to_string(stats_.epochs_done() + 1) + ")");
-        } else if (!s.init_from.empty()) {
-            load_weights(s.init_from, *model_, engine_->params());
-            p.console().line("weights from " + s.init_from + " (fine-tuning: optimizer and counters start fresh)");
-        }
-        // Test hook (pipeline/test_hooks.hpp): raise signal SIG right after the update of step N.
-        hook_step_ = s.test_hooks.raise_at_step, hook_sig_ = s.test_hooks.raise_signal;
-    }
+    void restore(Pipeline &p);
 
     // After the update of a step: the test hook, the checkpoint if due, and a stop request.
     void after_step(const TensorMsg &m) {
@@ -367,6 +357,34 @@ private:
     clk::time_point last_progress_{};
     double train_s_ = 0, step_t0_ = 0;  // seconds of all steps so far; this step's start (profile clock)
 };
+
+// Where training starts: a resumed run's checkpoint, or the weights to fine-tune from.
+void Train::restore(Pipeline &p) {
+    const RunSettings &s = p.settings();
+    ckpts_ = std::make_unique<TrainCheckpoints>(policy_, s.run_dir,
+                                                policy_ && !s.run_dir.empty() ? config_fingerprint(p.config())
+                                                                              : nlohmann::json(),
+                                                s.seed);
+    if (const ResumeFrom *from = resume_from(s)) {
+        TrainProgress pr;
+        std::vector<std::shared_ptr<EpochReport>> pending;
+        restore_train_checkpoint(from->ckpt, from->path, *model_, engine_->params(), engine_->optimizer(), pr,
+                                 pending);
+        stats_.restore(pr);
+        for (auto &r : pending) {
+            r->last = r->epoch + 1 == s.epochs || r->steps == s.max_steps;
+            ckpts_->add_pending(r);
+        }
+        p.console().line("resumed from " + from->path + " (step " + std::to_string(stats_.steps()) + ", epoch " +
+                         std::to_string(stats_.epochs_done() + 1) + ")");
+        say_if_nothing_left(p, stats_);
+    } else if (!s.init_from.empty()) {
+        load_weights(s.init_from, *model_, engine_->params());
+        p.console().line("weights from " + s.init_from + " (fine-tuning: optimizer and counters start fresh)");
+    }
+    // Test hook (pipeline/test_hooks.hpp): raise signal SIG right after the update of step N.
+    hook_step_ = s.test_hooks.raise_at_step, hook_sig_ = s.test_hooks.raise_signal;
+}
 
 // --init-from's weights are read (and checked: damage, shapes, NaN) before the run folder
 // exists; a folder was made and the data loaded before a bad file was refused.

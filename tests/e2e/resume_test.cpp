@@ -150,6 +150,32 @@ TEST_F(Resume, KilledRightAfterAnEpochEndResumesAcrossTheBoundary) {
     expect_same_run(ref, dir);
 }
 
+// train.max_steps=11 closes epoch 2 after 3 of its 8 steps. Resumed without the limit, the run
+// trains epoch 3 with steps 12..19 (it once waited for step 12 while the stream began at step
+// 16, epoch 3's first had no epoch been shortened, and ended having trained nothing); resumed
+// with the limit unchanged, it says that nothing is left to train.
+TEST_F(Resume, ARunStoppedByMaxStepsTrainsOnWhenResumedWithoutTheLimit) {
+    ASSERT_EQ(run("b", {"train.max_steps=11"}).exit_code, 0);
+    std::string dir = only_run("b");
+    ASSERT_EQ(lines_of(read_bytes(dir + "/metrics.csv")).size(), 3u);  // header, epochs 1 and 2
+    fs::copy(dir, tmp / "c", fs::copy_options::recursive);
+
+    RunResult same = run("c", {"train.max_steps=11", "--resume", tmp / "c"});
+    ASSERT_EQ(same.exit_code, 0) << same.err;
+    EXPECT_NE(same.err.find("note: nothing left to train: the checkpoint is at step 11 and train.max_steps is 11"),
+              std::string::npos)
+        << same.err;
+    EXPECT_EQ(lines_of(read_bytes(tmp / "c" + "/metrics.csv")).size(), 3u);
+
+    RunResult resumed = run("b", {"--resume", dir});
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    const auto rows = csv_deterministic(dir);
+    ASSERT_EQ(rows.size(), size_t(kEpochs + 1));
+    EXPECT_EQ(rows[2].substr(0, 5), "2,11,");
+    EXPECT_EQ(rows[3].substr(0, 5), "3,19,");
+    EXPECT_EQ(fs::path(list_train_checkpoints(dir).back()).filename(), "step-00000019.ckpt");
+}
+
 TEST_F(Resume, ResumedRunReportShowsEveryEpoch) {
     write_bytes(config, tiny_report_config(data, kEpochs, "tiny"));  // + a report node fed by eval
     std::string ref = reference();
