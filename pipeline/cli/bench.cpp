@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "pipeline/cli/cli.hpp"
 #include "pipeline/dist.hpp"
@@ -109,6 +110,15 @@ static po::options_description bench_options() {
     return opts;
 }
 
+std::string oversubscribed_warning(const std::vector<int> &counts, int cores) {
+    std::string over;
+    for (int t : counts)
+        if (t > cores) over += (over.empty() ? "" : ",") + std::to_string(t);
+    if (over.empty()) return "";
+    return "warning: --threads " + over + ": more threads than the " + std::to_string(cores) +
+           " cores of this machine; those rows measure threads taking turns on the cores, not scaling\n";
+}
+
 // What the runs at every thread count measured: the CSV rows, the table, and per count the
 // FMA probe's GFLOP/s and the median samples/s.
 struct BenchRuns {
@@ -181,6 +191,7 @@ int cmd_bench(const std::vector<std::string> &args) {
     for (int t : counts) std::printf(" %d", t);
     std::printf(" threads\n");
     std::fflush(stdout);
+    std::fputs(oversubscribed_warning(counts, int(std::thread::hardware_concurrency())).c_str(), stderr);
     const BenchRuns runs = run_counts(cfg, counts, warmup, steps, repeats, limit);
     std::fputs(runs.table.c_str(), stdout);
     write_file_atomic(dir + "/bench.csv", runs.csv);

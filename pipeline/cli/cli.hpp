@@ -88,6 +88,9 @@ struct BenchLimit {
 };
 std::string bench_header(bool limit = false);
 std::string bench_row(int threads, const std::vector<double> &runs, double one_thread, const BenchLimit &limit = {});
+// A warning when some thread counts exceed the machine's cores (the figures then measure the
+// threads taking turns, not scaling); empty when none does.
+std::string oversubscribed_warning(const std::vector<int> &counts, int cores);
 int cmd_list_nodes(const std::vector<std::string> &args);  // pipeline/cli/list_nodes_cli.cpp
 int cmd_graph(const std::vector<std::string> &args);    // pipeline/cli/report_cli.cpp
 int cmd_report(const std::vector<std::string> &args);

@@ -5,6 +5,7 @@
 
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "pipeline/cli/cli.hpp"
 #include "support/fixtures.hpp"
@@ -68,6 +69,20 @@ TEST_F(Bench, OneThreadIsMeasuredWhenNotListedAndRunsPrintAsTheyCome) {
     EXPECT_NE(r.out.find("  FMA probe at 2 threads: "), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("GFLOP/s  %peak  peak GFLOP/s  peak speedup"), std::string::npos) << r.out;
     EXPECT_NE(csv.find("\n2,1,"), std::string::npos) << csv;
+}
+
+TEST(BenchThreads, MoreThanTheCoresWarnsNamingThem) {
+    EXPECT_EQ(cli::oversubscribed_warning({1, 2, 4, 8}, 2),
+              "warning: --threads 4,8: more threads than the 2 cores of this machine; those rows measure threads "
+              "taking turns on the cores, not scaling\n");
+    EXPECT_EQ(cli::oversubscribed_warning({1, 2}, 2), "");
+}
+
+TEST_F(Bench, AThreadCountAboveTheCoresIsWarnedOnStderr) {
+    const std::string over = std::to_string(std::thread::hardware_concurrency() + 1);
+    RunResult r = bench(over);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.err.find("warning: --threads " + over + ": more threads than the"), std::string::npos) << r.err;
 }
 
 TEST(BenchRow, WideSpreadWarns) {
