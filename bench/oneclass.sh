@@ -218,15 +218,19 @@ fi
 
 # Plain mode: each model trained once, scored plain and (unless --blur 0) with --blur $blur.
 declare -A dense dense_blur conv conv_blur pca pca_blur
+# Trains CONFIG on class C for E epochs; its AUROC into array PLAIN[C] and, with a blur, BLURRED[C].
+# shellcheck disable=SC2034 # plain and blurred name the caller's (associative) arrays
+train_and_score() {  # train_and_score PLAIN BLURRED CONFIG C E
+  local -n plain=$1 blurred=$2
+  local model
+  aepipe_train "$3" "$4" "$5"
+  model=$(echo "$dir"/*/model.safetensors)
+  plain[$4]=$(auroc_of "$model" "$data" "$4")
+  (( blur == 0 )) || blurred[$4]=$(auroc_of "$model" "$data" "$4" "$blur")
+}
 for c in $classes; do
-  aepipe_train configs/fashion_oneclass_ae.yaml "$c" "$dense_epochs"
-  model=$(echo "$dir"/*/model.safetensors)
-  dense[$c]=$(auroc_of "$model" "$data" "$c")
-  (( blur == 0 )) || dense_blur[$c]=$(auroc_of "$model" "$data" "$c" "$blur")
-  aepipe_train "$conv_config" "$c" "$conv_epochs"
-  model=$(echo "$dir"/*/model.safetensors)
-  conv[$c]=$(auroc_of "$model" "$data" "$c")
-  (( blur == 0 )) || conv_blur[$c]=$(auroc_of "$model" "$data" "$c" "$blur")
+  train_and_score dense dense_blur configs/fashion_oneclass_ae.yaml "$c" "$dense_epochs"
+  train_and_score conv conv_blur "$conv_config" "$c" "$conv_epochs"
   echo "class $c: dense ${dense[$c]} ${dense_blur[$c]:-}, conv ${conv[$c]} ${conv_blur[$c]:-}" >&2
 done
 pca_into "$data" pca

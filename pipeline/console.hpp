@@ -28,7 +28,7 @@ public:
     // A line on stderr that --quiet keeps: what a user must not miss ("note: ...").
     void note(const std::string &s) {
         std::lock_guard<std::mutex> lock(mu_);
-        if (progress_shown_) std::fputs("\r\033[K", stdout), std::fflush(stdout), progress_shown_ = false;
+        clear_progress();
         std::fprintf(stderr, "note: %s\n", s.c_str());
         std::fflush(stderr);
     }
@@ -65,13 +65,16 @@ public:
     }
     void end_progress() {
         std::lock_guard<std::mutex> lock(mu_);
-        if (progress_shown_) std::fputs("\r\033[K", stdout), std::fflush(stdout), progress_shown_ = false;
+        clear_progress();
     }
 
 private:
+    void clear_progress() {  // the caller holds mu_
+        if (progress_shown_) std::fputs("\r\033[K", stdout), std::fflush(stdout), progress_shown_ = false;
+    }
     void put(const std::string &s) {
         if (quiet_) return;
-        if (progress_shown_) std::fputs("\r\033[K", stdout), progress_shown_ = false;
+        clear_progress();
         std::fputs(s.c_str(), stdout);
         std::fputc('\n', stdout);
         std::fflush(stdout);

@@ -102,6 +102,12 @@ std::string regular_file_problem(const std::string &path, const std::string &wha
     return S_ISREG(st.st_mode) ? "" : not_regular(st.st_mode, what);
 }
 
+void require_regular_file(const std::string &path, const std::string &what, const std::string &not_found) {
+    const std::string why = regular_file_problem(path, what);
+    if (why == "file not found") throw DataError(path, not_found);
+    if (!why.empty()) throw DataError(path, why);
+}
+
 int open_regular(const std::string &path, const std::string &what) {
     if (std::string why = regular_file_problem(path, what); !why.empty()) throw DataError(path, why);
     // O_NONBLOCK: should the path have become a FIFO since stat(), open() must not wait for a writer.

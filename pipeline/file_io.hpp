@@ -19,6 +19,10 @@ void append_file(const std::string &path, const std::string &bytes);
 // Why `path` cannot be read ("file not found", "is a FIFO (named pipe), expected ..."), or ""
 // when it is a regular file; for callers that report their own kind of error.
 std::string regular_file_problem(const std::string &path, const std::string &what = "a regular file");
+// DataError(path, not_found) when `path` does not exist, DataError(path, why) when it exists but
+// is not a regular file (a directory, a FIFO) or cannot be read: for callers whose "not found"
+// says what the file was for.
+void require_regular_file(const std::string &path, const std::string &what, const std::string &not_found);
 // A read-only descriptor (O_CLOEXEC) of the regular file `path`; DataError otherwise. The
 // check is made on the opened descriptor, so nothing can swap the file in between.
 int open_regular(const std::string &path, const std::string &what = "a regular file");

@@ -114,7 +114,6 @@ public:
         return FlowNode::in(port, kind);
     }
     void activate() override { source_->activate(); }
-    const std::string &images() const { return prm_.images; }
     IdxSource source() const { return {prm_.images, prm_.labels, prm_.classes.value_or(std::vector<int64_t>{})}; }
     int64_t samples() const { return n_ <= 0 ? -1 : kept_ >= 0 ? kept_ : n_; }  // -1: files not readable
 
@@ -180,16 +179,10 @@ Registrar<FlowNodeRegistry> reg({"idx_reader",
 
 }  // namespace
 
-std::string idx_images(const FlowNode &n) {
-    auto *r = dynamic_cast<const IdxReader *>(&n);
-    return r ? r->images() : "";
-}
-
 IdxSource idx_source(const FlowNode &n) {
     auto *r = dynamic_cast<const IdxReader *>(&n);
     return r ? r->source() : IdxSource{};
 }
-
 
 int64_t idx_samples(const FlowNode &n) {
     auto *r = dynamic_cast<const IdxReader *>(&n);

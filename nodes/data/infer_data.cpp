@@ -31,9 +31,7 @@ std::string labels_beside(const std::string &images) {
 // `classes`: keep only the samples with these labels (the run's test reader filtered them).
 InferData from_idx(const std::string &images, std::string labels, const Shape &want,
                    const std::vector<int64_t> &classes = {}) {
-    const std::string why = regular_file_problem(images, "an IDX file");
-    if (why == "file not found") throw DataError(images, "data file not found");
-    if (!why.empty()) throw DataError(images, why);  // a FIFO, a device: it exists, but is no file
+    require_regular_file(images, "an IDX file", "data file not found");
     if (labels.empty()) labels = labels_beside(images);
     Dataset ds = load_dataset(images, labels);
     if (ds.n == 0) throw DataError(images, "the file holds no images");

@@ -126,13 +126,11 @@ std::string tensor_mismatch(const Model &m, const StFile &f) {
 
 ModelCard card_of_config(const std::string &config, const std::string &checkpoint, bool beside) {
     // A directory or a FIFO is named as such, not "not found" (it exists).
-    if (std::string why = regular_file_problem(config, "a YAML config file"); !why.empty() && why != "file not found")
-        throw DataError(config, why);
-    if (!regular_file_problem(config).empty())
-        throw DataError(config, beside ? "config not found: " + checkpoint +
-                                             " has no model description in its metadata (written by an older "
-                                             "aepipe), so the run's config.yaml is needed; pass it with --config FILE"
-                                       : "config not found");
+    require_regular_file(config, "a YAML config file",
+                         beside ? "config not found: " + checkpoint +
+                                      " has no model description in its metadata (written by an older aepipe), so "
+                                      "the run's config.yaml is needed; pass it with --config FILE"
+                                : "config not found");
     ConfigFile cfg = load_config(config);
     Pipeline p(cfg, RunSettings{});  // validates the config, reads the data headers
     return card_of(p);
@@ -162,7 +160,7 @@ ModelCard card_of(const Pipeline &p, const FlowNode &train) {
         if (n->spec().type == "idx_reader") reader = n;
     }
     if (c.input.size() == 0 && reader)
-        throw DataError(idx_images(*reader),
+        throw DataError(idx_source(*reader).images,
                         "not found: the model's input shape is read from its training data (" + reader->where() +
                             "); restore the file");
     if (c.input.size() == 0) throw RuntimeError(train.where() + ": the model's input shape is unknown");
@@ -216,9 +214,8 @@ TrainedModel load_trained_model(const std::string &checkpoint, const std::string
                                         std::string(fs::is_regular_file(fs::path(checkpoint) / "model.safetensors", ec)
                                                         ? ": " + (fs::path(checkpoint) / "model.safetensors").string()
                                                         : ", a run's model.safetensors"));
-    const std::string why = regular_file_problem(checkpoint, "a checkpoint (a run's model.safetensors)");
-    if (why == "file not found") throw DataError(checkpoint, "checkpoint not found (expected a run's model.safetensors)");
-    if (!why.empty()) throw DataError(checkpoint, why);  // a FIFO, a device: it exists, but is no file
+    require_regular_file(checkpoint, "a checkpoint (a run's model.safetensors)",
+                         "checkpoint not found (expected a run's model.safetensors)");
     StFile st = read_safetensors(checkpoint);
     TrainedModel t;
     std::optional<ModelCard> card = config.empty() ? card_from_metadata(st, checkpoint) : std::nullopt;

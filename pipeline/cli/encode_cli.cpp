@@ -74,7 +74,7 @@ int cmd_encode(const std::vector<std::string> &args) {
         latent_svg(codes.data(), d.n, code.width, d.labels, "codes of " + fs::path(d.source).filename().string());
 
     check_output_files({o.out, beside(o.out, "-labels.npy"), beside(o.out, ".svg")});
-    if (!fs::path(o.out).parent_path().empty()) fs::create_directories(fs::path(o.out).parent_path());
+    make_parent_dir(o.out);
     write_npy(o.out, d.n, code.width, codes.data());
     std::cout << "codes: " << o.out << " (" << d.n << " x " << code.width << ", from " << code.what << ") of "
               << d.source << "\n";

@@ -101,7 +101,7 @@ TEST_F(MemoryCli, AProcessLimitIsABoundToo) {
 #endif
 #endif
     const std::string validate = std::string("'") + AEPIPE_BINARY + "' validate '" + *config_ + "'";
-    for (const std::string &limit : {"ulimit -v 1500000", "ulimit -d 1500000"}) {
+    for (const std::string limit : {"ulimit -v 1500000", "ulimit -d 1500000"}) {
         RunResult ok = run_program({"/bin/sh", "-c", limit + " && exec " + validate});
         EXPECT_EQ(ok.exit_code, 0) << limit << ": " << ok.err;  // the tiny run fits
         RunResult r = run_program({"/bin/sh", "-c", limit + " && exec " + validate + " model.layers[0].units=100000"});
