@@ -9,13 +9,20 @@
 #include <cmath>
 
 #include "formats/idx.hpp"
+#include "pipeline/simd.hpp"
 
 namespace aepipe {
 
-void Normalizer::apply(const uint8_t *src, int64_t count, float *dst) const {
-    const float a = scale / std, b = (shift - mean) / std;
+// Built per ISA: as baseline x86-64 (SSE2) the conversion of a batch-256 Fashion-MNIST batch
+// took 174 us of a 6.9 ms step on one core, on the critical path when two shards wait for it.
+AEPIPE_SIMD_CLONES
+void scale_bytes(const uint8_t *src, int64_t count, float a, float b, float *dst) {
 #pragma omp simd
     for (int64_t i = 0; i < count; ++i) dst[i] = float(src[i]) * a + b;
+}
+
+void Normalizer::apply(const uint8_t *src, int64_t count, float *dst) const {
+    scale_bytes(src, count, scale / std, (shift - mean) / std, dst);
 }
 
 uint8_t Normalizer::to_byte(float y) const {

@@ -1,6 +1,6 @@
 #include "nodes/nn/grad_norm.hpp"
 
-#include "nodes/nn/simd.hpp"
+#include "pipeline/simd.hpp"
 
 #include <algorithm>
 #include <cmath>

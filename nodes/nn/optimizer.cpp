@@ -5,7 +5,7 @@
 //   adagrad: s += g^2;  w -= lr g / (sqrt(s) + eps)
 #include "nodes/nn/optimizer.hpp"
 
-#include "nodes/nn/simd.hpp"
+#include "pipeline/simd.hpp"
 
 #include <cmath>
 
@@ -66,7 +66,7 @@ struct AdamK {
     float wd, b1, b2, omb1, omb2, step, inv_sqrt_c2, eps;
 };
 
-// The update loops, built per ISA (nodes/nn/simd.hpp); external linkage for the ifunc.
+// The update loops, built per ISA (pipeline/simd.hpp); external linkage for the ifunc.
 AEPIPE_SIMD_CLONES
 void rmsprop_range(float *w, const float *g, float *sq, int64_t b, int64_t e, RmsPropK k) {
 #pragma omp simd

@@ -1,4 +1,4 @@
-// Element-wise hot loops (the optimizers, the gradient's sum of squares, the shard sum) are
+// Element-wise hot loops (the optimizers, the gradient's sum of squares, bytes to floats) are
 // built three times, for AVX-512, AVX2 and baseline x86-64, and the loader picks the best the
 // CPU has (GCC function multiversioning, target_clones). Debian builds for baseline x86-64
 // (SSE2), where Adam's update ran 4 floats per instruction: a quarter of a batch-64 step of
