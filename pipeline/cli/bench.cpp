@@ -1,5 +1,5 @@
 // aepipe bench: training throughput of the real pipeline at several thread counts.
-// Each (threads, repeat) builds the graph afresh, runs warmup + steps training steps
+// Each (round, threads) builds the graph afresh, runs warmup + steps training steps
 // (train.max_steps), and times the steps after the warm-up from the training node's step
 // clock. Reports the median of the repeats, speedup over 1 thread (measured even when not
 // listed) and parallel efficiency; writes bench.csv and bench_speedup.svg into
@@ -120,30 +120,36 @@ std::string oversubscribed_warning(const std::vector<int> &counts, int cores) {
 }
 
 // What the runs at every thread count measured: the CSV rows, the table, and per count the
-// FMA probe's GFLOP/s and the median samples/s.
+// FMA probe's median GFLOP/s and the median samples/s.
 struct BenchRuns {
     std::string csv = "threads,repeat,samples_per_s,peak_gflops\n", table = bench_header(true);
     std::vector<double> peaks, med;
 };
 
-// Each count's FMA probe first, then its runs: the probe's figure is the peak the runs could reach.
+// Rounds: each round probes and runs every count in turn, so a busy spell of the machine
+// (a shared host taking a core for a minute) falls on every count alike instead of on
+// whichever count happened to run then; the medians over the rounds give the rows. Each run
+// follows its own FMA probe at that count: the probe's figure is the peak the run could reach.
 static BenchRuns run_counts(const ConfigFile &cfg, const std::vector<int> &counts, int64_t warmup, int64_t steps,
                             int repeats, BenchLimit limit) {
     BenchRuns b;
-    for (int t : counts) {
-        b.peaks.push_back(measure_fma_peak(t).gflops);
-        std::printf("  FMA probe at %d threads: %.1f GFLOP/s (%s)\n", t, b.peaks.back(), fma_isa().c_str());
-        std::vector<double> runs;
-        for (int r = 0; r < repeats; ++r) {
-            runs.push_back(bench_once(cfg, t, warmup, steps));
-            b.csv += std::to_string(t) + "," + std::to_string(r) + "," + std::to_string(runs.back()) + "," +
-                     std::to_string(b.peaks.back()) + "\n";
-            std::printf("  run %d of %d at %d threads: %.0f samples/s\n", r + 1, repeats, t, runs.back());
+    std::vector<std::vector<double>> runs(counts.size()), peaks(counts.size());
+    for (int r = 0; r < repeats; ++r)
+        for (size_t i = 0; i < counts.size(); ++i) {
+            const int t = counts[i];
+            peaks[i].push_back(measure_fma_peak(t).gflops);
+            std::printf("  FMA probe at %d threads: %.1f GFLOP/s (%s)\n", t, peaks[i].back(), fma_isa().c_str());
+            runs[i].push_back(bench_once(cfg, t, warmup, steps));
+            b.csv += std::to_string(t) + "," + std::to_string(r) + "," + std::to_string(runs[i].back()) + "," +
+                     std::to_string(peaks[i].back()) + "\n";
+            std::printf("  run %d of %d at %d threads: %.0f samples/s\n", r + 1, repeats, t, runs[i].back());
             std::fflush(stdout);
         }
-        b.med.push_back(median(runs));
+    for (size_t i = 0; i < counts.size(); ++i) {
+        b.peaks.push_back(median(peaks[i]));
+        b.med.push_back(median(runs[i]));
         limit.peak_gflops = b.peaks.back(), limit.peak_one = b.peaks.front();
-        b.table += bench_row(t, runs, b.med.front(), limit);  // counts.front() is 1
+        b.table += bench_row(counts[i], runs[i], b.med.front(), limit);  // counts.front() is 1
     }
     return b;
 }

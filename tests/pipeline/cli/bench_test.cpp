@@ -52,6 +52,9 @@ TEST_F(Bench, OneThreadIsMeasuredWhenNotListedAndRunsPrintAsTheyCome) {
     ASSERT_NE(first, std::string::npos) << r.out;
     ASSERT_NE(last, std::string::npos) << r.out;
     EXPECT_LT(last, r.out.find("threads      samples/s")) << "progress before the table:\n" << r.out;
+    // Rounds: every count runs once before any count runs again (a busy spell of a shared
+    // machine falls on all counts alike).
+    EXPECT_LT(r.out.find("  run 1 of 2 at 2 threads: "), r.out.find("  run 2 of 2 at 1 threads: ")) << r.out;
     // bench/compare_torch.sh takes the line whose first field is the thread count: the row.
     int rows = 0;
     for (const auto &l : lines_of(r.out)) {
