@@ -67,7 +67,7 @@ struct AdamK {
 };
 
 // The update loops, built per ISA (pipeline/simd.hpp); external linkage for the ifunc.
-AEPIPE_SIMD_CLONES
+AEPIPE_SIMD_CLONES_DIV_SQRT
 void rmsprop_range(float *w, const float *g, float *sq, int64_t b, int64_t e, RmsPropK k) {
 #pragma omp simd
     for (int64_t i = b; i < e; ++i) {
@@ -77,7 +77,7 @@ void rmsprop_range(float *w, const float *g, float *sq, int64_t b, int64_t e, Rm
     }
 }
 
-AEPIPE_SIMD_CLONES
+AEPIPE_SIMD_CLONES_DIV_SQRT
 void adam_range(float *w, const float *g, float *m, float *v, int64_t b, int64_t e, AdamK k) {
 #pragma omp simd
     for (int64_t i = b; i < e; ++i) {
