@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Do the three throughput figures agree? For each config and thread count, on one machine, one
-# after the other:
+# Do the three throughput figures agree? For each config and thread count, on one machine, in
+# --repeats rounds of the three, one after the other (a busy spell of a shared host then falls
+# on all three alike), each figure the median over the rounds:
 #   run      median of metrics.csv's train_samples_per_s over epochs 2..E of `aepipe run`
 #   profile  the `training:` line of `aepipe profile` (same steps, the first left out)
-#   bench    the median row of `aepipe bench` (timed steps after its warm-up)
+#   bench    the row of `aepipe bench --repeats 1` at that count (timed steps after its warm-up)
 # All three measure steady-state training steps only (README: samples/s). Prints each figure,
 # its ratio to run's, and "agree" when both lie within 5% of it; exits 1 if any pair does not.
 # The issue asks for the check on two configs: --configs takes two or more (default: the dense
@@ -36,7 +37,6 @@ read -r -a cfgs <<<"$configs"
 (( epochs >= 2 )) || { echo "--epochs must be at least 2 (epoch 1 holds start-up)" >&2; exit 2; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-tcsv=$(thread_csv "$threads")
 
 cpu_line
 printf "%-34s %7s %10s %10s %10s %8s %8s  %s\n" config threads run profile bench prof/run bench/run verdict
@@ -44,18 +44,26 @@ bad=0
 for cfg in "${cfgs[@]}"; do
   d="$out/$(basename "$cfg" .yaml)"
   mkdir -p "$d"
-  rows=$(bench_rows "$d/bench.log" "$cfg" "${overrides[@]}" --threads "$tcsv" --steps "$steps" --repeats "$repeats" --out "$d")
   for t in $threads; do
-    "${AEPIPE[@]}" run "$cfg" "${overrides[@]}" train.epochs="$epochs" --threads "$t" --out "$d/run-$t" -q >/dev/null
-    run=$(aepipe_median_sps "$(latest_run "$d/run-$t")" 2)
-    "${AEPIPE[@]}" profile "$cfg" "${overrides[@]}" train.epochs="$epochs" --threads "$t" --out "$d/prof-$t" -q >/dev/null
-    prof=$(sed -n 's/^training: .*: \([0-9.]*\) samples\/s.*/\1/p' "$(latest_run "$d/prof-$t")/profile.txt")
-    bench=$(echo "$rows" | awk -v t="$t" '$1 == t {print $2}')
+    runs=() profs=() benches=()
+    for ((r = 1; r <= repeats; r++)); do
+      "${AEPIPE[@]}" run "$cfg" "${overrides[@]}" train.epochs="$epochs" --threads "$t" --out "$d/run-$t-$r" -q >/dev/null
+      runs+=("$(aepipe_median_sps "$(latest_run "$d/run-$t-$r")" 2)")
+      "${AEPIPE[@]}" profile "$cfg" "${overrides[@]}" train.epochs="$epochs" --threads "$t" --out "$d/prof-$t-$r" -q >/dev/null
+      profs+=("$(sed -n 's/^training: .*: \([0-9.]*\) samples\/s.*/\1/p' "$(latest_run "$d/prof-$t-$r")/profile.txt")")
+      rows=$(bench_rows "$d/bench-$t-$r.log" "$cfg" "${overrides[@]}" --threads "$t" --steps "$steps" --repeats 1 \
+               --out "$d")
+      benches+=("$(echo "$rows" | awk -v t="$t" '$1 == t {print $2}')")
+    done
+    run=$(printf '%s\n' "${runs[@]}" | median)
+    prof=$(printf '%s\n' "${profs[@]}" | median)
+    bench=$(printf '%s\n' "${benches[@]}" | median)
     read -r pr br verdict < <(awk -v r="$run" -v p="$prof" -v b="$bench" 'BEGIN {
       ok = (p / r > 0.95 && p / r < 1.05 && b / r > 0.95 && b / r < 1.05);
       printf "%.3f %.3f %s\n", p / r, b / r, ok ? "agree" : "DISAGREE" }')
     [[ $verdict == DISAGREE ]] && bad=1
     printf "%-34s %7s %10.0f %10.0f %10.0f %8s %8s  %s\n" "$cfg" "$t" "$run" "$prof" "$bench" "$pr" "$br" "$verdict"
+    echo "  rounds: run ${runs[*]}; profile ${profs[*]}; bench ${benches[*]}"
   done
 done
 exit $bad

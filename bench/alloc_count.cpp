@@ -11,6 +11,7 @@
 #include <new>
 
 #include "pipeline/cli/cli.hpp"
+#include "pipeline/denormals.hpp"
 
 static std::atomic<long long> g_allocs{0};
 
@@ -43,6 +44,7 @@ static long long run(const ConfigFile &base, int64_t steps, int threads) {
 }
 
 int main(int argc, char **argv) try {
+    flush_denormals_to_zero();  // as aepipe's main
     Common c;
     po::options_description opts("aepipe_alloc_count CONFIG [key=value ...] [options]");
     opts.add_options()("help,h", "show this help")("threads", po::value<std::string>(), "threads")(

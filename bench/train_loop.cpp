@@ -18,12 +18,14 @@
 #include "nodes/nn/optimizer.hpp"
 #include "nodes/nn/step_engine.hpp"
 #include "pipeline/cli/cli.hpp"
+#include "pipeline/denormals.hpp"
 
 using namespace aepipe;
 using namespace aepipe::cli;
 using clk = std::chrono::steady_clock;
 
 int main(int argc, char **argv) try {
+    flush_denormals_to_zero();  // as aepipe's main
     Common c;
     po::options_description opts("aepipe_loop CONFIG [key=value ...] [options]");
     opts.add_options()("help,h", "show this help")("threads", po::value<std::string>(), "OpenMP threads")(

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "pipeline/cli/cli.hpp"
+#include "pipeline/denormals.hpp"
 #include "pipeline/dist.hpp"
 #include "nodes/sink/model_card.hpp"
 #include "pipeline/file_io.hpp"
@@ -210,6 +211,7 @@ int fail(int code, const std::string &message) {
 }
 
 int main(int argc, char **argv) {
+    flush_denormals_to_zero();  // before any thread starts: they inherit it (pipeline/denormals.hpp)
     dist::init(argc, argv);
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
