@@ -13,6 +13,8 @@
 #                      [--quality-threads 2] [--no-quality]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh  # median, latest_run
 configs="configs/fashion_mnist_ae.yaml configs/fashion_conv_ae.yaml" batch=256 threads="1 2" steps=300 repeats=3
 quality_configs="configs/fashion_mnist_ae.yaml" epochs=20 quality_threads=2 quality=1
 while [[ $# -gt 0 ]]; do
@@ -34,7 +36,6 @@ done
 [[ -x build/aepipe ]] || { echo "missing build/aepipe (bash scripts/setup.sh)" >&2; exit 1; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores;" \
      "flags: $(grep -m1 -ow -E 'avx512f|avx512_bf16|amx_bf16|avx2' /proc/cpuinfo | sort -u | tr '\n' ' ')"
@@ -47,7 +48,7 @@ for cfg in $configs; do
   for p in f32 bf16; do
     build/aepipe bench "$cfg" "train.batch=$batch" "train.precision=$p" --threads "$list" --steps "$steps" \
       --warmup 30 --repeats "$repeats" --out "$out" --name "tp_$p" >/dev/null
-    cp "$(ls -d "$out"/tp_"$p"-bench-* | tail -1)/bench.csv" "$out/$p.csv"
+    cp "$(latest_run "$out" "tp_$p-bench-")/bench.csv" "$out/$p.csv"
     rm -rf "$out"/tp_"$p"-bench-*
   done
   for t in $threads; do
@@ -64,7 +65,7 @@ for cfg in $quality_configs; do
   for p in f32 bf16; do
     build/aepipe run "$cfg" "train.epochs=$epochs" "train.precision=$p" --threads "$quality_threads" --out "$out" \
       --name "q_$p" --quiet
-    mse[$p]=$(tail -1 "$(ls -d "$out"/q_"$p"-* | tail -1)/metrics.csv" | cut -d, -f5)
+    mse[$p]=$(tail -1 "$(latest_run "$out" "q_$p-")/metrics.csv" | cut -d, -f5)
     rm -rf "$out"/q_"$p"-*
   done
   printf "%-34s %7s %16s %16s %7.2f%%\n" "$cfg" "$epochs" "${mse[f32]}" "${mse[bf16]}" \
