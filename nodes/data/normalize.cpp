@@ -5,8 +5,6 @@
 // YAML keys: scale, shift, mean, std.
 #include "nodes/data/normalize.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 
@@ -15,14 +13,8 @@
 
 namespace aepipe {
 
-#if defined(__SANITIZE_THREAD__)
+#ifdef AEPIPE_TSAN  // cmake/sanitize.cmake
 constexpr bool kThreadSanitizer = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kThreadSanitizer = true;
-#else
-constexpr bool kThreadSanitizer = false;
-#endif
 #else
 constexpr bool kThreadSanitizer = false;
 #endif
@@ -93,8 +85,7 @@ void NormalizeNode::build(Pipeline &p) {
                 const int64_t dim = m.data->dim();
                 m.x = pool_->acquire(size_t(m.count * dim));
                 float *x = m.x.data();
-                omp_set_num_threads(team);
-#pragma omp parallel for schedule(static) if (team > 1)
+#pragma omp parallel for schedule(static) num_threads(team) if (team > 1)
                 for (int64_t k = 0; k < m.count; ++k) norm_.apply(m.data->image(m.sample(k)), dim, x + k * dim);
                 m.t_ready = p.now();
                 return m;
