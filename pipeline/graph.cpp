@@ -513,15 +513,19 @@ void Pipeline::fail(std::exception_ptr e) {
 }
 
 void Pipeline::stop(std::exception_ptr why) {
-    std::lock_guard<std::mutex> lock(failure_mu_);
-    if (stop_) return;
-    stop_ = why;
-    // Bounded: evaluations still running past the deadline are abandoned (their epochs are
-    // then named as unrecorded by the caller's message).
-    watchdog_ = std::thread([this] {
-        std::unique_lock<std::mutex> l(failure_mu_);
-        if (!drained_.wait_for(l, std::chrono::seconds(kDrainSeconds), [this] { return idle_; })) graph_->cancel();
-    });
+    {
+        std::lock_guard<std::mutex> lock(failure_mu_);
+        if (stop_) return;
+        stop_ = why;
+        // Bounded: evaluations still running past the deadline are abandoned (their epochs are
+        // then named as unrecorded by the caller's message).
+        watchdog_ = std::thread([this] {
+            std::unique_lock<std::mutex> l(failure_mu_);
+            if (!drained_.wait_for(l, std::chrono::seconds(kDrainSeconds), [this] { return idle_; }))
+                graph_->cancel();
+        });
+    }
+    for (auto &f : stop_listeners_) f();
 }
 int Pipeline::add_probe(const FlowNode &n, const std::string &part) {
     probes_.push_back({&n, part.empty() ? n.id() : n.id() + "/" + part});
@@ -548,10 +552,11 @@ int Pipeline::shards() const {
 
 int Pipeline::omp_per_shard() const { return std::max(1, compute_threads() / shards()); }
 
-int Pipeline::side_threads() const {
-    const int free = int(std::thread::hardware_concurrency()) / dist::ranks_on_this_host() - compute_threads();
-    return std::clamp(free, 1, omp_per_shard());
+int Pipeline::free_cores() const {
+    return int(std::thread::hardware_concurrency()) / dist::ranks_on_this_host() - compute_threads();
 }
+
+int Pipeline::side_threads() const { return std::clamp(free_cores(), 1, omp_per_shard()); }
 
 void Pipeline::preflight() {
     for (auto &n : nodes_) n->preflight(*this);

@@ -178,6 +178,9 @@ public:
     // primitives get an OpenMP team of threads / shards, so the two never oversubscribe.
     int shards() const;
     int omp_per_shard() const;
+    // Cores of this host (of this rank's share under mpirun) that the training threads leave
+    // free; 0 or less when training takes them all.
+    int free_cores() const;
     // OpenMP threads for work beside the training step (evaluation, image sinks): the cores the
     // training threads leave free, at least 1 and at most omp_per_shard(). A second team as
     // large as the training's would oversubscribe the cores, and OpenMP teams that spin-wait
@@ -224,6 +227,9 @@ public:
     // throws `why`; should that take longer than kDrainSeconds, the graph is cancelled.
     void stop(std::exception_ptr why);
     static constexpr int kDrainSeconds = 10;
+    // Called once, on the thread that calls stop(), when the run is stopped (no training step
+    // follows): work left in the background must now finish. Register from build().
+    void on_stop(std::function<void()> f) { stop_listeners_.push_back(std::move(f)); }
 
     // A profile track for a part of a node ("model/fwd0"); each node has one of its own.
     int add_probe(const FlowNode &n, const std::string &part = "");
@@ -330,6 +336,7 @@ private:
     std::mutex failure_mu_;
     std::exception_ptr failure_;  // from fail()
     std::exception_ptr stop_;     // from stop(), under failure_mu_
+    std::vector<std::function<void()>> stop_listeners_;  // on_stop()
     std::condition_variable drained_;
     bool idle_ = false;  // the graph has stopped: the drain watchdog ends
     std::thread watchdog_;

@@ -16,7 +16,13 @@ namespace aepipe {
 
 class Worker {
 public:
-    Worker();
+    // Background: the thread runs at the lowest priority (nice 19), so that the scheduler gives
+    // it what the other threads of the machine leave idle and takes nothing from a training
+    // step (the weights are 15 against 1024: a busy core gives it about 1.5%). An unprivileged
+    // thread cannot raise its priority again (RLIMIT_NICE), so work that must finish is also
+    // taken up by a Normal thread when it is needed (pipeline/shared_loop.hpp).
+    enum class Priority { Normal, Background };
+    explicit Worker(Priority priority = Priority::Normal);
     ~Worker();  // finishes the queued jobs, then joins
     Worker(const Worker &) = delete;
     Worker &operator=(const Worker &) = delete;
@@ -26,7 +32,7 @@ public:
     static bool on_worker_thread();
 
 private:
-    void loop();
+    void loop(Priority priority);
     std::mutex mu_;
     std::condition_variable cv_;
     std::deque<std::function<void()>> jobs_;

@@ -15,6 +15,15 @@
 // thread it would wait behind the training steps, which keep the graph's threads busy (with
 // one thread, every evaluation waited for the end of training). Once the result is sent on,
 // the node fires Pipeline::epoch_done, so training stays at most two epochs ahead of it.
+// When training takes every core, the evaluation thread runs in the background (lowest
+// priority, pipeline/worker.hpp): it then computes in what the training threads leave idle
+// instead of taking turns with them on a core, where it slowed each training step's OpenMP
+// team (measured, 2 cores, configs/mnist_ae.yaml, 5 interleaved pairs: 50,400 -> 53,700
+// samples/s over epochs 2..8, 2.0 -> 1.9 s per run). Its batches are a SharedLoop: when training
+// would wait for it (the next epoch's snapshot is already queued, the run's last epoch, or the
+// run was stopped), a helper thread at normal priority takes up the batches not yet begun, so
+// a machine busy with other work cannot starve it. Each batch's sums are kept apart and added
+// in batch order, so the result is the same, bit for bit, whichever thread ran which batch.
 // Across processes each rank evaluates its share of the test set ([n*r/R, n*(r+1)/R)) and the
 // sums are added by an allreduce, also on the Worker thread, so this node never blocks a
 // flow-graph thread on other ranks.
@@ -25,8 +34,11 @@
 // corrupt (id of the corrupt node; default: the training data's, if any), batch.
 #include <omp.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <deque>
+#include <mutex>
 #include <stdexcept>
 
 #include "nodes/data/corrupt.hpp"
@@ -36,6 +48,7 @@
 #include "nodes/nn/psnr.hpp"
 #include "nodes/nn/reports.hpp"
 #include "pipeline/dist.hpp"
+#include "pipeline/shared_loop.hpp"
 #include "pipeline/worker.hpp"
 
 namespace aepipe {
@@ -88,13 +101,14 @@ public:
         }
     }
 
-    // Its own copy of the weights and a Workspace for `batch` rows (outputs and gradients).
-    void memory(const Pipeline &, std::vector<MemoryItem> &out) const override {
+    // Its own copy of the weights and a Workspace for `batch` rows (outputs and gradients) per
+    // lane (two when the evaluation runs in the background: its thread's and the helper's).
+    void memory(const Pipeline &p, std::vector<MemoryItem> &out) const override {
         if (!model_) return;
         double acts = 0;
         for (size_t l = 0; l < model_->num_layers(); ++l) acts += double(model_->layer(l).out_dim());
         const double w = double(model_->num_params()) * sizeof(float);
-        const double ws = 2 * double(prm_.batch) * acts * sizeof(float);
+        const double ws = 2 * double(prm_.batch) * acts * sizeof(float) * (p.free_cores() <= 0 ? 2 : 1);
         out.push_back({params_.context(), params_.where(), w + ws,
                        "a copy of the parameters " + human_bytes(w) + ", workspace for 'batch' rows " + human_bytes(ws)});
     }
@@ -102,16 +116,43 @@ public:
     void build(Pipeline &p) override {
         threads_ = p.side_threads();  // runs beside the training shards
         seed_ = p.settings().seed;
+        background_ = p.free_cores() <= 0;  // no core is left free by training
+        starve_ = background_ && p.settings().test_hooks.starve_eval;
         const int64_t batch = prm_.batch;
-        ws_ = std::make_unique<Workspace>(*model_, batch);
+        for (int k = 0; k < (background_ ? 2 : 1); ++k) {
+            Lane &lane = lanes_[k];
+            lane.model = std::make_unique<Model>(model_->spec_ptr());
+            lane.ws = std::make_unique<Workspace>(*lane.model, batch);
+            lane.x.resize(size_t(batch * model_->in_dim()));
+            lane.img.resize(lane.x.size());
+        }
         join_ = std::make_unique<Join>(p.graph(), [](const EpochMsg &m) { return m.epoch; },
                                        [](const DatasetMsg &m) { return m.epoch; });
         fail_epoch_ = p.settings().test_hooks.fail_eval_epoch;  // test hook (pipeline/test_hooks.hpp)
-        worker_ = std::make_unique<Worker>();
+        worker_ = std::make_unique<Worker>(background_ ? Worker::Priority::Background : Worker::Priority::Normal);
+        if (background_) {
+            helper_ = std::make_unique<Worker>();
+            p.on_stop([this] {  // no step follows: what is left must finish now
+                stopped_ = true;
+                urge();
+            });
+        }
         node_ = std::make_unique<Fn>(p.graph(), flow::serial,
                                      [this, &p, batch](const std::tuple<EpochMsg, DatasetMsg> &in, Fn::gateway_type &gw) {
                                          gw.reserve_wait();  // the graph waits for the job's result
-                                         worker_->post([this, &p, batch, in, &gw] { run_job(p, in, batch, gw); });
+                                         auto pass = std::make_shared<Pass>(std::get<0>(in), std::get<1>(in), batch);
+                                         size_t queued = 0;
+                                         {
+                                             std::lock_guard<std::mutex> lock(mu_);
+                                             passes_.push_back(pass);
+                                             queued = passes_.size();
+                                         }
+                                         worker_->post([this, &p, pass, &gw] { run_job(p, pass, gw); });
+                                         // Training would wait for this evaluation: an earlier one is
+                                         // still running, or no training step follows this epoch (its
+                                         // last, or the run was stopped: stopped_ is set before the
+                                         // stop's own urge, which then finds this pass queued).
+                                         if (queued > 1 || epoch_report(pass->ep).last || stopped_) urge();
                                      });
         flow::make_edge(*join_, *node_);
         released_ = std::make_unique<flow::function_node<EvalMsg, Credit>>(p.graph(), flow::serial,
@@ -163,7 +204,7 @@ private:
     }
 
     // What a rank adds up over its share of the test set (the allreduce sums them as one array
-    // of doubles), the time it took and the message to send on.
+    // of doubles), per batch and in all.
     struct Totals {
         double loss = 0;           // the model's loss * rows
         double sse = 0;            // squared pixel errors (image space)
@@ -171,85 +212,127 @@ private:
         double recon = 0, kl = 0;  // a VAE: reconstruction and KL parts of the loss * rows
     };
     static_assert(sizeof(Totals) == 5 * sizeof(double), "Totals is summed as an array of doubles");
-    struct Sums {
-        Totals t;
-        double seconds = 0;
-        EvalMsg out;
+
+    // What computes a batch: its own Model (primitives and pass state are per instance),
+    // Workspace and buffers. Lane 0 is the evaluation thread's, lane 1 the helper's.
+    struct Lane {
+        std::unique_ptr<Model> model;
+        std::unique_ptr<Workspace> ws;
+        std::vector<float> x, img;  // a batch: clean inputs, model output as image
     };
 
-    // Sums of this rank's share of the test set.
-    Sums evaluate(const EpochMsg &ep, const DatasetMsg &test, int64_t batch) {
-        auto t0 = std::chrono::steady_clock::now();
-        if (ep.epoch == fail_epoch_) throw std::runtime_error("test hook fail_eval: evaluation failed");
-        omp_set_num_threads(threads_);  // the Worker thread's OpenMP team for oneDNN
-        const Dataset &ds = *test.data;
-        const int64_t dim = ds.dim();
+    // One epoch's evaluation: this rank's share [first, end) of the test set in batches.
+    struct Pass {
+        Pass(const EpochMsg &e, const DatasetMsg &t, int64_t b)
+            : ep(e),
+              test(t),
+              batch(b),
+              first(t.data->n * dist::rank() / dist::size()),
+              end(t.data->n * (dist::rank() + 1) / dist::size()),
+              parts(size_t((end - first + b - 1) / b)),
+              loop(int64_t(parts.size())) {}
+        EpochMsg ep;
+        DatasetMsg test;
+        int64_t batch, first, end;
+        std::vector<Totals> parts;  // per batch, added in batch order
+        SharedLoop loop;
+    };
+
+    // Batch i of the pass, on `lane`.
+    void run_batch(Pass &ps, int64_t i, Lane &lane) {
+        const Dataset &ds = *ps.test.data;
+        const int64_t dim = ds.dim(), b = ps.first + i * ps.batch, n = std::min(ps.batch, ps.end - b);
         const Normalizer &norm = norm_->normalizer();
-        x_.resize(size_t(batch * dim));
-        img_.resize(size_t(batch * dim));
-        if (corrupt_ && test_in_.empty()) corrupt_test_set(ds);
-        const float *w = epoch_report(ep).params->data();
-        double loss = 0, sse = 0, sse_restored = 0, recon = 0, kl = 0;
-        const int64_t r = dist::rank(), ranks = dist::size(), first = ds.n * r / ranks, end = ds.n * (r + 1) / ranks;
-        for (int64_t b = first; b < end; b += batch) {
-            int64_t n = std::min(batch, end - b);
-            norm.apply(ds.image(b), n * dim, x_.data());
-            const float *in = corrupt_ ? test_in_.data() + b * dim : x_.data();
-            ws_->prepare(n);
-            ws_->begin_pass({seed_, -1, b, 1.0, false});
-            const float *y = ws_->forward(n, in, w);
-            const double rl = model_->loss().value(n, dim, y, x_.data()) * double(n);
-            loss += rl + ws_->weighted_penalty_sum();
-            recon += rl;
-            kl += ws_->penalty_sum();
-            model_->loss().to_image(n * dim, y, img_.data());
-            sse += mse_per_element(n * dim, img_.data(), x_.data()) * double(n * dim);
-            if (corrupt_) sse_restored += unit_sse(n * dim, img_.data(), x_.data(), norm);
-        }
-        Sums s;
-        s.t = {loss, sse, sse_restored, recon, kl};
-        s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        static_cast<EpochMsg &>(s.out) = ep;
-        s.out.data = test.data;
-        return s;
+        if (corrupt_) std::call_once(corrupted_, [&] { corrupt_test_set(ds); });
+        const float *w = epoch_report(ps.ep).params->data();
+        norm.apply(ds.image(b), n * dim, lane.x.data());
+        const float *in = corrupt_ ? test_in_.data() + b * dim : lane.x.data();
+        lane.ws->prepare(n);
+        lane.ws->begin_pass({seed_, -1, b, 1.0, false});
+        const float *y = lane.ws->forward(n, in, w);
+        const Loss &loss = lane.model->loss();
+        const double rl = loss.value(n, dim, y, lane.x.data()) * double(n);
+        Totals &t = ps.parts[size_t(i)];
+        t.loss = rl + lane.ws->weighted_penalty_sum();
+        t.recon = rl;
+        t.kl = lane.ws->penalty_sum();
+        loss.to_image(n * dim, y, lane.img.data());
+        t.sse = mse_per_element(n * dim, lane.img.data(), lane.x.data()) * double(n * dim);
+        if (corrupt_) t.sse_restored = unit_sse(n * dim, lane.img.data(), lane.x.data(), norm);
     }
 
-    // On the Worker thread: evaluates, sums over the ranks, sends the result into the graph.
-    // An error cancels the run (Pipeline::fail); the graph's wait is released either way.
-    void run_job(Pipeline &p, const std::tuple<EpochMsg, DatasetMsg> &in, int64_t batch, Fn::gateway_type &gw) {
+    // On the helper (normal priority): the batches not yet begun of every queued evaluation.
+    void help() {
+        omp_set_num_threads(threads_);
+        for (;;) {
+            std::shared_ptr<Pass> pass;
+            {
+                std::lock_guard<std::mutex> lock(mu_);
+                for (const auto &q : passes_)
+                    if (!q->loop.all_claimed()) {
+                        pass = q;
+                        break;
+                    }
+            }
+            if (!pass) return;
+            pass->loop.run([&](int64_t i) { run_batch(*pass, i, lanes_[1]); });  // errors: for wait()
+        }
+    }
+    void urge() {
+        if (helper_) helper_->post([this] { help(); });
+    }
+
+    // On the Worker thread: evaluates this rank's share, sums over the ranks, sends the result
+    // into the graph. An error cancels the run (Pipeline::fail); the graph's wait is released
+    // either way.
+    void run_job(Pipeline &p, const std::shared_ptr<Pass> &pass, Fn::gateway_type &gw) {
         try {
-            p.guard(*this, std::get<0>(in), [&] {
-                Sums s = evaluate(std::get<0>(in), std::get<1>(in), batch);
+            p.guard(*this, pass->ep, [&] {
                 const auto t0 = std::chrono::steady_clock::now();
-                dist::allreduce_sum(reinterpret_cast<double *>(&s.t), sizeof(Totals) / sizeof(double), dist::Channel::Eval);
-                s.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-                publish(s, gw);
+                if (pass->ep.epoch == fail_epoch_) throw std::runtime_error("test hook fail_eval: evaluation failed");
+                omp_set_num_threads(threads_);  // the Worker thread's OpenMP team for oneDNN
+                if (!starve_) pass->loop.run([&](int64_t i) { run_batch(*pass, i, lanes_[0]); });
+                if (starve_ && !pass->loop.wait_for(std::chrono::seconds(60)))
+                    throw std::runtime_error("test hook starve_eval: no helper took up the evaluation in 60 s");
+                pass->loop.wait();
+                Totals t;
+                for (const Totals &b : pass->parts)
+                    t.loss += b.loss, t.sse += b.sse, t.sse_restored += b.sse_restored, t.recon += b.recon, t.kl += b.kl;
+                dist::allreduce_sum(reinterpret_cast<double *>(&t), sizeof(Totals) / sizeof(double), dist::Channel::Eval);
+                publish(*pass, t, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), gw);
             });
         } catch (...) {
             p.fail(std::current_exception());
+        }
+        {
+            std::lock_guard<std::mutex> lock(mu_);
+            passes_.pop_front();  // passes run in order: this one is the front
         }
         gw.release_wait();
     }
 
     // Divides the (summed over ranks) sums by the whole test set and sends the result on.
-    void publish(Sums &s, Fn::gateway_type &gw) {
-        const Dataset &ds = *s.out.data;
+    void publish(const Pass &ps, const Totals &t, double seconds, Fn::gateway_type &gw) {
+        const Dataset &ds = *ps.test.data;
         auto r = std::make_shared<EvalReport>();
         r->test_samples = ds.n;
-        r->test_loss = s.t.loss / double(ds.n);
-        r->test_mse_per_px = s.t.sse / double(ds.n * ds.dim());
-        r->test_recon = s.t.recon / double(ds.n);
-        r->test_kl = s.t.kl / double(ds.n);
+        r->test_loss = t.loss / double(ds.n);
+        r->test_mse_per_px = t.sse / double(ds.n * ds.dim());
+        r->test_recon = t.recon / double(ds.n);
+        r->test_kl = t.kl / double(ds.n);
         if (corrupt_) {
             r->restoration = true;
             r->psnr_corrupt_db = psnr_corrupt_db_;
-            r->psnr_restored_db = psnr_db(s.t.sse_restored / double(ds.n * ds.dim()));
+            r->psnr_restored_db = psnr_db(t.sse_restored / double(ds.n * ds.dim()));
         }
-        r->seconds = s.seconds;
+        r->seconds = seconds;
         r->norm = &norm_->normalizer();
         r->corrupt = corrupt_;
-        s.out.eval = r;
-        gw.try_put(s.out);
+        EvalMsg out;
+        static_cast<EpochMsg &>(out) = ps.ep;
+        out.data = ps.test.data;
+        out.eval = r;
+        gw.try_put(out);
     }
 
     NormalizeNode *norm_ = nullptr;
@@ -257,16 +340,23 @@ private:
     int threads_ = 1;
     uint64_t seed_ = 0;
     int64_t fail_epoch_ = -1;  // the test hook's epoch
-    std::unique_ptr<Model> model_;
-    std::unique_ptr<Workspace> ws_;
-    std::vector<float> x_, img_;  // a batch: clean inputs, model output as image
+    bool background_ = false;  // training takes every core: the evaluation thread runs in the background
+    bool starve_ = false;      // test hook starve_eval: the background thread runs no batch
+    std::atomic<bool> stopped_{false};  // the run was stopped (Pipeline::on_stop)
+    std::unique_ptr<Model> model_;  // layout (the lanes compute with their own copies)
+    Lane lanes_[2];
     EvaluateParams prm_;
+    std::once_flag corrupted_;
     std::vector<float> test_in_;  // denoising: the whole corrupted test set (made once)
     double psnr_corrupt_db_ = 0;
+    std::mutex mu_;
+    std::deque<std::shared_ptr<Pass>> passes_;  // posted, not yet sent on (under mu_)
     std::unique_ptr<Join> join_;
     std::unique_ptr<Fn> node_;
     std::unique_ptr<flow::function_node<EvalMsg, Credit>> released_;  // the epoch_done credit
-    std::unique_ptr<Worker> worker_;  // declared last: joined first, before the nodes die
+    // Declared last: joined first, before the nodes and lanes die (the helper before the
+    // thread whose passes it helps).
+    std::unique_ptr<Worker> worker_, helper_;
 };
 
 Registrar<FlowNodeRegistry> reg({"evaluate",
