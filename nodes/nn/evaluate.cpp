@@ -70,6 +70,66 @@ const Keys<EvaluateParams> &EvaluateParams::keys() {
     return k;
 }
 
+// What a rank adds up over its share of the test set (the allreduce sums them as one array
+// of doubles), per batch and in all.
+struct Totals {
+    double loss = 0;           // the model's loss * rows
+    double sse = 0;            // squared pixel errors (image space)
+    double sse_restored = 0;   // denoising: squared errors in raw pixel space [0, 1]
+    double recon = 0, kl = 0;  // a VAE: reconstruction and KL parts of the loss * rows
+};
+static_assert(sizeof(Totals) == 5 * sizeof(double), "Totals is summed as an array of doubles");
+
+// The batches' totals added in batch order: the same sums whichever thread ran which batch.
+Totals sum_in_order(const std::vector<Totals> &parts) {
+    Totals t;
+    for (const Totals &b : parts)
+        t.loss += b.loss, t.sse += b.sse, t.sse_restored += b.sse_restored, t.recon += b.recon, t.kl += b.kl;
+    return t;
+}
+
+// What computes a batch: its own Model (primitives and pass state are per instance),
+// Workspace and buffers. Lane 0 is the evaluation thread's, lane 1 the helper's.
+struct Lane {
+    std::unique_ptr<Model> model;
+    std::unique_ptr<Workspace> ws;
+    std::vector<float> x, img;  // a batch: clean inputs, model output as image
+};
+
+// One epoch's evaluation: this rank's share [first, end) of the test set in batches.
+struct Pass {
+    Pass(const EpochMsg &e, const DatasetMsg &t, int64_t b)
+        : ep(e),
+          test(t),
+          batch(b),
+          first(t.data->n * dist::rank() / dist::size()),
+          end(t.data->n * (dist::rank() + 1) / dist::size()),
+          parts(size_t((end - first + b - 1) / b)),
+          loop(int64_t(parts.size())) {}
+    EpochMsg ep;
+    DatasetMsg test;
+    int64_t batch, first, end;
+    std::vector<Totals> parts;  // per batch, added in batch order
+    SharedLoop loop;
+};
+
+// The node of type T with id `want`, named by key `key` of node params `prm` (nullptr, and an
+// error at the key, if none).
+template <class T>
+T *named(Pipeline &p, Diags &d, const Params &prm, const std::string &key, const std::string &want) {
+    if (auto *n = dynamic_cast<T *>(p.find(want))) return n;
+    std::vector<std::string> ids;
+    for (const auto &n : p.nodes())
+        if (dynamic_cast<T *>(n.get())) ids.push_back(n->id());
+    std::string near = nearest(want, ids), all;
+    for (const auto &i : ids) all += (all.empty() ? "" : ", ") + i;
+    d.error(prm.pos(key), prm.context() + ": no " + key + " node named '" + want + "'",
+            ids.empty()    ? "the graph has no " + key + " node"
+            : near.empty() ? key + " nodes: " + all
+                           : "did you mean '" + near + "'?");
+    return nullptr;
+}
+
 class Evaluate : public FlowNode {
     using Join = flow::join_node<std::tuple<EpochMsg, DatasetMsg>, flow::key_matching<int64_t>>;
     using Fn = flow::async_node<std::tuple<EpochMsg, DatasetMsg>, EvalMsg>;
@@ -81,9 +141,9 @@ public:
             if (auto *nn = dynamic_cast<NormalizeNode *>(n); nn && !norm_) norm_ = nn;
             if (auto *c = dynamic_cast<CorruptNode *>(n); c && !corrupt_) corrupt_ = &c->corruption();
         }
-        if (!prm_.normalize.empty()) norm_ = named<NormalizeNode>(p, d, "normalize", prm_.normalize);
+        if (!prm_.normalize.empty()) norm_ = named<NormalizeNode>(p, d, params_, "normalize", prm_.normalize);
         if (!prm_.corrupt.empty())
-            if (auto *c = named<CorruptNode>(p, d, "corrupt", prm_.corrupt)) corrupt_ = &c->corruption();
+            if (auto *c = named<CorruptNode>(p, d, params_, "corrupt", prm_.corrupt)) corrupt_ = &c->corruption();
         if (!norm_ && d.empty())
             d.error(params_.where(), params_.context() + ": the training data has no normalize node",
                     "evaluate applies the training data's normalize node to the test set; name one with 'normalize:'");
@@ -171,22 +231,6 @@ public:
     std::vector<std::string> credit_outputs() const override { return {"epoch_done"}; }
 
 private:
-    // The node of type T with id `want`, named by key `key` (nullptr, and an error at the key, if none).
-    template <class T>
-    T *named(Pipeline &p, Diags &d, const std::string &key, const std::string &want) {
-        if (auto *n = dynamic_cast<T *>(p.find(want))) return n;
-        std::vector<std::string> ids;
-        for (const auto &n : p.nodes())
-            if (dynamic_cast<T *>(n.get())) ids.push_back(n->id());
-        std::string near = nearest(want, ids), all;
-        for (const auto &i : ids) all += (all.empty() ? "" : ", ") + i;
-        d.error(params_.pos(key), params_.context() + ": no " + key + " node named '" + want + "'",
-                ids.empty()    ? "the graph has no " + key + " node"
-                : near.empty() ? key + " nodes: " + all
-                               : "did you mean '" + near + "'?");
-        return nullptr;
-    }
-
     // The corrupted test set, made once (the same every epoch), and its PSNR.
     void corrupt_test_set(const Dataset &ds) {
         const Normalizer &norm = norm_->normalizer();
@@ -202,41 +246,6 @@ private:
         }
         psnr_corrupt_db_ = psnr_db(sse / double(ds.n * dim));
     }
-
-    // What a rank adds up over its share of the test set (the allreduce sums them as one array
-    // of doubles), per batch and in all.
-    struct Totals {
-        double loss = 0;           // the model's loss * rows
-        double sse = 0;            // squared pixel errors (image space)
-        double sse_restored = 0;   // denoising: squared errors in raw pixel space [0, 1]
-        double recon = 0, kl = 0;  // a VAE: reconstruction and KL parts of the loss * rows
-    };
-    static_assert(sizeof(Totals) == 5 * sizeof(double), "Totals is summed as an array of doubles");
-
-    // What computes a batch: its own Model (primitives and pass state are per instance),
-    // Workspace and buffers. Lane 0 is the evaluation thread's, lane 1 the helper's.
-    struct Lane {
-        std::unique_ptr<Model> model;
-        std::unique_ptr<Workspace> ws;
-        std::vector<float> x, img;  // a batch: clean inputs, model output as image
-    };
-
-    // One epoch's evaluation: this rank's share [first, end) of the test set in batches.
-    struct Pass {
-        Pass(const EpochMsg &e, const DatasetMsg &t, int64_t b)
-            : ep(e),
-              test(t),
-              batch(b),
-              first(t.data->n * dist::rank() / dist::size()),
-              end(t.data->n * (dist::rank() + 1) / dist::size()),
-              parts(size_t((end - first + b - 1) / b)),
-              loop(int64_t(parts.size())) {}
-        EpochMsg ep;
-        DatasetMsg test;
-        int64_t batch, first, end;
-        std::vector<Totals> parts;  // per batch, added in batch order
-        SharedLoop loop;
-    };
 
     // Batch i of the pass, on `lane`.
     void run_batch(Pass &ps, int64_t i, Lane &lane) {
@@ -295,9 +304,7 @@ private:
                 if (starve_ && !pass->loop.wait_for(std::chrono::seconds(60)))
                     throw std::runtime_error("test hook starve_eval: no helper took up the evaluation in 60 s");
                 pass->loop.wait();
-                Totals t;
-                for (const Totals &b : pass->parts)
-                    t.loss += b.loss, t.sse += b.sse, t.sse_restored += b.sse_restored, t.recon += b.recon, t.kl += b.kl;
+                Totals t = sum_in_order(pass->parts);
                 dist::allreduce_sum(reinterpret_cast<double *>(&t), sizeof(Totals) / sizeof(double), dist::Channel::Eval);
                 publish(*pass, t, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), gw);
             });
