@@ -109,7 +109,8 @@ bench_rows() {
 
 # The one throughput figure of the scaling scripts, per thread count, in bench_rows' columns.
 #   measure_rows MEASURE DIR CONFIG THREADS_CSV STEPS WARMUP REPEATS [key=value ...]
-# MEASURE bench: `aepipe bench` (steady-state steps after a warm-up, median of REPEATS runs).
+# MEASURE bench: `aepipe bench` (steady-state steps after a warm-up, median of REPEATS runs;
+# STEPS "epoch": bench's default window, each run's second epoch whole; WARMUP is then unused).
 # MEASURE run: the median over epochs 2..REPEATS+1 of `aepipe run`'s train_samples_per_s, with
 # bench (one repeat) still giving the FMA probe and the FLOPs per sample.
 # Logs and run folders go under DIR.
@@ -118,8 +119,9 @@ measure_rows() {
   mkdir -p "$dir"
   local brep=$repeats
   [[ $measure == run ]] && brep=1
-  local rows
-  rows=$(bench_rows "$dir/bench.log" "$config" "$@" --threads "$threads" --steps "$steps" --warmup "$warmup" \
+  local rows window=()
+  [[ $steps != epoch ]] && window=(--steps "$steps" --warmup "$warmup")
+  rows=$(bench_rows "$dir/bench.log" "$config" "$@" --threads "$threads" "${window[@]}" \
            --repeats "$brep" --out "$dir") || return 1
   [[ $measure == bench ]] && { echo "$rows"; return; }
   local t sps one="" fps  # FLOPs per sample, from bench's row with the most GFLOP/s (the least rounded)
@@ -135,7 +137,7 @@ measure_rows() {
 }
 
 # The options of scaling.sh and device_sweep.sh: --threads "1 2", --repeats N, --samples N
-# (per timed run), --quick (1,000 samples, 1 repeat), --out DIR, into the globals of those
+# (per timed run; 0: a whole epoch, bench's default window), --quick (1,000 samples, 1 repeat), --out DIR, into the globals of those
 # names; USED: how many words the option took (0: not one of these).
 # shellcheck disable=SC2034 # the globals are the calling script's
 sweep_opt() {
@@ -150,9 +152,9 @@ sweep_opt() {
   esac
 }
 
-# Are the sweep options well formed? (thread counts, repeats and samples positive integers)
+# Are the sweep options well formed? (thread counts and repeats positive integers, samples 0 or more)
 sweep_opts_ok() {
-  [[ $threads =~ ^[\ ]*[1-9][0-9]*([\ ]+[1-9][0-9]*)*[\ ]*$ && $repeats =~ ^[1-9][0-9]*$ && $samples =~ ^[1-9][0-9]*$ ]]
+  [[ $threads =~ ^[\ ]*[1-9][0-9]*([\ ]+[1-9][0-9]*)*[\ ]*$ && $repeats =~ ^[1-9][0-9]*$ && $samples =~ ^[0-9]+$ ]]
 }
 
 # PASS when A >= B, FAIL when not, n/a when A is empty or n/a.

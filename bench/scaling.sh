@@ -12,14 +12,16 @@
 # MSE) on N threads: >= 2.5x at batch 64, >= 2x at 256 (skipped when python3-torch is missing).
 #
 # The figure is `aepipe bench`'s median of --repeats runs: samples of the timed training steps
-# (after a warm-up) over their time, the measure README's "samples/s" defines for aepipe run's
-# per-epoch train_samples_per_s too; bench/agreement.sh checks that the two agree within 5%.
+# over their time, the measure README's "samples/s" defines for aepipe run's per-epoch
+# train_samples_per_s too; bench/agreement.sh checks that the two agree within 5%. By default
+# each run times its second epoch whole, so the evaluation of the first runs beside the timed
+# steps as it does in a real run; --samples N times about N samples after N/6 of warm-up.
 # --measure run takes run's per-epoch figures instead (median of epochs 2..repeats+1), should
-# agreement.sh say they disagree. Each timed run holds about --samples samples (steps =
-# samples / batch), after about a sixth as many warm-up samples.
-# A benchmark, not a test: run it on an otherwise idle machine. About 5 minutes on 2 cores.
+# agreement.sh say they disagree. torch_ae.py times --samples samples (default 60,000, an
+# epoch of Fashion-MNIST) after a sixth as many.
+# A benchmark, not a test: run it on an otherwise idle machine. About 8 minutes on 2 cores.
 #
-#   bench/scaling.sh [--quick] [--threads "1 2"] [--repeats 3] [--samples 48000]
+#   bench/scaling.sh [--quick] [--threads "1 2"] [--repeats 3] [--samples 0]
 #                    [--measure bench|run] [--only REGEX] [--baseline CSV] [--out DIR]
 # --quick: 1,000 samples, 1 repeat (a smoke run: proves the script works, measures nothing).
 # --baseline: an earlier run's scaling.csv (before a change): each row's 1-thread samples/s
@@ -32,7 +34,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=bench/lib.sh
 source bench/lib.sh
 
-threads="1 2" repeats=3 samples=48000 measure=bench only=. baseline="" out=""
+threads="1 2" repeats=3 samples=0 measure=bench only=. baseline="" out=""
 usage() {
   echo "usage: $0 [--quick] [--threads \"1 2\"] [--repeats N] [--samples N] [--measure bench|run] [--only REGEX] [--baseline CSV] [--out DIR]" >&2
   exit 2
@@ -50,6 +52,8 @@ done
 sweep_opts_ok || usage
 [[ -x ${AEPIPE[0]} ]] || { echo "missing ${AEPIPE[0]} (build it: scripts/setup.sh)" >&2; exit 1; }
 out=${out:-runs/scaling-$(date +%Y%m%d-%H%M%S)}
+timed="the second epoch"
+((samples > 0)) && timed="~$samples samples"
 mkdir -p "$out"
 tcsv=$(thread_csv "$threads")
 N=${tcsv##*,}   # the largest count: speedups are N threads over 1
@@ -74,8 +78,9 @@ measure_row() {
   local label=$1 config=$2 batch=$3 target=$4 t sps speed gf pct peak pspd
   [[ $batch == default ]] && batch=$(config_batch "$config")
   local rows
-  rows=$(measure_rows "$measure" "$out/$label" "$config" "$tcsv" "$(steps_for "$samples" "$batch")" \
-           "$(steps_for $((samples / 6)) "$batch" 1)" "$repeats" "train.batch=$batch")
+  local steps=epoch warm=0
+  ((samples > 0)) && steps=$(steps_for "$samples" "$batch") warm=$(steps_for $((samples / 6)) "$batch" 1)
+  rows=$(measure_rows "$measure" "$out/$label" "$config" "$tcsv" "$steps" "$warm" "$repeats" "train.batch=$batch")
   LABELS+=("$label") BATCH[$label]=$batch TARGET[$label]=$target
   while read -r t sps speed gf pct peak pspd; do
     SPS[$label,$t]=$sps GF[$label,$t]=$gf PCT[$label,$t]=$pct PEAK[$label,$t]=$peak PSPD[$label,$t]=$pspd
@@ -87,8 +92,9 @@ measure_row() {
 
 # torch_row BATCH: torch_ae.py with fashion_mnist_ae.yaml's model on N threads; its median.
 torch_row() {
-  local batch=$1 steps warm log=$out/torch-b$1.log
-  steps=$(steps_for "$samples" "$batch") warm=$(steps_for $((samples / 6)) "$batch" 1)
+  local batch=$1 steps warm log=$out/torch-b$1.log n=$samples
+  ((n > 0)) || n=60000  # aepipe's window: an epoch of Fashion-MNIST
+  steps=$(steps_for "$n" "$batch") warm=$(steps_for $((n / 6)) "$batch" 1)
   torch_python "$TORCH_AE" --data "$FASHION" --batch "$batch" --threads "$N" --epochs "$repeats" \
     --max-batches $((steps + warm)) --warmup "$warm" --infer-reps 0 \
     --hidden relu --last sigmoid --init xavier --optimizer adam >"$log" 2>&1 ||
@@ -101,7 +107,7 @@ report() {
   local label t b tl=() pk
   IFS=, read -r -a tl <<<"$tcsv"
   echo
-  echo "== bench/scaling.sh: measure $measure, median of $repeats, ~$samples samples per timed run =="
+  echo "== bench/scaling.sh: measure $measure, median of $repeats, $timed per timed run =="
   cpu_line
   printf 'FMA probe (%s kernel; median over the rows):' "$(probe_isa "$out/${LABELS[0]}/bench.log")"
   for t in "${tl[@]}"; do
@@ -153,7 +159,7 @@ baseline_report() {
   done
 }
 
-echo "$(cpu_line); measure: $measure, $repeats repeat(s), ~$samples samples per timed run; out: $out"
+echo "$(cpu_line); measure: $measure, $repeats repeat(s), $timed per timed run; out: $out"
 for row in "${ROWS[@]}"; do
   read -r label config batch target <<<"$row"
   # (an if, not &&: set -e stays on inside measure_row)

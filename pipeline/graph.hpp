@@ -269,9 +269,14 @@ public:
     const Profiler &profiler() const { return profiler_; }
     std::vector<ProbeInfo> probe_infos() const;
 
-    // Seconds spent in training steps up to the end of each step (the clock of the epoch lines'
-    // samples/s: steps only, no waits between them), for benchmarks; filled up to its capacity.
-    std::vector<double> &step_times() { return step_times_; }
+    // At the end of each step: the seconds spent in training steps so far (the clock of the
+    // epoch lines' samples/s: steps only, no waits between them) and the samples they trained,
+    // for benchmarks; filled up to its capacity (reserve() it first).
+    struct StepMark {
+        double seconds = 0;
+        int64_t samples = 0;
+    };
+    std::vector<StepMark> &step_marks() { return step_marks_; }
 
     // Something parsed once per run and shared by the nodes that need it (the model's spec,
     // nodes/nn/model_spec.hpp), so that nodes neither re-parse it nor look for each other:
@@ -332,7 +337,7 @@ private:
     std::vector<Edge> edges_, credit_edges_;
     std::vector<Probe> probes_;
     Profiler profiler_;
-    std::vector<double> step_times_;
+    std::vector<StepMark> step_marks_;
     std::mutex failure_mu_;
     std::exception_ptr failure_;  // from fail()
     std::exception_ptr stop_;     // from stop(), under failure_mu_

@@ -5,7 +5,7 @@
 // so waits for data, evaluation and sinks between steps are left out (what overlaps a step
 // still slows it). The run's first step (primitive JIT, first touch of every buffer) is
 // start-up: it counts only when its epoch has no other step. aepipe bench and profile read
-// the same clock (Pipeline::step_times, Pipeline::record_step).
+// the same clock (Pipeline::step_marks, Pipeline::record_step).
 #pragma once
 
 #include <chrono>

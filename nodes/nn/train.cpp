@@ -306,8 +306,9 @@ private:
         const int64_t total = m.total > 0 ? m.total : m.count;
         train_s_ += stats_.end_step(sums, total);
         p_->record_step(step_t0_, total);
-        auto &times = p_->step_times();  // aepipe bench's clock: the same seconds
-        if (times.size() < times.capacity()) times.push_back(train_s_);  // never reallocates
+        samples_ += total;
+        auto &marks = p_->step_marks();  // aepipe bench's clock: the same seconds
+        if (marks.size() < marks.capacity()) marks.push_back({train_s_, samples_});  // never reallocates
         if (p_->console().tty()) show_progress(p_->console(), m, p_->settings().epochs, stats_, last_progress_);
         if (m.last_in_epoch) end_epoch(m, out);
         after_step(m);
@@ -356,6 +357,7 @@ private:
     bool overlap_ = false;  // per-layer allreduce during the backward pass (one shard per rank)
     clk::time_point last_progress_{};
     double train_s_ = 0, step_t0_ = 0;  // seconds of all steps so far; this step's start (profile clock)
+    int64_t samples_ = 0;               // samples of all steps so far (whole batches, as the epoch lines count)
 };
 
 // Where training starts: a resumed run's checkpoint, or the weights to fine-tune from.

@@ -1,7 +1,8 @@
 // aepipe bench: training throughput of the real pipeline at several thread counts.
-// Each (round, threads) builds the graph afresh, runs warmup + steps training steps
-// (train.max_steps), and times the steps after the warm-up from the training node's step
-// clock. Reports the median of the repeats, speedup over 1 thread (measured even when not
+// Each (round, threads) builds the graph afresh and trains two epochs, timing the second from
+// the training node's step clock (the measure of aepipe run's epoch lines, evaluation of the
+// epoch before included), or, with --steps, warmup + steps steps (train.max_steps), timing
+// those after the warm-up. Reports the median of the repeats, speedup over 1 thread (measured even when not
 // listed) and parallel efficiency; writes bench.csv and bench_speedup.svg into
 // OUT/NAME-bench-DATE. Each run's figure is printed as it comes: a bench takes minutes.
 // Beside each row: the model's GFLOP/s at that throughput, its share of the f32 FMA peak
@@ -45,24 +46,48 @@ double median(std::vector<double> v) {
     return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
-// One timed run: samples/s over the steps after the warm-up.
-static double bench_once(const ConfigFile &base, int threads, int64_t warmup, int64_t steps) {
+// What a run times: `steps` steps after `warmup` untimed ones, or (steps = 0, the default)
+// the second epoch after the first. An epoch's window holds the work the epoch lines of
+// aepipe run carry: the previous epoch's evaluation runs beside it.
+struct Window {
+    int64_t warmup = 20, steps = 0;
+};
+// Epoch windows: the runs stop after this many steps; an epoch of more is timed with --steps.
+constexpr int64_t kMaxEpochSteps = int64_t(1) << 17;
+
+// One timed run: the samples of the window's steps and the seconds they took.
+struct Timed {
+    int64_t samples = 0;
+    double seconds = 0;
+    double per_s() const { return double(samples) / seconds; }
+};
+static Timed bench_once(const ConfigFile &base, int threads, const Window &w) {
     ConfigFile cfg = base;
     cfg.root = YAML::Clone(base.root);
+    const bool epochs = w.steps == 0;
+    const int64_t cap = epochs ? 2 * kMaxEpochSteps : w.warmup + w.steps;
     apply_override(cfg, "train.threads=" + std::to_string(threads));
-    apply_override(cfg, "train.max_steps=" + std::to_string(warmup + steps));
-    apply_override(cfg, "train.epochs=1000000");
+    apply_override(cfg, "train.max_steps=" + std::to_string(cap));
+    apply_override(cfg, std::string("train.epochs=") + (epochs ? "2" : "1000000"));
     RunSettings s;
     s.quiet = true;
     Pipeline p(cfg, s);
-    p.step_times().reserve(size_t(warmup + steps));
+    p.step_marks().reserve(size_t(cap));
     p.run();
-    const auto &t = p.step_times();
-    if (int64_t(t.size()) < warmup + steps)
-        throw RuntimeError("bench: the run ended after " + std::to_string(t.size()) + " steps, fewer than " +
-                           std::to_string(warmup + steps));
-    double secs = t[size_t(warmup + steps - 1)] - t[size_t(warmup - 1)];
-    return double(steps * p.settings().batch) / secs;
+    const auto &t = p.step_marks();
+    size_t first = 0, last = 0;  // the marks that open and close the window
+    if (epochs) {
+        if (t.size() % 2 || int64_t(t.size()) == cap)
+            throw RuntimeError("bench: an epoch of this config takes more than " + std::to_string(kMaxEpochSteps) +
+                               " steps; time a part of one with --steps N");
+        first = t.size() / 2 - 1, last = t.size() - 1;
+    } else {
+        if (int64_t(t.size()) < cap)
+            throw RuntimeError("bench: the run ended after " + std::to_string(t.size()) + " steps, fewer than " +
+                               std::to_string(cap));
+        first = size_t(w.warmup - 1), last = size_t(cap - 1);
+    }
+    return {t[last].samples - t[first].samples, t[last].seconds - t[first].seconds};
 }
 
 std::string bench_header(bool limit) {
@@ -102,8 +127,9 @@ static po::options_description bench_options() {
     po::options_description opts("aepipe bench CONFIG [key=value ...] [options]");
     opts.add_options()("help,h", "show this help")("threads", po::value<std::string>()->default_value("1,2"),
                                                    "thread counts to measure, e.g. 1,2,4,8,16")(
-        "steps", po::value<int64_t>()->default_value(200), "timed training steps per run")(
-        "warmup", po::value<int64_t>()->default_value(20), "untimed steps first (primitive creation, caches)")(
+        "steps", po::value<int64_t>(),
+        "timed training steps per run (default: a whole epoch, the second, after the first as warm-up)")(
+        "warmup", po::value<int64_t>(), "with --steps: untimed steps first (primitive creation, caches; default 20)")(
         "repeats", po::value<int>()->default_value(3), "runs per thread count; the median is reported")(
         "out", po::value<std::string>()->default_value("runs"), "parent folder of the bench folder")(
         "name", po::value<std::string>(), "the bench folder is OUT/NAME-bench-DATE-TIME (default: the config's name)");
@@ -122,7 +148,7 @@ std::string oversubscribed_warning(const std::vector<int> &counts, int cores) {
 // What the runs at every thread count measured: the CSV rows, the table, and per count the
 // FMA probe's median GFLOP/s and the median samples/s.
 struct BenchRuns {
-    std::string csv = "threads,repeat,samples_per_s,peak_gflops\n", table = bench_header(true);
+    std::string csv = "threads,repeat,samples_per_s,peak_gflops,timed_samples,timed_s\n", table = bench_header(true);
     std::vector<double> peaks, med;
 };
 
@@ -130,8 +156,8 @@ struct BenchRuns {
 // (a shared host taking a core for a minute) falls on every count alike instead of on
 // whichever count happened to run then; the medians over the rounds give the rows. Each run
 // follows its own FMA probe at that count: the probe's figure is the peak the run could reach.
-static BenchRuns run_counts(const ConfigFile &cfg, const std::vector<int> &counts, int64_t warmup, int64_t steps,
-                            int repeats, BenchLimit limit) {
+static BenchRuns run_counts(const ConfigFile &cfg, const std::vector<int> &counts, const Window &w, int repeats,
+                            BenchLimit limit) {
     BenchRuns b;
     std::vector<std::vector<double>> runs(counts.size()), peaks(counts.size());
     for (int r = 0; r < repeats; ++r)
@@ -139,9 +165,11 @@ static BenchRuns run_counts(const ConfigFile &cfg, const std::vector<int> &count
             const int t = counts[i];
             peaks[i].push_back(measure_fma_peak(t).gflops);
             std::printf("  FMA probe at %d threads: %.1f GFLOP/s (%s)\n", t, peaks[i].back(), fma_isa().c_str());
-            runs[i].push_back(bench_once(cfg, t, warmup, steps));
+            const Timed run = bench_once(cfg, t, w);
+            runs[i].push_back(run.per_s());
             b.csv += std::to_string(t) + "," + std::to_string(r) + "," + std::to_string(runs[i].back()) + "," +
-                     std::to_string(peaks[i].back()) + "\n";
+                     std::to_string(peaks[i].back()) + "," + std::to_string(run.samples) + "," +
+                     std::to_string(run.seconds) + "\n";
             std::printf("  run %d of %d at %d threads: %.0f samples/s\n", r + 1, repeats, t, runs[i].back());
             std::fflush(stdout);
         }
@@ -182,9 +210,16 @@ int cmd_bench(const std::vector<std::string> &args) {
                           "bench/mpi_scaling.sh measures training across MPI ranks");
     ConfigFile cfg = load(c, vm);
     std::vector<int> counts = parse_threads(vm["threads"].as<std::string>());
-    int64_t steps = vm["steps"].as<int64_t>(), warmup = std::max<int64_t>(1, vm["warmup"].as<int64_t>());
+    Window w;
+    if (vm.count("steps")) {
+        w.steps = vm["steps"].as<int64_t>();
+        if (w.steps < 1) throw ConfigError({"command line", 0, 0}, "--steps must be at least 1");
+        if (vm.count("warmup")) w.warmup = std::max<int64_t>(1, vm["warmup"].as<int64_t>());
+    } else if (vm.count("warmup")) {
+        throw ConfigError({"command line", 0, 0}, "--warmup goes with --steps",
+                          "without --steps bench times the second epoch, after the first as warm-up");
+    }
     int repeats = std::max(1, vm["repeats"].as<int>());
-    if (steps < 1) throw ConfigError({"command line", 0, 0}, "--steps must be at least 1");
     BenchLimit limit;
     {
         Pipeline check(cfg, RunSettings{});  // config errors before any work
@@ -192,18 +227,19 @@ int cmd_bench(const std::vector<std::string> &args) {
     }
 
     std::string dir = make_run_dir(vm["out"].as<std::string>(), run_name(cfg, c.config) + "-bench");
-    std::printf("bench: %lld steps after %lld warm-up, %d run(s) at each of", (long long)steps, (long long)warmup,
-                repeats);
+    const std::string window = w.steps ? std::to_string(w.steps) + " steps after " + std::to_string(w.warmup) + " warm-up"
+                                       : "epoch 2 (after epoch 1 as warm-up)";
+    std::printf("bench: %s, %d run(s) at each of", window.c_str(), repeats);
     for (int t : counts) std::printf(" %d", t);
     std::printf(" threads\n");
     std::fflush(stdout);
     std::fputs(oversubscribed_warning(counts, int(std::thread::hardware_concurrency())).c_str(), stderr);
-    const BenchRuns runs = run_counts(cfg, counts, warmup, steps, repeats, limit);
+    const BenchRuns runs = run_counts(cfg, counts, w, repeats, limit);
     std::fputs(runs.table.c_str(), stdout);
     write_file_atomic(dir + "/bench.csv", runs.csv);
     write_speedup_plot(dir, counts, runs);
-    std::printf("steps %lld after %lld warm-up, median of %d; wrote %s/bench.csv and bench_speedup.svg\n",
-                (long long)steps, (long long)warmup, repeats, dir.c_str());
+    std::printf("timed: %s, median of %d; wrote %s/bench.csv and bench_speedup.svg\n", window.c_str(), repeats,
+                dir.c_str());
     return 0;
 }
 

@@ -1,8 +1,9 @@
 // aepipe bench: each run's figure is printed as it comes, speedup and efficiency are relative to
 // 1 thread whatever order the counts are given in (1 is measured when not listed), and a row
-// whose repeats spread wide carries a warning.
+// whose repeats spread wide carries a warning. By default a run times its second epoch whole.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -72,6 +73,53 @@ TEST_F(Bench, OneThreadIsMeasuredWhenNotListedAndRunsPrintAsTheyCome) {
     EXPECT_NE(r.out.find("  FMA probe at 2 threads: "), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("GFLOP/s  %peak  peak GFLOP/s  peak speedup"), std::string::npos) << r.out;
     EXPECT_NE(csv.find("\n2,1,"), std::string::npos) << csv;
+}
+
+// bench.csv's timed_samples column, one value per run.
+std::vector<long> timed_samples(const std::string &csv) {
+    std::vector<long> v;
+    for (const auto &l : lines_of(csv)) {
+        if (l.rfind("threads,", 0) == 0) continue;
+        std::vector<std::string> f;
+        std::stringstream ss(l);
+        for (std::string x; std::getline(ss, x, ',');) f.push_back(x);
+        if (f.size() == 6) v.push_back(std::stol(f[4]));
+    }
+    return v;
+}
+
+TEST_F(Bench, ByDefaultItTimesTheSecondEpochWholeAfterTheFirst) {
+    // 100 images in batches of 16: six full steps and a tail of 4 per epoch.
+    TinyData d = write_tiny_data(tmp.path(), 100, 16, 8);
+    std::string cfg = write_tiny_config(tmp.path(), d, 1);
+    RunResult r = run_aepipe({"bench", cfg, "train.batch=16", "--threads", "1", "--repeats", "2", "--out", tmp / "out"});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("bench: epoch 2 (after epoch 1 as warm-up), 2 run(s) at each of 1 threads"),
+              std::string::npos)
+        << r.out;
+    auto dirs = list_dir(tmp / "out");
+    ASSERT_EQ(dirs.size(), 1u);
+    const std::string csv = read_bytes(tmp / "out/" + dirs[0] + "/bench.csv");
+    EXPECT_EQ(lines_of(csv)[0], "threads,repeat,samples_per_s,peak_gflops,timed_samples,timed_s");
+    EXPECT_EQ(timed_samples(csv), (std::vector<long>{100, 100})) << csv;
+}
+
+TEST_F(Bench, StepsTimeThatManyStepsAfterTheWarmUp) {
+    RunResult r = bench("1");  // --steps 3 --warmup 1, batch 16
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find("bench: 3 steps after 1 warm-up"), std::string::npos) << r.out;
+    auto dirs = list_dir(tmp / "out");
+    ASSERT_EQ(dirs.size(), 1u);
+    EXPECT_EQ(timed_samples(read_bytes(tmp / "out/" + dirs[0] + "/bench.csv")), (std::vector<long>{48, 48}));
+}
+
+TEST_F(Bench, AWarmUpWithoutStepsIsAUsageError) {
+    TinyData d = write_tiny_data(tmp.path(), 64, 16, 8);
+    std::string cfg = write_tiny_config(tmp.path(), d, 1);
+    RunResult r = run_aepipe({"bench", cfg, "--warmup", "5", "--out", tmp / "out"});
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    EXPECT_NE(r.err.find("--warmup goes with --steps"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(tmp / "out"));
 }
 
 TEST(BenchThreads, MoreThanTheCoresWarnsNamingThem) {
