@@ -1,6 +1,11 @@
 #include "pipeline/dnnl_ctx.hpp"
 
+#include <omp.h>
+
 namespace aepipe {
+
+OmpTeam::OmpTeam(int n) : before_(omp_get_max_threads()) { omp_set_num_threads(n); }
+OmpTeam::~OmpTeam() { omp_set_num_threads(before_); }
 
 dnnl::engine &cpu_engine() {
     static dnnl::engine eng(dnnl::engine::kind::cpu, 0);

@@ -48,6 +48,7 @@
 #include "nodes/nn/psnr.hpp"
 #include "nodes/nn/reports.hpp"
 #include "pipeline/dist.hpp"
+#include "pipeline/dnnl_ctx.hpp"
 #include "pipeline/shared_loop.hpp"
 #include "pipeline/worker.hpp"
 
@@ -179,6 +180,7 @@ public:
         background_ = p.free_cores() <= 0;  // no core is left free by training
         starve_ = background_ && p.settings().test_hooks.starve_eval;
         const int64_t batch = prm_.batch;
+        const OmpTeam team(threads_);  // the lanes' primitives run on the Worker threads' teams
         for (int k = 0; k < (background_ ? 2 : 1); ++k) {
             Lane &lane = lanes_[k];
             lane.model = std::make_unique<Model>(model_->spec_ptr());

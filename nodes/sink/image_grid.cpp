@@ -17,6 +17,7 @@
 #include "nodes/nn/model.hpp"
 #include "nodes/nn/reports.hpp"
 #include "nodes/sink/image_grid.hpp"
+#include "pipeline/dnnl_ctx.hpp"
 
 namespace aepipe {
 
@@ -78,6 +79,7 @@ public:
     }
     void build(Pipeline &p) override {
         threads_ = p.side_threads();  // runs beside the training shards
+        const OmpTeam team(threads_);  // its primitives run on that team (pipeline/dnnl_ctx.hpp)
         ws_ = std::make_unique<Workspace>(*model_, prm_.count);
         node_ = std::make_unique<flow::function_node<EvalMsg>>(p.graph(), flow::serial, [this, &p](const EvalMsg &m) {
             p.guard(*this, m, [&] { draw(p, m); });
