@@ -19,6 +19,7 @@
 #include "pipeline/cli/cli.hpp"
 #include "pipeline/dist.hpp"
 #include "pipeline/file_io.hpp"
+#include "nodes/data/idx_reader.hpp"
 #include "nodes/sink/model_card.hpp"
 #include "pipeline/cli/fma_probe.hpp"
 #include "pipeline/report/svg_plot.hpp"
@@ -52,8 +53,24 @@ double median(std::vector<double> v) {
 struct Window {
     int64_t warmup = 20, steps = 0;
 };
-// Epoch windows: the runs stop after this many steps; an epoch of more is timed with --steps.
-constexpr int64_t kMaxEpochSteps = int64_t(1) << 17;
+// Epoch windows: an epoch of more steps is refused before any run (a bench run should take
+// seconds, not hours), and a run stops after twice this many steps (a reader whose size is
+// not known up front).
+constexpr int64_t kMaxEpochSteps = 20000;
+
+// The training steps of an epoch of p's training set, from the idx_reader up the training
+// node's input (the last batch may be partial); -1 when no such reader tells its size.
+static int64_t epoch_steps(const Pipeline &p) {
+    for (const auto &n : p.nodes()) {
+        if (n->spec().type != "train") continue;
+        for (FlowNode *up = p.upstream(n->id(), "in"); up; up = p.feeder(*up))
+            if (const int64_t k = idx_samples(*up); k >= 0) {
+                const int64_t b = std::max<int64_t>(1, p.settings().batch);
+                return (k + b - 1) / b;
+            }
+    }
+    return -1;
+}
 
 // One timed run: the samples of the window's steps and the seconds they took.
 struct Timed {
@@ -79,7 +96,7 @@ static Timed bench_once(const ConfigFile &base, int threads, const Window &w) {
     if (epochs) {
         if (t.size() % 2 || int64_t(t.size()) == cap)
             throw RuntimeError("bench: an epoch of this config takes more than " + std::to_string(kMaxEpochSteps) +
-                               " steps; time a part of one with --steps N");
+                               " steps; time a part of one with --steps N");  // its size was not known up front
         first = t.size() / 2 - 1, last = t.size() - 1;
     } else {
         if (int64_t(t.size()) < cap)
@@ -224,6 +241,11 @@ int cmd_bench(const std::vector<std::string> &args) {
     {
         Pipeline check(cfg, RunSettings{});  // config errors before any work
         limit.flops_per_sample = build_model(card_of(check), "the model")->flops_per_sample().train();
+        if (const int64_t e = epoch_steps(check); w.steps == 0 && e > kMaxEpochSteps)
+            throw ConfigError({"command line", 0, 0},
+                              "bench times a whole epoch by default, and an epoch of this config is " +
+                                  std::to_string(e) + " steps (more than " + std::to_string(kMaxEpochSteps) + ")",
+                              "time a part of one: --steps 500 (after --warmup 20 steps)");
     }
 
     std::string dir = make_run_dir(vm["out"].as<std::string>(), run_name(cfg, c.config) + "-bench");

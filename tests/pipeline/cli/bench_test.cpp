@@ -122,6 +122,16 @@ TEST_F(Bench, AWarmUpWithoutStepsIsAUsageError) {
     EXPECT_FALSE(std::filesystem::exists(tmp / "out"));
 }
 
+TEST_F(Bench, AnEpochTooLongToTimeWholeIsRefusedBeforeAnyRun) {
+    TinyData d = write_tiny_data(tmp.path(), 20001, 16, 4);  // 20,001 steps of 1 image
+    std::string cfg = write_tiny_config(tmp.path(), d, 1);
+    RunResult r = run_aepipe({"bench", cfg, "train.batch=1", "--out", tmp / "out"});
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    EXPECT_NE(r.err.find("an epoch of this config is 20001 steps (more than 20000)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--steps 500"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(tmp / "out"));
+}
+
 TEST(BenchThreads, MoreThanTheCoresWarnsNamingThem) {
     EXPECT_EQ(cli::oversubscribed_warning({1, 2, 4, 8}, 2),
               "warning: --threads 4,8: more threads than the 2 cores of this machine; those rows measure threads "
