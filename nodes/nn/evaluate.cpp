@@ -116,6 +116,9 @@ struct Pass {
 
 // The node of type T with id `want`, named by key `key` of node params `prm` (nullptr, and an
 // error at the key, if none).
+// Whether the evaluation runs in the background: training leaves no core free.
+bool in_background(const Pipeline &p) { return p.free_cores() <= 0; }
+
 template <class T>
 T *named(Pipeline &p, Diags &d, const Params &prm, const std::string &key, const std::string &want) {
     if (auto *n = dynamic_cast<T *>(p.find(want))) return n;
@@ -169,7 +172,7 @@ public:
         double acts = 0;
         for (size_t l = 0; l < model_->num_layers(); ++l) acts += double(model_->layer(l).out_dim());
         const double w = double(model_->num_params()) * sizeof(float);
-        const double ws = 2 * double(prm_.batch) * acts * sizeof(float) * (p.free_cores() <= 0 ? 2 : 1);
+        const double ws = 2 * double(prm_.batch) * acts * sizeof(float) * (in_background(p) ? 2 : 1);
         out.push_back({params_.context(), params_.where(), w + ws,
                        "a copy of the parameters " + human_bytes(w) + ", workspace for 'batch' rows " + human_bytes(ws)});
     }
@@ -177,7 +180,7 @@ public:
     void build(Pipeline &p) override {
         threads_ = p.side_threads();  // runs beside the training shards
         seed_ = p.settings().seed;
-        background_ = p.free_cores() <= 0;  // no core is left free by training
+        background_ = in_background(p);
         starve_ = background_ && p.settings().test_hooks.starve_eval;
         const int64_t batch = prm_.batch;
         const OmpTeam team(threads_);  // the lanes' primitives run on the Worker threads' teams
