@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "pipeline/cores.hpp"
 #include "pipeline/dist.hpp"
 #include "pipeline/signals.hpp"
 
@@ -76,7 +77,7 @@ const Keys<TrainSection> &TrainSection::keys() {
         key(&P::batch, {"batch", Kind::Int, "50", "samples per step (default of the batch node's size)", {}, false,
                         size_range()}),
         key(&P::seed, {"seed", Kind::Int, "42", "seed of initialisation, shuffling and sampling", {}, false, seed_range()}),
-        key(&P::threads, {"threads", Kind::Int, "0", "compute threads (0 = all cores)", {}, false, at_least(0, 4096)}),
+        key(&P::threads, {"threads", Kind::Int, "0", "compute threads (0 = every core this process may use)", {}, false, at_least(0, 4096)}),
         key(&P::in_flight, {"in_flight", Kind::Int, "4", "batches prepared ahead of the compute nodes", {}, false,
                             at_least(1, 1024)}),
         key(&P::max_steps, {"max_steps", Kind::Int, "0", "stop after this many steps (0: run all epochs)", {}, false,
@@ -525,7 +526,6 @@ void Pipeline::stop(std::exception_ptr why) {
                 graph_->cancel();
         });
     }
-    for (auto &f : stop_listeners_) f();
 }
 int Pipeline::add_probe(const FlowNode &n, const std::string &part) {
     probes_.push_back({&n, part.empty() ? n.id() : n.id() + "/" + part});
@@ -541,7 +541,7 @@ std::vector<ProbeInfo> Pipeline::probe_infos() const {
 int Pipeline::compute_threads() const {
     if (settings_.threads > 0) return settings_.threads;
     // All cores, shared by the MPI ranks on this host (one rank without mpirun).
-    return std::max(1, int(std::thread::hardware_concurrency()) / dist::ranks_on_this_host());
+    return std::max(1, usable_cores() / dist::ranks_on_this_host());
 }
 
 int Pipeline::shards() const {
@@ -553,7 +553,7 @@ int Pipeline::shards() const {
 int Pipeline::omp_per_shard() const { return std::max(1, compute_threads() / shards()); }
 
 int Pipeline::free_cores() const {
-    return int(std::thread::hardware_concurrency()) / dist::ranks_on_this_host() - compute_threads();
+    return usable_cores() / dist::ranks_on_this_host() - compute_threads();
 }
 
 int Pipeline::side_threads() const { return std::clamp(free_cores(), 1, omp_per_shard()); }

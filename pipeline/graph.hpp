@@ -131,6 +131,10 @@ public:
     // "epoch_done" once an epoch is finished with). A node that admits work asks for them in
     // resolve() with Pipeline::add_credit_edge; `aepipe graph` draws those edges.
     virtual std::vector<std::string> credit_outputs() const { return {}; }
+    // How many epochs the training set's reader may run ahead of this node's "epoch_done"
+    // credits: 2 lets an epoch's training run beside the evaluation of the one before; 1 makes
+    // training wait for it (the evaluation then has the training threads to itself).
+    virtual int epoch_lead(const Pipeline &) const { return 2; }
     virtual void activate() {}  // sources start emitting
     virtual void finish() {}    // the graph has drained
 
@@ -172,14 +176,14 @@ public:
 
     const ConfigFile &config() const { return cfg_; }
     const RunSettings &settings() const { return settings_; }
-    int compute_threads() const;  // train.threads, or all cores when 0
+    int compute_threads() const;  // train.threads, or every usable core when 0
     // Row shards of a training batch (train.shards; auto: one per 64 rows, at most one per
     // thread). TBB runs the graph on min(shards, threads) threads and each shard's oneDNN
     // primitives get an OpenMP team of threads / shards, so the two never oversubscribe.
     int shards() const;
     int omp_per_shard() const;
-    // Cores of this host (of this rank's share under mpirun) that the training threads leave
-    // free; 0 or less when training takes them all.
+    // Cores this process may use (pipeline/cores.hpp; its share of them under mpirun) that the
+    // training threads leave free; 0 or less when training takes them all.
     int free_cores() const;
     // OpenMP threads for work beside the training step (evaluation, image sinks): the cores the
     // training threads leave free, at least 1 and at most omp_per_shard(). A second team as
@@ -227,9 +231,6 @@ public:
     // throws `why`; should that take longer than kDrainSeconds, the graph is cancelled.
     void stop(std::exception_ptr why);
     static constexpr int kDrainSeconds = 10;
-    // Called once, on the thread that calls stop(), when the run is stopped (no training step
-    // follows): work left in the background must now finish. Register from build().
-    void on_stop(std::function<void()> f) { stop_listeners_.push_back(std::move(f)); }
 
     // A profile track for a part of a node ("model/fwd0"); each node has one of its own.
     int add_probe(const FlowNode &n, const std::string &part = "");
@@ -341,7 +342,6 @@ private:
     std::mutex failure_mu_;
     std::exception_ptr failure_;  // from fail()
     std::exception_ptr stop_;     // from stop(), under failure_mu_
-    std::vector<std::function<void()>> stop_listeners_;  // on_stop()
     std::condition_variable drained_;
     bool idle_ = false;  // the graph has stopped: the drain watchdog ends
     std::thread watchdog_;

@@ -34,9 +34,4 @@ void SharedLoop::wait() {
     if (error_) std::rethrow_exception(error_);
 }
 
-bool SharedLoop::wait_for(std::chrono::milliseconds timeout) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, timeout, [this] { return left_ == 0; });
-}
-
 }  // namespace aepipe

@@ -1,13 +1,11 @@
 // A loop over iterations [0, n) that several threads may work on at once, each claiming one
 // iteration at a time, so every iteration runs exactly once whoever runs it. The test-set
-// evaluation runs its batches this way: its own thread, which runs in the background, and a
-// helper at normal priority that joins when training would otherwise wait for it
+// evaluation between epochs runs its batches this way, one lane per training shard
 // (nodes/nn/evaluate.cpp). Results that must not depend on who ran what are written per
 // iteration and combined in iteration order after wait().
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -31,8 +29,6 @@ public:
     // Blocks until every claimed iteration has finished (whoever runs it) and none is left to
     // claim; rethrows the first error. Returns at once for n = 0.
     void wait();
-    // Whether every iteration finished within `timeout` (then wait() returns at once).
-    bool wait_for(std::chrono::milliseconds timeout);
 
 private:
     const int64_t n_;

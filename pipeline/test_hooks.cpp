@@ -22,11 +22,9 @@ TestHooks parse_test_hooks(const std::vector<std::string> &hooks) {
             h.fail_eval_epoch = a;
         else if (name == "busy_build_s" && (ok = std::sscanf(v.c_str(), "%lf%c", &d, &end) == 1 && d >= 0))
             h.busy_build_s = d;
-        else if (name == "starve_eval" && (ok = std::sscanf(v.c_str(), "%lld%c", &a, &end) == 1 && (a == 0 || a == 1)))
-            h.starve_eval = a == 1;
         if (!ok)
             throw std::invalid_argument("--test-hook '" + s +
-                                        "': expected raise_at_step=N:SIG, nan_grad=N:K, fail_eval=E, busy_build_s=S or starve_eval=0|1");
+                                        "': expected raise_at_step=N:SIG, nan_grad=N:K, fail_eval=E or busy_build_s=S");
     }
     return h;
 }

@@ -6,9 +6,6 @@
 //   nan_grad=N:K          a NaN in element K of the gradient slab during step N
 //   fail_eval=E           the evaluation of epoch E (0-based) throws
 //   busy_build_s=S        the build computes for S seconds without looking at signals
-//   starve_eval=1         a background evaluation thread (training takes every core) runs none
-//                         of its batches, as if starved: they are done only if the helper
-//                         takes them up (it gives up after 60 s, failing the run)
 #pragma once
 
 #include <cstdint>
@@ -23,7 +20,6 @@ struct TestHooks {
     int64_t nan_grad_step = -1, nan_grad_element = 0;
     int64_t fail_eval_epoch = -1;
     double busy_build_s = 0;
-    bool starve_eval = false;
 };
 
 // Parses `--test-hook` values; a malformed one throws std::invalid_argument naming it.

@@ -1,9 +1,5 @@
 #include "pipeline/worker.hpp"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -21,7 +17,7 @@ thread_local bool tl_worker = false;
 
 bool Worker::on_worker_thread() { return tl_worker; }
 
-Worker::Worker(Priority priority) : thread_([this, priority] { loop(priority); }) {}
+Worker::Worker() : thread_([this] { loop(); }) {}
 
 Worker::~Worker() {
     {
@@ -40,11 +36,8 @@ void Worker::post(std::function<void()> job) {
     cv_.notify_one();
 }
 
-void Worker::loop(Priority priority) {
+void Worker::loop() {
     tl_worker = true;
-    // Linux: a thread's nice value is its own (PRIO_PROCESS with a thread id). Raising it
-    // needs no privilege; should it fail anyway, the jobs run at normal priority.
-    if (priority == Priority::Background) (void)setpriority(PRIO_PROCESS, id_t(syscall(SYS_gettid)), 19);
     for (;;) {
         std::function<void()> job;
         {

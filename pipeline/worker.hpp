@@ -1,6 +1,7 @@
 // A thread of its own that runs jobs in the order they were posted, off the flow graph's
 // threads. An async_node hands it work that must not wait for a graph thread: the test-set
-// evaluation (which training steps would otherwise starve when the graph has one thread) and
+// evaluation beside training (which training steps would otherwise starve when the graph has
+// one thread) and
 // MPI collectives (which must not block a graph thread against another rank's training step).
 // A job must not throw: it reports its own errors (Pipeline::fail); one that does ends the
 // process with the message (no graph is there to surface it).
@@ -16,13 +17,7 @@ namespace aepipe {
 
 class Worker {
 public:
-    // Background: the thread runs at the lowest priority (nice 19), so that the scheduler gives
-    // it what the other threads of the machine leave idle and takes nothing from a training
-    // step (the weights are 15 against 1024: a busy core gives it about 1.5%). An unprivileged
-    // thread cannot raise its priority again (RLIMIT_NICE), so work that must finish is also
-    // taken up by a Normal thread when it is needed (pipeline/shared_loop.hpp).
-    enum class Priority { Normal, Background };
-    explicit Worker(Priority priority = Priority::Normal);
+    Worker();
     ~Worker();  // finishes the queued jobs, then joins
     Worker(const Worker &) = delete;
     Worker &operator=(const Worker &) = delete;
@@ -32,7 +27,7 @@ public:
     static bool on_worker_thread();
 
 private:
-    void loop(Priority priority);
+    void loop();
     std::mutex mu_;
     std::condition_variable cv_;
     std::deque<std::function<void()>> jobs_;

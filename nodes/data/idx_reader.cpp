@@ -3,8 +3,9 @@
 //   classes (optional, needs labels): keep only the samples with these labels (one-class models).
 // The header is checked when the config is validated; the data is loaded when the run
 // starts. When it feeds the training node (the node sending step_done credits), a limiter
-// keeps it at most two epochs ahead of the last node downstream sending epoch_done credits
-// (evaluate, or the training node itself): a credit edge `X.epoch_done -> reader.epoch_credit`.
+// keeps it at most two epochs (or that node's FlowNode::epoch_lead) ahead of the last node
+// downstream sending epoch_done credits (evaluate, or the training node itself): a credit
+// edge `X.epoch_done -> reader.epoch_credit`.
 // A reader that feeds only evaluation emits its few small messages freely (a limiter there
 // could lose credits that arrive before its puts).
 
@@ -47,6 +48,7 @@ public:
         if (const FlowNode *t = p.credit_source(id_, "step_done"))
             if (const FlowNode *done = p.credit_source(t->id(), "epoch_done", true)) {
                 paced_ = true;
+                lead_ = done->epoch_lead(p);
                 p.add_credit_edge(*done, "epoch_done", *this, "epoch_credit");
             }
         if (prm_.classes) check_classes(d);  // before the data: `validate` needs none for this
@@ -102,7 +104,7 @@ public:
             return m;
         });
         if (!paced_) return;
-        ahead_ = std::make_unique<flow::limiter_node<DatasetMsg>>(p.graph(), 2);
+        ahead_ = std::make_unique<flow::limiter_node<DatasetMsg>>(p.graph(), size_t(lead_));
         flow::make_edge(*source_, *ahead_);
     }
     OutPort out(const std::string &) override {
@@ -164,6 +166,7 @@ private:
     int64_t epochs_ = 1, next_ = 0, dim_ = 0, n_ = 0, kept_ = -1;  // kept_: samples of `classes`
     Shape shape_;
     bool paced_ = false;
+    int lead_ = 2;  // epochs it may run ahead of the epoch_done credits (FlowNode::epoch_lead)
     Dataset data_;
     std::unique_ptr<flow::input_node<DatasetMsg>> source_;
     std::unique_ptr<flow::limiter_node<DatasetMsg>> ahead_;

@@ -10,34 +10,35 @@
 // A VAE's test loss adds beta * KL and reports both parts; its sample layer draws from the
 // evaluation stream (step -1, row = test index: the same noise every epoch) unless eval: mean.
 // A key-matching join pairs each training epoch with the test set's message of that epoch.
-// The evaluation runs on a Worker thread of its own, with its own Model and Workspace, beside
-// the next epoch's training; an async_node hands the result back to the graph. On a graph
-// thread it would wait behind the training steps, which keep the graph's threads busy (with
-// one thread, every evaluation waited for the end of training). Once the result is sent on,
-// the node fires Pipeline::epoch_done, so training stays at most two epochs ahead of it.
-// When training takes every core, the evaluation thread runs in the background (lowest
-// priority, pipeline/worker.hpp): it then computes in what the training threads leave idle
-// instead of taking turns with them on a core, where it slowed each training step's OpenMP
-// team (measured, 2 cores, configs/mnist_ae.yaml, 5 interleaved pairs: 50,400 -> 53,700
-// samples/s over epochs 2..8, 2.0 -> 1.9 s per run). Its batches are a SharedLoop: when training
-// would wait for it (the next epoch's snapshot is already queued, the run's last epoch, or the
-// run was stopped), a helper thread at normal priority takes up the batches not yet begun, so
-// a machine busy with other work cannot starve it. Each batch's sums are kept apart and added
-// in batch order, so the result is the same, bit for bit, whichever thread ran which batch.
+// Where the evaluation runs depends on whether training leaves a core free:
+// - Beside training (a core is free): on a Worker thread of its own, with its own Model and
+//   Workspace, beside the next epoch's training; an async_node hands the result back to the
+//   graph. On a graph thread it would wait behind the training steps, which keep the graph's
+//   threads busy (with one thread, every evaluation waited for the end of training). Training
+//   stays at most two epochs ahead of it (FlowNode::epoch_lead).
+// - Between epochs (training takes every core): training waits for it (epoch_lead 1) and it
+//   runs on the graph's own threads and OpenMP teams, one lane (Model, Workspace) per shard,
+//   taking batches from a SharedLoop. A thread beside the training steps could only take turns
+//   with them: it slowed each step's OpenMP team, and a second team made libgomp stop
+//   spinning at barriers. Run between the epochs, it uses the whole machine and the training
+//   steps' clock (nodes/nn/epoch_stats.hpp) holds training alone.
+// Each batch's sums are kept apart and added in batch order, so the result is the same, bit
+// for bit, whichever lane ran which batch. Once the result is sent on, the node fires
+// Pipeline::epoch_done.
 // Across processes each rank evaluates its share of the test set ([n*r/R, n*(r+1)/R)) and the
-// sums are added by an allreduce, also on the Worker thread, so this node never blocks a
-// flow-graph thread on other ranks.
+// sums are added by an allreduce: beside training on the Worker thread, so this node never
+// blocks a flow-graph thread on another rank's training step; between epochs every rank's
+// training waits for its own evaluation, so none is in a training step then.
 // The normalizer and the corruption are the training data's: those of the normalize and
 // corrupt nodes up the edges from the training node (eval.model <- train.in <- [corrupt <-]
 // normalize), unless the keys name others.
 // YAML keys: normalize (id of the normalize node to apply; default: the training data's),
 // corrupt (id of the corrupt node; default: the training data's, if any), batch.
 #include <omp.h>
+#include <oneapi/tbb/parallel_for.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <deque>
 #include <mutex>
 #include <stdexcept>
 
@@ -90,7 +91,7 @@ Totals sum_in_order(const std::vector<Totals> &parts) {
 }
 
 // What computes a batch: its own Model (primitives and pass state are per instance),
-// Workspace and buffers. Lane 0 is the evaluation thread's, lane 1 the helper's.
+// Workspace and buffers. Beside training one lane (the Worker's), between epochs one per shard.
 struct Lane {
     std::unique_ptr<Model> model;
     std::unique_ptr<Workspace> ws;
@@ -114,10 +115,11 @@ struct Pass {
     SharedLoop loop;
 };
 
+// Whether the evaluation runs between epochs: training leaves no core free.
+bool between_epochs(const Pipeline &p) { return p.free_cores() <= 0; }
+
 // The node of type T with id `want`, named by key `key` of node params `prm` (nullptr, and an
 // error at the key, if none).
-// Whether the evaluation runs in the background: training leaves no core free.
-bool in_background(const Pipeline &p) { return p.free_cores() <= 0; }
 
 template <class T>
 T *named(Pipeline &p, Diags &d, const Params &prm, const std::string &key, const std::string &want) {
@@ -166,26 +168,25 @@ public:
     }
 
     // Its own copy of the weights and a Workspace for `batch` rows (outputs and gradients) per
-    // lane (two when the evaluation runs in the background: its thread's and the helper's).
+    // lane (one beside training, one per shard between epochs).
     void memory(const Pipeline &p, std::vector<MemoryItem> &out) const override {
         if (!model_) return;
         double acts = 0;
         for (size_t l = 0; l < model_->num_layers(); ++l) acts += double(model_->layer(l).out_dim());
         const double w = double(model_->num_params()) * sizeof(float);
-        const double ws = 2 * double(prm_.batch) * acts * sizeof(float) * (in_background(p) ? 2 : 1);
+        const double ws = 2 * double(prm_.batch) * acts * sizeof(float) * lanes(p);
         out.push_back({params_.context(), params_.where(), w + ws,
                        "a copy of the parameters " + human_bytes(w) + ", workspace for 'batch' rows " + human_bytes(ws)});
     }
 
     void build(Pipeline &p) override {
-        threads_ = p.side_threads();  // runs beside the training shards
+        between_ = between_epochs(p);
+        threads_ = between_ ? p.omp_per_shard() : p.side_threads();  // a shard's team, or beside the shards
         seed_ = p.settings().seed;
-        background_ = in_background(p);
-        starve_ = background_ && p.settings().test_hooks.starve_eval;
         const int64_t batch = prm_.batch;
-        const OmpTeam team(threads_);  // the lanes' primitives run on the Worker threads' teams
-        for (int k = 0; k < (background_ ? 2 : 1); ++k) {
-            Lane &lane = lanes_[k];
+        const OmpTeam team(threads_);  // the lanes' primitives run on teams of this size
+        lanes_.resize(size_t(lanes(p)));
+        for (Lane &lane : lanes_) {
             lane.model = std::make_unique<Model>(model_->spec_ptr());
             lane.ws = std::make_unique<Workspace>(*lane.model, batch);
             lane.x.resize(size_t(batch * model_->in_dim()));
@@ -194,30 +195,13 @@ public:
         join_ = std::make_unique<Join>(p.graph(), [](const EpochMsg &m) { return m.epoch; },
                                        [](const DatasetMsg &m) { return m.epoch; });
         fail_epoch_ = p.settings().test_hooks.fail_eval_epoch;  // test hook (pipeline/test_hooks.hpp)
-        worker_ = std::make_unique<Worker>(background_ ? Worker::Priority::Background : Worker::Priority::Normal);
-        if (background_) {
-            helper_ = std::make_unique<Worker>();
-            p.on_stop([this] {  // no step follows: what is left must finish now
-                stopped_ = true;
-                urge();
-            });
-        }
+        if (!between_) worker_ = std::make_unique<Worker>();
         node_ = std::make_unique<Fn>(p.graph(), flow::serial,
                                      [this, &p, batch](const std::tuple<EpochMsg, DatasetMsg> &in, Fn::gateway_type &gw) {
                                          gw.reserve_wait();  // the graph waits for the job's result
                                          auto pass = std::make_shared<Pass>(std::get<0>(in), std::get<1>(in), batch);
-                                         size_t queued = 0;
-                                         {
-                                             std::lock_guard<std::mutex> lock(mu_);
-                                             passes_.push_back(pass);
-                                             queued = passes_.size();
-                                         }
+                                         if (between_) return run_job(p, pass, gw);  // training waits for it
                                          worker_->post([this, &p, pass, &gw] { run_job(p, pass, gw); });
-                                         // Training would wait for this evaluation: an earlier one is
-                                         // still running, or no training step follows this epoch (its
-                                         // last, or the run was stopped: stopped_ is set before the
-                                         // stop's own urge, which then finds this pass queued).
-                                         if (queued > 1 || epoch_report(pass->ep).last || stopped_) urge();
                                      });
         flow::make_edge(*join_, *node_);
         released_ = std::make_unique<flow::function_node<EvalMsg, Credit>>(p.graph(), flow::serial,
@@ -234,6 +218,7 @@ public:
         return flow::output_port<0>(*node_);
     }
     std::vector<std::string> credit_outputs() const override { return {"epoch_done"}; }
+    int epoch_lead(const Pipeline &p) const override { return between_epochs(p) ? 1 : 2; }
 
 private:
     // The corrupted test set, made once (the same every epoch), and its PSNR.
@@ -275,50 +260,35 @@ private:
         if (corrupt_) t.sse_restored = unit_sse(n * dim, lane.img.data(), lane.x.data(), norm);
     }
 
-    // On the helper (normal priority): the batches not yet begun of every queued evaluation.
-    void help() {
-        omp_set_num_threads(threads_);
-        for (;;) {
-            std::shared_ptr<Pass> pass;
-            {
-                std::lock_guard<std::mutex> lock(mu_);
-                for (const auto &q : passes_)
-                    if (!q->loop.all_claimed()) {
-                        pass = q;
-                        break;
-                    }
-            }
-            if (!pass) return;
-            pass->loop.run([&](int64_t i) { run_batch(*pass, i, lanes_[1]); });  // errors: for wait()
-        }
-    }
-    void urge() {
-        if (helper_) helper_->post([this] { help(); });
+    // Lanes: one beside training, one per shard (graph thread) between epochs.
+    static int lanes(const Pipeline &p) { return between_epochs(p) ? p.shards() : 1; }
+
+    // This rank's share of the test set, batch by batch, on every lane.
+    void compute(Pass &ps) {
+        if (ps.ep.epoch == fail_epoch_) throw std::runtime_error("test hook fail_eval: evaluation failed");
+        auto lane = [&](size_t k) {
+            omp_set_num_threads(threads_);  // this thread's OpenMP team for oneDNN
+            ps.loop.run([&](int64_t i) { run_batch(ps, i, lanes_[k]); });
+        };
+        if (lanes_.size() == 1) lane(0);  // (the Worker thread stays out of TBB's arenas)
+        else tbb::parallel_for(size_t(0), lanes_.size(), lane);
+        ps.loop.wait();
     }
 
-    // On the Worker thread: evaluates this rank's share, sums over the ranks, sends the result
-    // into the graph. An error cancels the run (Pipeline::fail); the graph's wait is released
-    // either way.
+    // On the Worker thread (beside training) or a graph thread (between epochs): evaluates this
+    // rank's share, sums over the ranks, sends the result into the graph. An error cancels the
+    // run (Pipeline::fail); the graph's wait is released either way.
     void run_job(Pipeline &p, const std::shared_ptr<Pass> &pass, Fn::gateway_type &gw) {
         try {
             p.guard(*this, pass->ep, [&] {
                 const auto t0 = std::chrono::steady_clock::now();
-                if (pass->ep.epoch == fail_epoch_) throw std::runtime_error("test hook fail_eval: evaluation failed");
-                omp_set_num_threads(threads_);  // the Worker thread's OpenMP team for oneDNN
-                if (!starve_) pass->loop.run([&](int64_t i) { run_batch(*pass, i, lanes_[0]); });
-                if (starve_ && !pass->loop.wait_for(std::chrono::seconds(60)))
-                    throw std::runtime_error("test hook starve_eval: no helper took up the evaluation in 60 s");
-                pass->loop.wait();
+                compute(*pass);
                 Totals t = sum_in_order(pass->parts);
                 dist::allreduce_sum(reinterpret_cast<double *>(&t), sizeof(Totals) / sizeof(double), dist::Channel::Eval);
                 publish(*pass, t, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), gw);
             });
         } catch (...) {
             p.fail(std::current_exception());
-        }
-        {
-            std::lock_guard<std::mutex> lock(mu_);
-            passes_.pop_front();  // passes run in order: this one is the front
         }
         gw.release_wait();
     }
@@ -352,23 +322,18 @@ private:
     int threads_ = 1;
     uint64_t seed_ = 0;
     int64_t fail_epoch_ = -1;  // the test hook's epoch
-    bool background_ = false;  // training takes every core: the evaluation thread runs in the background
-    bool starve_ = false;      // test hook starve_eval: the background thread runs no batch
-    std::atomic<bool> stopped_{false};  // the run was stopped (Pipeline::on_stop)
+    bool between_ = false;  // training takes every core: the evaluation runs between epochs
     std::unique_ptr<Model> model_;  // layout (the lanes compute with their own copies)
-    Lane lanes_[2];
+    std::vector<Lane> lanes_;
     EvaluateParams prm_;
     std::once_flag corrupted_;
     std::vector<float> test_in_;  // denoising: the whole corrupted test set (made once)
     double psnr_corrupt_db_ = 0;
-    std::mutex mu_;
-    std::deque<std::shared_ptr<Pass>> passes_;  // posted, not yet sent on (under mu_)
     std::unique_ptr<Join> join_;
     std::unique_ptr<Fn> node_;
     std::unique_ptr<flow::function_node<EvalMsg, Credit>> released_;  // the epoch_done credit
-    // Declared last: joined first, before the nodes and lanes die (the helper before the
-    // thread whose passes it helps).
-    std::unique_ptr<Worker> worker_, helper_;
+    // Declared last: joined first, before the nodes and lanes die.
+    std::unique_ptr<Worker> worker_;
 };
 
 Registrar<FlowNodeRegistry> reg({"evaluate",

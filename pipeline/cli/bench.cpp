@@ -14,9 +14,9 @@
 #include <cstdio>
 #include <iostream>
 #include <sstream>
-#include <thread>
 
 #include "pipeline/cli/cli.hpp"
+#include "pipeline/cores.hpp"
 #include "pipeline/dist.hpp"
 #include "pipeline/file_io.hpp"
 #include "nodes/data/idx_reader.hpp"
@@ -255,7 +255,7 @@ int cmd_bench(const std::vector<std::string> &args) {
     for (int t : counts) std::printf(" %d", t);
     std::printf(" threads\n");
     std::fflush(stdout);
-    std::fputs(oversubscribed_warning(counts, int(std::thread::hardware_concurrency())).c_str(), stderr);
+    std::fputs(oversubscribed_warning(counts, usable_cores()).c_str(), stderr);
     const BenchRuns runs = run_counts(cfg, counts, w, repeats, limit);
     std::fputs(runs.table.c_str(), stdout);
     write_file_atomic(dir + "/bench.csv", runs.csv);

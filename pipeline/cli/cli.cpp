@@ -60,7 +60,7 @@ static po::options_description run_options(bool profile) {
     po::options_description opts(std::string("aepipe ") + (profile ? "profile" : "run") +
                                  " CONFIG [key=value ...] [options]");
     opts.add_options()("help,h", "show this help")("threads", po::value<std::string>(),
-                                                   "compute threads (sets train.threads; default: all cores)")(
+                                                   "compute threads (sets train.threads; default: every core this process may use)")(
         "seed", po::value<int64_t>(), "random seed (sets train.seed)")(
         "out", po::value<std::string>()->default_value("runs"), "parent folder of the run folder")(
         "profile", "record every node execution: profile.txt/.csv and trace.json (Chrome trace) in the run folder")(

@@ -1,7 +1,8 @@
-// The evaluation of each epoch runs beside training on a thread of its own, and training
-// never runs more than two epochs ahead of it, even when the flow graph has one thread (where
-// it used to wait until training had finished). Checked in the --profile trace of a run on
-// one thread: evaluate's events sit on the "other threads" track, and the evaluation of epoch
+// With a core free, the evaluation of each epoch runs beside training on a thread of its own,
+// and training never runs more than two epochs ahead of it, even when the flow graph has one
+// thread (where it used to wait until training had finished). Checked in the --profile trace
+// of a run on one thread with 2 CPUs (with one, it runs between epochs:
+// between_epochs_eval_test.cpp): evaluate's events sit on the "other threads" track, and the evaluation of epoch
 // e has begun before any step of epoch e + 2. An evaluation that fails (on that thread) ends
 // the run with the node named, keeping the metrics rows and checkpoints written before.
 #include <gtest/gtest.h>
@@ -11,6 +12,7 @@
 
 #include "formats/ckpt_file.hpp"
 #include "pipeline/profile.hpp"
+#include "support/cpus.hpp"
 #include "support/fixtures.hpp"
 
 namespace aepipe::test {
@@ -19,6 +21,8 @@ namespace {
 constexpr int64_t kTrain = 256, kBatch = 16, kSteps = kTrain / kBatch, kEpochs = 8;
 
 TEST(EvalPacing, EvaluationKeepsUpWithTrainingOnOneThread) {
+    const OnlyCpus only(2);  // a core free for the evaluation
+    if (!only.ok()) GTEST_SKIP() << "needs 2 CPUs: with one the evaluation runs between epochs";
     TempDir tmp;
     TinyData d = write_tiny_data(tmp.path(), kTrain, 64);
     std::string config = write_tiny_config(tmp.path(), d, kEpochs);
@@ -50,6 +54,8 @@ TEST(EvalPacing, EvaluationKeepsUpWithTrainingOnOneThread) {
 }
 
 TEST(EvalPacing, AFailedEvaluationEndsTheRunNamingTheNodeAndKeepsEarlierOutputs) {
+    const OnlyCpus only(2);
+    if (!only.ok()) GTEST_SKIP() << "needs 2 CPUs: with one the evaluation runs between epochs";
     TempDir tmp;
     TinyData d = write_tiny_data(tmp.path(), 64, 16);  // 4 steps per epoch
     std::string config = write_tiny_config(tmp.path(), d, 6);

@@ -2,10 +2,6 @@
 // every queued job runs before the Worker is destroyed.
 #include <gtest/gtest.h>
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <future>
 #include <thread>
 #include <vector>
@@ -39,22 +35,6 @@ TEST(Worker, FinishesQueuedJobsBeforeItIsDestroyed) {
         for (int k = 0; k < 100; ++k) w.post([&ran] { ++ran; });
     }
     EXPECT_EQ(ran, 100);
-}
-
-// The nice value of the calling thread (Linux: per thread).
-int thread_nice() { return getpriority(PRIO_PROCESS, id_t(syscall(SYS_gettid))); }
-
-int nice_of_a_job_on(Worker &w) {
-    std::promise<int> nice;
-    w.post([&] { nice.set_value(thread_nice()); });
-    return nice.get_future().get();
-}
-
-TEST(Worker, ABackgroundWorkerRunsAtTheLowestPriorityAndANormalOneAtTheCallers) {
-    if (thread_nice() >= 19) GTEST_SKIP() << "the test runs at nice 19 already: a background thread looks the same";
-    Worker background(Worker::Priority::Background), normal;
-    EXPECT_EQ(nice_of_a_job_on(background), 19);
-    EXPECT_EQ(nice_of_a_job_on(normal), thread_nice());
 }
 
 }  // namespace
