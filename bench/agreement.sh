@@ -6,8 +6,9 @@
 #   profile  the `training:` line of `aepipe profile` (same steps, the first left out)
 #   bench    the row of `aepipe bench --repeats 1` at that count (by default its second epoch,
 #            timed whole; --steps N: N steps after its warm-up)
-# All three measure steady-state training steps only, the evaluation of the epoch before
-# running beside them (README: samples/s). Prints each figure,
+# All three measure steady-state training steps only; the evaluation of the epoch before runs
+# between the epochs (training on every core) or beside the steps on a free core (README:
+# samples/s). Prints each figure,
 # its ratio to run's, and "agree" when both lie within 5% of it; exits 1 if any pair does not.
 # The issue asks for the check on two configs: --configs takes two or more (default: the dense
 # model on Fashion-MNIST and on MNIST). Medians: bench/lib.sh's, as aepipe bench's own.

@@ -14,8 +14,10 @@
 # The figure is `aepipe bench`'s median of --repeats runs: samples of the timed training steps
 # over their time, the measure README's "samples/s" defines for aepipe run's per-epoch
 # train_samples_per_s too; bench/agreement.sh checks that the two agree within 5%. By default
-# each run times its second epoch whole, so the evaluation of the first runs beside the timed
-# steps as it does in a real run; --samples N times about N samples after N/6 of warm-up.
+# each run times its second epoch whole, as a real run's epoch lines do: the evaluation of the
+# first ran between the epochs (N threads: every core) or beside the steps on the free core
+# (1 thread), so both counts time training alone; --samples N times about N samples after N/6
+# of warm-up.
 # --measure run takes run's per-epoch figures instead (median of epochs 2..repeats+1), should
 # agreement.sh say they disagree. torch_ae.py times --samples samples (default 60,000, an
 # epoch of Fashion-MNIST) after a sixth as many.
