@@ -131,14 +131,21 @@ TEST(BetweenEpochsEvaluation, TrainingWaitsForItOnTheGraphThreads) {
     expect_between_epochs(dir, 8, 4);
 }
 
+// `aepipe run` of the tiny config (6 epochs, n_train / n_test images) with `extra` arguments,
+// on one CPU, into tmp/runs; the config is tmp/tiny.yaml.
+RunResult tiny_run_on_one_cpu(const TempDir &tmp, int64_t n_train, int64_t n_test, const std::vector<std::string> &extra) {
+    const std::string config = write_tiny_config(tmp.path(), write_tiny_data(tmp.path(), n_train, n_test), 6);
+    const OnlyCpus only(1);
+    EXPECT_TRUE(only.ok());
+    std::vector<std::string> args{"run", config, "--threads", "1", "--quiet", "--out", tmp / "runs"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_aepipe(args);
+}
+
 TEST(BetweenEpochsEvaluation, AStoppedRunStillRecordsTheEpochsItTrained) {
     TempDir tmp;
-    const TinyData d = write_tiny_data(tmp.path(), 128, 64);  // 8 steps per epoch
-    const std::string config = write_tiny_config(tmp.path(), d, 6);
-    const OnlyCpus only(1);
-    ASSERT_TRUE(only.ok());
-    const RunResult r = run_aepipe({"run", config, "train.batch=16", kSmallEvalBatches, "--threads", "1", "--quiet", "--out",
-                                    tmp / "runs", "--test-hook", "raise_at_step=12:15"});  // SIGTERM in epoch 2
+    const RunResult r = tiny_run_on_one_cpu(tmp, 128, 64,  // 8 steps per epoch; SIGTERM in epoch 2
+                                            {"train.batch=16", kSmallEvalBatches, "--test-hook", "raise_at_step=12:15"});
     ASSERT_EQ(r.exit_code, 143) << r.err;
     const auto rows = test_columns(only_run(tmp / "runs"));
     ASSERT_EQ(rows.size(), 2u) << "the header and epoch 1:\n" << r.err;
@@ -147,14 +154,9 @@ TEST(BetweenEpochsEvaluation, AStoppedRunStillRecordsTheEpochsItTrained) {
 
 TEST(BetweenEpochsEvaluation, AFailedEvaluationEndsTheRunNamingTheNode) {
     TempDir tmp;
-    const TinyData d = write_tiny_data(tmp.path(), 64, 16);  // 4 steps per epoch
-    const std::string config = write_tiny_config(tmp.path(), d, 6);
-    const OnlyCpus only(1);
-    ASSERT_TRUE(only.ok());
-    const RunResult r = run_aepipe(
-        {"run", config, "--out", tmp / "runs", "--threads", "1", "--quiet", "--test-hook", "fail_eval=2"});
+    const RunResult r = tiny_run_on_one_cpu(tmp, 64, 16, {"--test-hook", "fail_eval=2"});  // 4 steps per epoch
     EXPECT_EQ(r.exit_code, 1) << r.err;
-    EXPECT_NE(r.err.find("node 'eval' (evaluate, " + config + ":"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("node 'eval' (evaluate, " + tmp / "tiny.yaml" + ":"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("at step 12: test hook fail_eval: evaluation failed"), std::string::npos) << r.err;
     // Training waited for epoch 3's evaluation: nothing of epoch 4 was recorded.
     const std::vector<std::string> rows = lines_of(read_bytes(only_run(tmp / "runs") + "/metrics.csv"));
