@@ -10,6 +10,11 @@
 # between the epochs (training on every core) or beside the steps on a free core (README:
 # samples/s). Prints each figure,
 # its ratio to run's, and "agree" when both lie within 5% of it; exits 1 if any pair does not.
+# On more than one thread each round is bracketed by build/bench/aepipe_pingpong, and the
+# readings are printed: a round trip of APART_NS or more means the host had put the two vCPUs
+# in different core complexes, where 2-thread training runs at about half speed
+# (bench/README.md). The verdict still takes every round: the host can move the vCPUs in the
+# middle of a round, so the brackets tell why a round was slow, not which rounds were clean.
 # The issue asks for the check on two configs: --configs takes two or more (default: the dense
 # model on Fashion-MNIST and on MNIST). Medians: bench/lib.sh's, as aepipe bench's own.
 # A benchmark, not a test: run it on an otherwise idle machine and name the CPU with the result.
@@ -48,8 +53,10 @@ for cfg in "${cfgs[@]}"; do
   d="$out/$(basename "$cfg" .yaml)"
   mkdir -p "$d"
   for t in $threads; do
-    runs=() profs=() benches=()
+    runs=() profs=() benches=() trips=() apart=()
     for ((r = 1; r <= repeats; r++)); do
+      before=""
+      ((t > 1)) && before=$(round_trip_ns)
       "${AEPIPE[@]}" run "$cfg" "${overrides[@]}" train.epochs="$epochs" --threads "$t" --out "$d/run-$t-$r" -q >/dev/null
       runs+=("$(aepipe_median_sps "$(latest_run "$d/run-$t-$r")" 2)")
       "${AEPIPE[@]}" profile "$cfg" "${overrides[@]}" train.epochs="$epochs" --threads "$t" --out "$d/prof-$t-$r" -q >/dev/null
@@ -59,6 +66,10 @@ for cfg in "${cfgs[@]}"; do
       rows=$(bench_rows "$d/bench-$t-$r.log" "$cfg" "${overrides[@]}" --threads "$t" "${window[@]}" --repeats 1 \
                --out "$d")
       benches+=("$(echo "$rows" | awk -v t="$t" '$1 == t {print $2}')")
+      after=""
+      ((t > 1)) && after=$(round_trip_ns)
+      trips+=("${before:--}/${after:--}ns")
+      apart+=("$(awk -v a="${before:-0}" -v b="${after:-0}" -v n="$APART_NS" 'BEGIN {print (a >= n || b >= n) ? 1 : 0}')")
     done
     run=$(printf '%s\n' "${runs[@]}" | median)
     prof=$(printf '%s\n' "${profs[@]}" | median)
@@ -69,6 +80,11 @@ for cfg in "${cfgs[@]}"; do
     [[ $verdict == DISAGREE ]] && bad=1
     printf "%-34s %7s %10.0f %10.0f %10.0f %8s %8s  %s\n" "$cfg" "$t" "$run" "$prof" "$bench" "$pr" "$br" "$verdict"
     echo "  rounds: run ${runs[*]}; profile ${profs[*]}; bench ${benches[*]}"
+    if ((t > 1)); then
+      n_apart=0
+      for a in "${apart[@]}"; do n_apart=$((n_apart + a)); done
+      echo "  vCPU round trip before/after each round: ${trips[*]}; $n_apart of $repeats touched $APART_NS ns or more"
+    fi
   done
 done
 exit $bad

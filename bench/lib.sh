@@ -82,6 +82,17 @@ cpu_line() {
 # The kernel the FMA probe chose for this CPU, from an `aepipe bench` console log.
 probe_isa() { sed -n '/^ *FMA probe at .*(.*)$/{s/.*(\(.*\))$/\1/p;q}' "$1"; }
 
+# The cache-line round trip in ns between the first two CPUs (build/bench/aepipe_pingpong), or
+# nothing when the tool or a second CPU is missing. At APART_NS and above, a VM's host has put
+# the two vCPUs in different core complexes, where 2-thread training runs at about half speed
+# (bench/README.md, fourth session); 50-70 ns is the usual shared-cache figure.
+# shellcheck disable=SC2034 # read by the sourcing script
+APART_NS=200
+round_trip_ns() {
+  [[ -x build/bench/aepipe_pingpong ]] || return 0
+  build/bench/aepipe_pingpong --trips 50000 --rounds 3 2>/dev/null | sed -n 's/.*round_trip_ns=\([0-9]*\).*/\1/p' || true
+}
+
 # Steps of batch $2 that hold about $1 samples, at least ${3:-2}.
 steps_for() { local s=$((($1 + $2 - 1) / $2)); echo $((s > ${3:-2} ? s : ${3:-2})); }
 
