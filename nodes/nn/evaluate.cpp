@@ -120,7 +120,6 @@ bool between_epochs(const Pipeline &p) { return p.free_cores() <= 0; }
 
 // The node of type T with id `want`, named by key `key` of node params `prm` (nullptr, and an
 // error at the key, if none).
-
 template <class T>
 T *named(Pipeline &p, Diags &d, const Params &prm, const std::string &key, const std::string &want) {
     if (auto *n = dynamic_cast<T *>(p.find(want))) return n;
