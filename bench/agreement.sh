@@ -53,7 +53,7 @@ for cfg in "${cfgs[@]}"; do
   d="$out/$(basename "$cfg" .yaml)"
   mkdir -p "$d"
   for t in $threads; do
-    runs=() profs=() benches=() trips=() apart=()
+    runs=() profs=() benches=() trips=() n_apart=0
     for ((r = 1; r <= repeats; r++)); do
       before=""
       ((t > 1)) && before=$(round_trip_ns)
@@ -69,7 +69,7 @@ for cfg in "${cfgs[@]}"; do
       after=""
       ((t > 1)) && after=$(round_trip_ns)
       trips+=("${before:--}/${after:--}ns")
-      apart+=("$(awk -v a="${before:-0}" -v b="${after:-0}" -v n="$APART_NS" 'BEGIN {print (a >= n || b >= n) ? 1 : 0}')")
+      n_apart=$((n_apart + $(awk -v a="${before:-0}" -v b="${after:-0}" -v n="$APART_NS" 'BEGIN {print (a >= n || b >= n) ? 1 : 0}')))
     done
     run=$(printf '%s\n' "${runs[@]}" | median)
     prof=$(printf '%s\n' "${profs[@]}" | median)
@@ -81,8 +81,6 @@ for cfg in "${cfgs[@]}"; do
     printf "%-34s %7s %10.0f %10.0f %10.0f %8s %8s  %s\n" "$cfg" "$t" "$run" "$prof" "$bench" "$pr" "$br" "$verdict"
     echo "  rounds: run ${runs[*]}; profile ${profs[*]}; bench ${benches[*]}"
     if ((t > 1)); then
-      n_apart=0
-      for a in "${apart[@]}"; do n_apart=$((n_apart + a)); done
       echo "  vCPU round trip before/after each round: ${trips[*]}; $n_apart of $repeats touched $APART_NS ns or more"
     fi
   done

@@ -2,8 +2,8 @@
 // and training never runs more than two epochs ahead of it, even when the flow graph has one
 // thread (where it used to wait until training had finished). Checked in the --profile trace
 // of a run on one thread with 2 CPUs (with one, it runs between epochs:
-// between_epochs_eval_test.cpp): evaluate's events sit on the "other threads" track, and the evaluation of epoch
-// e has begun before any step of epoch e + 2. An evaluation that fails (on that thread) ends
+// between_epochs_eval_test.cpp): evaluate's events sit on the "other threads" track, and the
+// evaluation of epoch e has begun before any step of epoch e + 2. An evaluation that fails (on that thread) ends
 // the run with the node named, keeping the metrics rows and checkpoints written before.
 #include <gtest/gtest.h>
 
